@@ -1,0 +1,66 @@
+# The commands a developer and CI run. `make setup` once, then `make demo` / `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+PY := $(VENV)/bin/python
+SAM := $(TOOLS)/sam/bin/sam
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+STACK_NAME ?= scones-vehicle-classifier
+# sam and checkov pin many packages of their own: each lives in its own virtualenv.
+export SAM_CLI_TELEMETRY := 0
+export BC_SKIP_MAPPING := TRUE
+
+.PHONY: help setup demo test lint unit integration build deploy logs bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+SETUP_STAMPS := $(VENV)/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed
+
+setup: ## create .venv and the tool envs (idempotent; the three installs run side by side)
+	@$(MAKE) --no-print-directory -j3 $(SETUP_STAMPS)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,cloud,train]"
+	touch $@
+
+$(TOOLS)/%/.installed:
+	$(PYTHON) -m venv $(TOOLS)/$*
+	$(TOOLS)/$*/bin/python -m pip install --quiet --disable-pip-version-check \
+		$(if $(filter sam,$*),aws-sam-cli==1.170.0,checkov==3.3.30)
+	touch $@
+
+demo: setup ## run the committed sample images through the local stack
+	$(PY) -m local_stack demo
+
+test: setup lint ## lint, then every test (unit and the local stack end to end)
+	$(PY) -m pytest --cov --cov-report=term:skip-covered
+
+lint: setup ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+unit: setup ## unit tests only
+	$(PY) -m pytest tests/unit
+
+integration: setup ## the local stack end to end
+	$(PY) -m pytest tests/integration
+
+build: setup ## sam build (no Docker: each function's Makefile installs Lambda wheels)
+	PYTHON=$(abspath $(PY)) $(SAM) build
+
+deploy: build ## sam deploy with samconfig.toml (set EndpointName there or PARAMS="EndpointName=...")
+	$(SAM) deploy $(if $(PARAMS),--parameter-overrides $(PARAMS))
+
+logs: setup ## tail the three functions and the state machine in AWS
+	$(SAM) logs --stack-name $(STACK_NAME) --tail
+
+bench: setup ## local stack throughput
+	$(PY) -m local_stack bench
+
+clean: ## remove build outputs (keeps .venv and .tools)
+	rm -rf .aws-sam .pytest_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,47 @@
+"""ClassifyImage: send the image to the SageMaker endpoint and attach its answer."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from endpoint import invoke_endpoint
+from event import SerializedImage
+from exceptions import EndpointError, EndpointThrottled, EndpointUnavailable
+from inference import label_of, parse_inferences
+
+ENDPOINT_NAME = os.environ["ENDPOINT_NAME"]
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@tracer.capture_method
+def classify_image(image: SerializedImage, endpoint_name: str = ENDPOINT_NAME) -> dict:
+    started = time.perf_counter()
+    try:
+        inferences = parse_inferences(
+            invoke_endpoint(endpoint_name, image.image, image.content_type), endpoint_name=endpoint_name
+        )
+    except (EndpointError, EndpointThrottled, EndpointUnavailable) as error:
+        metrics.add_metric(name="EndpointErrors", unit=MetricUnit.Count, value=1)
+        logger.warning("endpoint call failed", extra={"error": type(error).__name__, "detail": str(error)})
+        raise
+    metrics.add_metric(
+        name="EndpointLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000
+    )
+    label, confidence = label_of(inferences)
+    logger.info("image classified", extra={"label": label, "confidence": confidence})
+    return {**image.event, "inferences": inferences, "label": label, "confidence": confidence}
+
+
+@logger.inject_lambda_context(correlation_id_path="execution.id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return classify_image(SerializedImage.from_event(event))

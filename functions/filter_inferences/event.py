@@ -1,0 +1,40 @@
+"""The typed input of FilterInferences: the output of ClassifyImage."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from exceptions import InvalidEvent
+
+NUMBER_OF_CLASSES = 2
+
+
+@dataclass(frozen=True)
+class Classification:
+    inferences: tuple[float, ...]
+    event: dict
+
+    @property
+    def confidence(self) -> float:
+        return max(self.inferences)
+
+    @classmethod
+    def from_event(cls, event: Any) -> Classification:
+        if not isinstance(event, dict):
+            raise InvalidEvent(f"event must be a JSON object, got {type(event).__name__}")
+        if "inferences" not in event:
+            raise InvalidEvent("missing required key 'inferences'")
+        inferences = event["inferences"]
+        if (
+            not isinstance(inferences, list)
+            or len(inferences) != NUMBER_OF_CLASSES
+            or not all(isinstance(p, int | float) and not isinstance(p, bool) for p in inferences)
+            or not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in inferences)
+        ):
+            raise InvalidEvent(
+                f"'inferences' must be [p_bicycle, p_motorcycle], two probabilities in 0..1, "
+                f"got {str(inferences)[:120]}"
+            )
+        return cls(inferences=tuple(float(p) for p in inferences), event=event)

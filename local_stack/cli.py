@@ -1,0 +1,177 @@
+"""``python -m local_stack up | run | demo | bench``: the SAM stack's workflow on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from local_stack.runner import LocalStackError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = REPO_ROOT / "samples" / "images"
+SAMPLES_LST = REPO_ROOT / "samples" / "images.lst"
+STACK_NAME = "scones-local"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LocalStackError as error:
+        print(f"local_stack: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="start the stack and serve until Ctrl-C (the local `sam deploy`)")
+    _stack_options(up)
+    up.set_defaults(func=_up)
+
+    run = commands.add_parser("run", help="one workflow execution per image, a table and a summary")
+    run.add_argument("--images", type=Path, required=True, help="folder of images (non-images fail by name)")
+    run.add_argument("--lst", type=Path, help="index<TAB>label<TAB>path file: expected labels")
+    run.add_argument("--concurrency", type=int, default=8, help="executions in flight (default 8)")
+    run.add_argument("--limit", type=int, help="run only the first N images")
+    run.add_argument("--json", type=Path, help="write {summary, executions} here")
+    _stack_options(run)
+    run.set_defaults(func=_run)
+
+    demo = commands.add_parser(
+        "demo", help="the committed samples through the stack, then the monitoring report"
+    )
+    demo.add_argument("--out", type=Path, default=REPO_ROOT / "out" / "demo", help="where results go")
+    demo.set_defaults(func=_demo)
+
+    bench = commands.add_parser(
+        "bench", help="throughput at concurrency N against calling the handlers directly"
+    )
+    bench.add_argument("--executions", type=int, default=400)
+    bench.add_argument("--concurrency", type=int, default=16)
+    bench.set_defaults(func=_bench)
+    return parser
+
+
+def _stack_options(parser: argparse.ArgumentParser) -> None:
+    from local_stack.services import DEFAULT_BUCKET, DEFAULT_ENDPOINT_NAME
+
+    parser.add_argument("--threshold", type=float, help="ConfidenceThreshold (default: the template's)")
+    parser.add_argument("--model", type=Path, help="ONNX model (default: the one training_job ships)")
+    parser.add_argument("--endpoint-name", default=DEFAULT_ENDPOINT_NAME)
+    parser.add_argument("--bucket", default=DEFAULT_BUCKET)
+    parser.add_argument("--sampling-percentage", type=int, default=100, help="data capture sampling (0-100)")
+    parser.add_argument(
+        "--endpoint-fail-rate", type=float, default=0.0, help="share of endpoint calls throttled"
+    )
+    parser.add_argument("--endpoint-latency-ms", type=float, default=0.0, help="added to every endpoint call")
+    parser.add_argument("--log-level", default="WARNING", help="the functions' POWERTOOLS_LOG_LEVEL")
+
+
+def _start_stack(args: argparse.Namespace):
+    """Start the services and deploy the template's workflow into them."""
+    from local_stack import services, stack
+    from training_job.local_model import MODEL_PATH
+
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise LocalStackError(f"--threshold {args.threshold}: must lie in 0..1")
+    if not 0 <= args.endpoint_fail_rate <= 1:
+        raise LocalStackError(f"--endpoint-fail-rate {args.endpoint_fail_rate}: must lie in 0..1")
+    model = args.model or MODEL_PATH
+    if not model.is_file():
+        raise LocalStackError(f"model {model} not found: train one with `python -m training_job train-local`")
+    # Local runs need no X-Ray daemon, and EMF metrics would drown the table on stdout.
+    os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"})
+    running = services.start(
+        model_path=model,
+        endpoint_name=args.endpoint_name,
+        bucket=args.bucket,
+        sampling_percentage=args.sampling_percentage,
+        endpoint_fail_rate=args.endpoint_fail_rate,
+        endpoint_latency_ms=args.endpoint_latency_ms,
+    )
+    parameters = {"LogLevel": args.log_level}
+    if args.threshold is not None:
+        parameters["ConfidenceThreshold"] = str(args.threshold)
+    try:
+        deployed = stack.deploy(
+            running.session(),
+            endpoint_name=args.endpoint_name,
+            bucket=args.bucket,
+            stack_name=STACK_NAME,
+            parameters=parameters,
+        )
+    except Exception:
+        running.close()
+        raise
+    return running, deployed
+
+
+def _up(args: argparse.Namespace) -> int:
+    running, deployed = _start_stack(args)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        for name, value in running.environment.items():
+            print(f"export {name}={value}")
+        print(f"# bucket:        {deployed.bucket}")
+        print(f"# state machine: {deployed.state_machine_arn}")
+        print(
+            f"# endpoint:      {running.endpoint_name}  (capture: s3://{deployed.bucket}/{running.capture_prefix}/)"
+        )
+        print("# serving; Ctrl-C to stop", flush=True)
+        stop.wait()
+    finally:
+        running.close()
+        print("# stopped", file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from local_stack import runner
+
+    images, warnings = runner.find_images(args.images, args.lst, args.limit)
+    for warning in warnings:
+        print(f"local_stack: {warning}", file=sys.stderr)
+    if args.concurrency < 1:
+        raise LocalStackError("--concurrency must be at least 1")
+    running, deployed = _start_stack(args)
+    try:
+        session = running.session()
+        keys = runner.upload_images(session.client("s3"), deployed.bucket, images)
+        results, wall = runner.run_executions(
+            session.client("stepfunctions"),
+            deployed.state_machine_arn,
+            deployed.bucket,
+            images,
+            keys,
+            args.concurrency,
+        )
+    finally:
+        running.close()
+    summary = runner.summarize(results, wall)
+    runner.print_table(results, summary)
+    if args.json:
+        runner.write_json(args.json, summary, results)
+        print(f"results: {args.json}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from local_stack.demo import run_demo
+
+    return run_demo(args.out)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from local_stack.bench import run_bench
+
+    return run_bench(args.executions, args.concurrency)

@@ -1,0 +1,73 @@
+"""``make demo``: the committed samples through the local stack, then the monitoring report
+on what the endpoint captured."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from local_stack import runner
+from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, _start_stack
+
+
+def run_demo(out: Path) -> int:
+    started = time.perf_counter()
+    images, warnings = runner.find_images(SAMPLES_DIR, SAMPLES_LST)
+    for warning in warnings:
+        print(f"local_stack: {warning}", file=sys.stderr)
+    options = argparse.Namespace(
+        threshold=None,
+        model=None,
+        endpoint_name="vehicle-classifier-local",
+        bucket="scones-vehicle-images-local",
+        sampling_percentage=100,
+        endpoint_fail_rate=0.0,
+        endpoint_latency_ms=0.0,
+        log_level="WARNING",
+    )
+    running, deployed = _start_stack(options)
+    try:
+        session = running.session()
+        s3 = session.client("s3")
+        keys = runner.upload_images(s3, deployed.bucket, images)
+        results, wall = runner.run_executions(
+            session.client("stepfunctions"), deployed.state_machine_arn, deployed.bucket, images, keys, 8
+        )
+        running.endpoint.close()  # flush the data capture into the local S3
+        capture_uri = f"s3://{deployed.bucket}/{running.capture_prefix}/{running.endpoint_name}"
+        capture_dir = out / "capture"
+        shutil.rmtree(capture_dir, ignore_errors=True)
+        copied = _download(s3, deployed.bucket, f"{running.capture_prefix}/", capture_dir)
+        report_status = _report(capture_uri, out / "report")
+    finally:
+        running.close()
+    summary = runner.summarize(results, wall)
+    runner.print_table(results, summary)
+    runner.write_json(out / "executions.json", summary, results)
+    print()
+    print(f"executions:    {out / 'executions.json'}")
+    print(f"data capture:  {capture_dir} ({copied} files, copied from {capture_uri})")
+    if report_status == 0:
+        print(f"report:        {out / 'report' / 'report.html'}")
+    print(f"demo took {time.perf_counter() - started:.1f} s")
+    return report_status
+
+
+def _download(s3, bucket: str, prefix: str, target: Path) -> int:
+    count = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            path = target / item["Key"].removeprefix(prefix)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, item["Key"], str(path))
+            count += 1
+    return count
+
+
+def _report(capture_uri: str, out: Path) -> int:
+    from monitoring.cli import main as monitoring_main
+
+    return monitoring_main(["report", "--capture", capture_uri, "--out", str(out), "--no-progress"])

@@ -1,0 +1,323 @@
+"""A local SageMaker Runtime endpoint: ``POST /endpoints/{EndpointName}/invocations``.
+
+An unchanged boto3 ``sagemaker-runtime`` client reaches it through ``endpoint_url`` or the
+``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` setting and gets what AWS answers: the body
+``[p_bicycle, p_motorcycle]`` as ``application/json`` from the ONNX model that ``training_job``
+ships, and on failure SageMaker's own error shapes, so that boto3 raises the same
+``ClientError`` codes:
+
+=========================================  ======  =====================  ==================
+case                                       status  boto3 error code       retried by boto3
+=========================================  ======  =====================  ==================
+endpoint name is not this endpoint's       400     ValidationError        no
+content type not image/png|jpeg|x-image    424     ModelError (415)       no
+body is not a decodable image              424     ModelError (400)       no
+Accept not JSON                            424     ModelError (406)       no
+model file missing / fails to load         424     ModelError (500)       no
+``fail_rate`` fault injected               400     ThrottlingException    yes (its own policy)
+anything unexpected                        500     InternalFailure        yes
+=========================================  ======  =====================  ==================
+
+The code comes in the ``X-Amzn-ErrorType`` header (what botocore's rest-json parser reads
+first), the message in the JSON body. A ``ModelError`` is what SageMaker answers whenever the
+model container itself answered an error: its body carries the container's status and message
+(``OriginalStatusCode``, ``OriginalMessage``) and the log stream, which boto3 parses into the
+error response. A missing model is a ``ModelError`` with ``OriginalStatusCode`` 500, as a
+container whose model failed to load answers every invocation with a server error; it is
+permanent (no retry helps until the model is trained), so it is not a ``ServiceUnavailable``,
+which clients retry. The model is loaded on the first request and again on each request until
+it loads, so the endpoint can be started before the model is trained.
+
+Successful invocations (only those, as SageMaker captures request and response) go to an
+optional :class:`local_stack.capture.DataCaptureWriter`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from local_stack.capture import DataCaptureWriter
+from training_job.local_model import MODEL_PATH
+from training_job.local_model.inference import load_session, predict_probabilities
+from training_job.local_model.preprocess import UndecodableImage, decode_image
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_ID = "123456789012"  # moto's default account, the one the local stack pretends to be
+REGION = "us-east-1"
+SUPPORTED_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "application/x-image"})
+JSON = "application/json"
+_ACCEPTED = frozenset({JSON, "*/*", "application/*"})
+
+
+class _Failure(Exception):
+    """An error answer: SageMaker's error code, HTTP status, message and extra body fields."""
+
+    def __init__(self, code: str, status: int, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.code, self.status, self.message, self.fields = code, status, message, fields
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+class LocalEndpoint:
+    """The WSGI application of one endpoint serving one ONNX model (one ``AllTraffic`` variant).
+
+    ``fail_rate`` (0..1) answers that share of requests, drawn independently from a RNG seeded
+    with ``seed``, with ``ThrottlingException``; ``latency_ms`` sleeps before every answer.
+    """
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        model_path: Path | str = MODEL_PATH,
+        capture: DataCaptureWriter | None = None,
+        fail_rate: float = 0.0,
+        latency_ms: float = 0.0,
+        seed: int | None = None,
+        *,
+        variant: str = "AllTraffic",
+        account_id: str = ACCOUNT_ID,
+        region: str = REGION,
+    ) -> None:
+        if not 0.0 <= fail_rate <= 1.0:
+            raise ValueError(f"fail_rate must be within 0..1, got {fail_rate}")
+        if latency_ms < 0:
+            raise ValueError(f"latency_ms must be >= 0, got {latency_ms}")
+        self.endpoint_name = endpoint_name
+        self.model_path = Path(model_path)
+        self.capture = capture
+        self.fail_rate = fail_rate
+        self.latency_s = latency_ms / 1000.0
+        self.variant = variant
+        self.account_id = account_id
+        self.region = region
+        self._rng = random.Random(seed)
+        self._session: Any = None
+        self._load_lock = threading.Lock()
+        self._urls = Map(
+            [
+                Rule("/endpoints/<endpoint_name>/invocations", methods=["POST"], endpoint="invoke"),
+                Rule("/ping", methods=["GET"], endpoint="ping"),
+            ]
+        )
+        self._log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}"
+
+    # -- the model ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the model now (instead of on the first request). Raises FileNotFoundError when
+        the model file is missing, or onnxruntime's error when it does not load."""
+        if self._session is not None:
+            return
+        with self._load_lock:
+            if self._session is None:
+                if not self.model_path.is_file():
+                    raise FileNotFoundError(f"model file {self.model_path} not found")
+                self._session = load_session(self.model_path)
+
+    def _model(self) -> Any:
+        if self._session is None:
+            try:
+                self.load()
+            except Exception as error:
+                logger.error("endpoint %s: the model does not load: %s", self.endpoint_name, error)
+                raise self._model_error(500, f"The model failed to load: {error}") from error
+        return self._session
+
+    # -- WSGI ---------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            rule, arguments = self._urls.bind_to_environ(environ).match()
+            if rule == "ping":
+                response = Response(b"", status=200)
+            else:
+                response = self._invoke(request, arguments["endpoint_name"])
+        except _Failure as failure:
+            response = self._error_response(failure)
+        except (NotFound, MethodNotAllowed) as error:
+            response = self._error_response(
+                _Failure(
+                    "UnknownOperationException", 404, f"{request.method} {request.path}: {error.description}"
+                )
+            )
+        except HTTPException as error:  # e.g. a malformed request werkzeug refuses
+            response = self._error_response(
+                _Failure("ValidationError", error.code or 400, str(error.description))
+            )
+        except Exception:
+            logger.exception("endpoint %s: unexpected error", self.endpoint_name)
+            response = self._error_response(_Failure("InternalFailure", 500, "An internal error occurred."))
+        return response(environ, start_response)
+
+    def _invoke(self, request: Request, endpoint_name: str) -> Response:
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        if self.fail_rate and self._rng.random() < self.fail_rate:
+            raise _Failure("ThrottlingException", 400, "Rate exceeded")
+        if endpoint_name != self.endpoint_name:
+            raise _Failure(
+                "ValidationError", 400, f"Endpoint {endpoint_name} of account {self.account_id} not found."
+            )
+        content_type = request.headers.get("Content-Type", "")
+        if _media_type(content_type) not in SUPPORTED_CONTENT_TYPES:
+            raise self._model_error(
+                415,
+                f"Content type {content_type or '(none)'} is not supported by this algorithm; "
+                f"use one of {', '.join(sorted(SUPPORTED_CONTENT_TYPES))}.",
+            )
+        accept = request.headers.get("Accept")
+        if accept and not any(_media_type(part) in _ACCEPTED for part in accept.split(",")):
+            raise self._model_error(
+                406, f"Accept type {accept} is not supported by this algorithm; use {JSON}."
+            )
+        body = request.get_data(cache=False)
+        try:
+            image = decode_image(body)
+        except UndecodableImage as error:
+            raise self._model_error(
+                400,
+                f"unable to evaluate payload provided: the body ({len(body)} bytes) is not a decodable image",
+            ) from error
+        probabilities = predict_probabilities(self._model(), image)[0]
+        answer = json.dumps([float(p) for p in probabilities]).encode()
+        if self.capture is not None:
+            self._capture(request, content_type, body, answer)
+        return Response(
+            answer,
+            status=200,
+            headers={
+                "Content-Type": JSON,
+                "x-Amzn-Invoked-Production-Variant": self.variant,
+                "x-amzn-RequestId": str(uuid.uuid4()),
+            },
+        )
+
+    def _capture(self, request: Request, content_type: str, body: bytes, answer: bytes) -> None:
+        """Capture is best effort, as on SageMaker: it never fails the invocation."""
+        try:
+            self.capture.capture(  # type: ignore[union-attr]
+                input_body=body,
+                input_content_type=content_type,
+                output_body=answer,
+                output_content_type=JSON,
+                inference_id=request.headers.get("X-Amzn-SageMaker-Inference-Id"),
+            )
+        except Exception:
+            logger.exception("endpoint %s: data capture failed", self.endpoint_name)
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def _model_error(self, original_status: int, original_message: str) -> _Failure:
+        kind = "client" if original_status < 500 else "server"
+        return _Failure(
+            "ModelError",
+            424,
+            f'Received {kind} error ({original_status}) from primary with message "{original_message}". '
+            f"See the local endpoint's log (log group {self._log_group}) in account {self.account_id} "
+            "for more information.",
+            ErrorCode=f"{kind.upper()}_ERROR_FROM_MODEL",
+            OriginalStatusCode=original_status,
+            OriginalMessage=original_message,
+            LogStreamArn=f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{self._log_group}",
+        )
+
+    @staticmethod
+    def _error_response(failure: _Failure) -> Response:
+        # ModelError bodies spell their fields as the model does (Message, OriginalMessage, ...)
+        body = {"Message" if failure.fields else "message": failure.message, **failure.fields}
+        return Response(
+            json.dumps(body),
+            status=failure.status,
+            headers={
+                "Content-Type": JSON,
+                "X-Amzn-ErrorType": failure.code,
+                "x-amzn-RequestId": str(uuid.uuid4()),
+            },
+        )
+
+    def close(self) -> None:
+        """Flush and stop the data capture, if any."""
+        if self.capture is not None:
+            self.capture.close()
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Access lines at DEBUG instead of one INFO line per request; no Nagle delay between the
+    headers and the body of an answer on a keep-alive connection."""
+
+    disable_nagle_algorithm = True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug('"%s" %s %s', self.requestline, code, size)
+
+
+@dataclass
+class ServingHandle:
+    """A WSGI app served on a background thread; ``close`` stops it (and closes the app)."""
+
+    server: BaseWSGIServer
+    thread: threading.Thread
+    app: Any
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def host(self) -> str:
+        return str(self.server.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.server.shutdown()
+        self.thread.join()
+        self.server.server_close()
+        close_app = getattr(self.app, "close", None)
+        if close_app is not None:
+            close_app()
+
+    def __enter__(self) -> ServingHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> ServingHandle:
+    """Serve ``app`` with werkzeug's threaded server on ``host:port`` (0: a free port, read back
+    from ``handle.port``) in a daemon thread."""
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"endpoint-{server.port}",
+        daemon=True,
+    )
+    thread.start()
+    return ServingHandle(server=server, thread=thread, app=app)

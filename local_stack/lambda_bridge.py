@@ -1,0 +1,155 @@
+"""Run our real Lambda handlers in-process when moto's Step Functions interpreter calls Lambda.
+
+Written for moto 5.2.5 (pinned in pyproject.toml); it relies on two of moto's internals:
+
+* ``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload, errored, logs)``
+  is where moto would start a Docker container. We replace it: a function registered here runs
+  its handler in this process. An error returns ``{"errorType": <exception class name>, ...}``
+  with ``errored=True``, exactly as the Lambda runtime answers, and moto's interpreter turns
+  that ``errorType`` into the ASL error name that ``Retry``/``Catch`` match.
+* ``moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for`` builds a new boto3 client
+  for every Lambda task (about 14 ms each); the interpreter looks it up in
+  ``lambda_eval_utils`` at call time, so we hand it a cached client per (region, service).
+
+Everything else, S3, the state machine, the execution history, goes through moto's public API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+Handler = Callable[[Any, Any], Any]
+
+_registry: dict[str, Handler] = {}
+_registry_lock = threading.Lock()
+
+
+@dataclass
+class FakeLambdaContext:
+    """What the Powertools decorators read from the Lambda context object."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = ""
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def load_function(code_dir: Path, environment: Mapping[str, str] | None = None) -> SimpleNamespace:
+    """Import ``code_dir/app.py`` as its Lambda would; return its modules by name (``.app``, ...).
+
+    Each function folder has its own ``app``, ``event`` and ``exceptions`` modules; they are
+    imported with the folder first on ``sys.path`` and then taken out of ``sys.modules``, so
+    the three functions live side by side in one process without seeing each other's modules.
+    ``environment`` is in force while the module-level code reads its configuration.
+    """
+    code_dir = Path(code_dir).resolve()
+    before = set(sys.modules)
+    sys.path.insert(0, str(code_dir))
+    try:
+        with _environment(environment or {}):
+            spec = importlib.util.spec_from_file_location(f"lambda_app_{code_dir.name}", code_dir / "app.py")
+            app = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(app)
+    finally:
+        sys.path.remove(str(code_dir))
+        modules = {"app": app} if "app" in locals() else {}
+        for name in set(sys.modules) - before:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if origin.startswith(str(code_dir)):
+                modules[name] = sys.modules.pop(name)
+    return SimpleNamespace(**modules)
+
+
+@contextlib.contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def invoke(function_name: str, handler: Handler, event: Any) -> tuple[str, bool]:
+    """Call a handler the way the Lambda runtime does: JSON in, JSON out, errors as a payload."""
+    try:
+        result = handler(event, FakeLambdaContext(function_name=function_name))
+    except Exception as error:
+        return json.dumps(
+            {
+                "errorMessage": str(error),
+                "errorType": type(error).__name__,
+                "stackTrace": traceback.format_tb(error.__traceback__),
+            }
+        ), True
+    return json.dumps(result), False
+
+
+def register(function_name: str, handler: Handler) -> None:
+    with _registry_lock:
+        _registry[function_name] = handler
+
+
+def unregister_all() -> None:
+    with _registry_lock:
+        _registry.clear()
+
+
+_installed = False
+
+
+def install() -> None:
+    """Patch moto (idempotent). Functions not registered here keep moto's own behaviour."""
+    global _installed
+    if _installed:
+        return
+    from moto.awslambda.models import LambdaFunction
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original_invoke = LambdaFunction._invoke_lambda
+
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        handler = _registry.get(self.function_name)
+        if handler is None:
+            return original_invoke(self, event)
+        payload, errored = invoke(self.function_name, handler, event if event is not None else {})
+        return payload, errored, ""
+
+    original_client_for = boto_client.boto_client_for
+    clients: dict[tuple, Any] = {}
+    clients_lock = threading.Lock()
+
+    def cached_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # botocore clients are thread-safe; moto only ever passes its fixed fake credentials.
+        key = (region, service, boto_client.botocore_stubber.enabled, boto_client.moto_server_port())
+        with clients_lock:
+            if key not in clients:
+                clients[key] = original_client_for(region, service, state_credentials)
+            return clients[key]
+
+    LambdaFunction._invoke_lambda = _invoke_lambda
+    lambda_eval_utils.boto_client_for = cached_client_for
+    _installed = True

@@ -1,0 +1,110 @@
+"""Start the local AWS: a moto server (S3, IAM, Lambda, Step Functions with its ASL
+interpreter) and the local SageMaker Runtime endpoint, each on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from local_stack import lambda_bridge
+
+REGION = "us-east-1"
+LOOPBACK = "127.0.0.1"
+DEFAULT_ENDPOINT_NAME = "vehicle-classifier-local"
+DEFAULT_BUCKET = "scones-vehicle-images-local"
+CAPTURE_PREFIX = "data-capture"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+@dataclass
+class LocalServices:
+    moto: ThreadedMotoServer
+    moto_url: str
+    endpoint: object  # local_stack.endpoint.ServingHandle
+    endpoint_name: str
+    bucket: str
+    capture_prefix: str = CAPTURE_PREFIX
+    closed: bool = field(default=False, repr=False)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What boto3, the aws CLI and our own code need to talk to this stack."""
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.endpoint.url,
+        }
+
+    def session(self) -> boto3.Session:
+        return boto3.Session(region_name=REGION)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.endpoint.close()  # flushes the data capture into S3 first
+        self.moto.stop()
+        lambda_bridge.unregister_all()
+
+
+def start(
+    *,
+    model_path: Path,
+    endpoint_name: str = DEFAULT_ENDPOINT_NAME,
+    bucket: str = DEFAULT_BUCKET,
+    sampling_percentage: int = 100,
+    endpoint_fail_rate: float = 0.0,
+    endpoint_latency_ms: float = 0.0,
+    seed: int | None = None,
+) -> LocalServices:
+    """Start everything and point this process's AWS settings at it."""
+    from local_stack.capture import DataCaptureWriter
+    from local_stack.endpoint import LocalEndpoint, serve
+
+    moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+    moto.start()
+    _, port = moto.get_host_and_port()
+    moto_url = f"http://{LOOPBACK}:{port}"
+    # moto's interpreter calls Lambda back on MOTO_PORT, which ThreadedMotoServer does not set.
+    os.environ["MOTO_PORT"] = str(port)
+    _post_json(f"{moto_url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+    os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto_url})
+
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
+    s3.create_bucket(Bucket=bucket)
+    capture = DataCaptureWriter(
+        s3,
+        bucket=bucket,
+        prefix=CAPTURE_PREFIX,
+        endpoint_name=endpoint_name,
+        sampling_percentage=sampling_percentage,
+    )
+    endpoint = serve(
+        LocalEndpoint(
+            endpoint_name,
+            model_path,
+            capture=capture,
+            fail_rate=endpoint_fail_rate,
+            latency_ms=endpoint_latency_ms,
+            seed=seed,
+        ),
+        host=LOOPBACK,
+        port=0,
+    )
+    os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = endpoint.url
+    return LocalServices(moto, moto_url, endpoint, endpoint_name, bucket)
+
+
+def _post_json(url: str, body: dict) -> None:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()

@@ -1,0 +1,118 @@
+"""Read template.yaml the way CloudFormation would, for the parts the local stack needs:
+the functions' environment and the state machine's DefinitionSubstitutions."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+
+
+class TemplateError(ValueError):
+    """The template uses something this reader cannot resolve locally."""
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that keeps CloudFormation's short-form tags as {"Fn::...": ...} mappings."""
+
+
+def _short_form(name: str) -> Callable[[yaml.SafeLoader, yaml.Node], dict]:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if name == "Fn::GetAtt":
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {name: value}
+
+    return construct
+
+
+for _tag in ("Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "FindInMap", "Base64"):
+    _CfnLoader.add_constructor(f"!{_tag}", _short_form("Ref" if _tag == "Ref" else f"Fn::{_tag}"))
+
+
+@dataclass(frozen=True)
+class Template:
+    body: dict
+
+    @classmethod
+    def load(cls, path: Path = TEMPLATE_PATH) -> Template:
+        return cls(yaml.load(path.read_text(), Loader=_CfnLoader))
+
+    def parameter_defaults(self) -> dict[str, str]:
+        return {
+            name: str(spec["Default"])
+            for name, spec in self.body.get("Parameters", {}).items()
+            if "Default" in spec
+        }
+
+    def resources_of_type(self, resource_type: str) -> dict[str, dict]:
+        return {k: v for k, v in self.body["Resources"].items() if v["Type"] == resource_type}
+
+    def function_environment(self, logical_id: str, resolve: Callable[[Any], str]) -> dict[str, str]:
+        """Globals' variables overlaid with the function's own, resolved to strings."""
+        global_vars = (
+            self.body.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        )
+        own = self.body["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+        return {name: resolve(value) for name, value in {**global_vars, **own}.items()}
+
+    def function_code_dir(self, logical_id: str) -> Path:
+        return REPO_ROOT / self.body["Resources"][logical_id]["Properties"]["CodeUri"]
+
+    def state_machine(self, logical_id: str, resolve: Callable[[Any], str]) -> str:
+        """The ASL with its DefinitionSubstitutions applied, as SAM does at deploy time."""
+        properties = self.body["Resources"][logical_id]["Properties"]
+        definition = (REPO_ROOT / properties["DefinitionUri"]).read_text()
+        for name, value in properties.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + name + "}", resolve(value))
+        json.loads(definition)  # a substitution must never break the JSON
+        return definition
+
+
+def make_resolver(
+    parameters: Mapping[str, str], attributes: Mapping[str, str], pseudo: Mapping[str, str]
+) -> Callable[[Any], str]:
+    """Resolve a template value: literals, Ref to parameters/pseudo parameters/resources,
+    Fn::GetAtt and Fn::Sub — the intrinsics the template uses where the local stack reads it.
+
+    ``attributes`` maps "LogicalId" (Ref) and "LogicalId.Attr" (GetAtt) to local values."""
+
+    def resolve(value: Any) -> str:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, dict) and len(value) == 1:
+            ((kind, argument),) = value.items()
+            if kind == "Ref":
+                for source in (parameters, pseudo, attributes):
+                    if argument in source:
+                        return str(source[argument])
+                raise TemplateError(f"cannot resolve Ref {argument}")
+            if kind == "Fn::GetAtt":
+                key = ".".join(argument)
+                if key in attributes:
+                    return attributes[key]
+                raise TemplateError(f"cannot resolve GetAtt {key}")
+            if kind == "Fn::Sub" and isinstance(argument, str):
+                return re.sub(r"\$\{([^}!]+)\}", lambda m: _sub_variable(m.group(1), resolve), argument)
+        raise TemplateError(f"cannot resolve {value!r} locally")
+
+    return resolve
+
+
+def _sub_variable(name: str, resolve: Callable[[Any], str]) -> str:
+    if "." in name:
+        return resolve({"Fn::GetAtt": name.split(".", 1)})
+    return resolve({"Ref": name})

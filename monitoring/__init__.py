@@ -1,0 +1,9 @@
+"""Reports on what the SageMaker endpoint captured: is the model still answering confidently?
+
+``python -m monitoring report --capture SRC --out DIR`` reads SageMaker data-capture JSON Lines
+from a local folder or ``s3://bucket/prefix`` and writes ``summary.json``, PNG plots, a gallery
+of the least confident inputs and a self-contained ``report.html``. Nothing runs at import.
+"""
+
+DEFAULT_THRESHOLD = 0.93
+"""The template's ``ConfidenceThreshold`` default: the same cut the FilterInferences step applies."""

@@ -1,0 +1,95 @@
+"""``monitoring report`` (and ``monitoring bench``): a thin CLI over :mod:`monitoring.report`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from monitoring import DEFAULT_THRESHOLD
+from monitoring.report import GALLERY_SIZE
+
+
+def _threshold(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"the threshold must be in (0, 1], got {text}")
+    return value
+
+
+def _gallery_size(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"the gallery size must be 0 or more, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitoring", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    report = commands.add_parser(
+        "report",
+        help="summarise SageMaker data capture into summary.json, PNG plots and report.html",
+    )
+    report.add_argument(
+        "--capture",
+        required=True,
+        metavar="SRC",
+        help="a local folder (read recursively) or s3://bucket/prefix with *.jsonl capture",
+    )
+    report.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the report")
+    report.add_argument(
+        "--threshold",
+        type=_threshold,
+        default=DEFAULT_THRESHOLD,
+        metavar="T",
+        help=f"confidence the workflow requires (default {DEFAULT_THRESHOLD}, "
+        "the template's ConfidenceThreshold)",
+    )
+    report.add_argument(
+        "--gallery-size",
+        type=_gallery_size,
+        default=GALLERY_SIZE,
+        metavar="K",
+        help=f"least confident inputs to show (default {GALLERY_SIZE})",
+    )
+    report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    bench = commands.add_parser("bench", help="generate N capture records and time the report on them")
+    bench.add_argument("--records", type=int, default=100_000)
+    bench.add_argument("--per-file", type=int, default=1_000, help="records per .jsonl file")
+    bench.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where to generate capture and report (default: a temporary folder, removed)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "bench":
+        from monitoring.bench import run_bench
+
+        return run_bench(args.records, args.per_file, args.workdir)
+    return _report(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from monitoring.capture_source import open_source
+    from monitoring.exceptions import MonitoringError
+    from monitoring.report import write_report
+
+    try:
+        source = open_source(args.capture)
+        files = write_report(
+            source, args.out, args.threshold, args.gallery_size, progress=not args.no_progress
+        )
+    except MonitoringError as exc:
+        print(f"monitoring: {exc}", file=sys.stderr)
+        return 1
+    print(f"summary: {files.summary}", file=sys.stderr)
+    print(files.report)  # the one line on stdout: the page to open
+    return 0

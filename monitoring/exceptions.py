@@ -1,0 +1,26 @@
+"""The failures the monitoring package knows, in one place."""
+
+
+class MonitoringError(Exception):
+    """Base class: the CLI prints these as one clear line and exits non-zero."""
+
+
+class CaptureSourceError(MonitoringError):
+    """The capture source cannot be listed (folder missing, bucket missing, no access, bad URI)."""
+
+
+class NoCaptureRecords(MonitoringError):
+    """The source held no usable capture record, so there is nothing to report on."""
+
+
+class InvalidRecord(ValueError):
+    """One captured line is not a usable record; ``reason`` is the key counted in the summary."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class InvalidImage(ValueError):
+    """A captured input cannot be decoded back into an image."""

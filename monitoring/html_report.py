@@ -1,0 +1,115 @@
+"""One self-contained report.html: summary table, plots and gallery embedded as data URIs."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+from pathlib import Path
+
+from monitoring.gallery import GalleryItem, thumbnail_png
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+img.plot { max-width: 100%; border: 1px solid #ddd; margin-bottom: 1rem; }
+img.thumb { image-rendering: pixelated; width: 96px; height: 96px; }
+.warn { color: #a40000; }
+"""
+
+
+def png_data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def write_report(
+    path: Path,
+    summary: dict,
+    plots: list[tuple[str, Path]],
+    gallery_png: Path,
+    items: list[GalleryItem],
+) -> Path:
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>Scones Unlimited: captured inferences</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>Captured inferences: is the model still confident?</h1>",
+        f"<p>Source: <code>{escape(str(summary.get('source', '')))}</code></p>",
+        _summary_table(summary),
+        _skipped_table(summary),
+        "<h2>Plots</h2>",
+    ]
+    for title, plot in plots:
+        parts.append(f"<h3>{escape(title)}</h3>")
+        parts.append(f'<img class="plot" alt="{escape(title)}" src="{png_data_uri(plot.read_bytes())}">')
+    parts.append("<h2>Least confident inputs</h2>")
+    parts.append(f'<img class="plot" alt="gallery" src="{png_data_uri(gallery_png.read_bytes())}">')
+    parts.append(_gallery_table(items))
+    parts.append("</body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def _summary_table(summary: dict) -> str:
+    confidence = summary["confidence"]
+    below = summary["below_threshold"]
+    rows = [
+        ("records", f"{summary['records']:,}"),
+        ("first inference", summary["time_range"]["first"]),
+        ("last inference", summary["time_range"]["last"]),
+        *((f"predicted {name}", f"{count:,}") for name, count in summary["counts_per_class"].items()),
+        ("mean confidence", _fmt(confidence["mean"])),
+        *((f"mean confidence, {name}", _fmt(v)) for name, v in confidence["mean_per_class"].items()),
+        ("min confidence", f"{_fmt(confidence['min'])} (event {confidence['least_confident_event_id']})"),
+        ("threshold", f"{summary['threshold']:g}"),
+        ("below threshold", f"{below['count']:,} ({100 * (below['share'] or 0):.2f}%)"),
+        ("files read", f"{summary['files_read']:,}"),
+        ("malformed lines", f"{summary['malformed_lines']:,}"),
+    ]
+    return _table(("", "value"), rows)
+
+
+def _skipped_table(summary: dict) -> str:
+    rows = [(reason, f"{count:,}") for reason, count in summary["skipped"].items()]
+    rows.append(("unreadable files", f"{summary['files_unreadable']:,}"))
+    html = "<h2>Skipped</h2>" + _table(("reason", "count"), rows)
+    if summary["file_errors"]:
+        errors = "".join(f"<li>{escape(e)}</li>" for e in summary["file_errors"])
+        html += f'<ul class="warn">{errors}</ul>'
+    return html
+
+
+def _gallery_table(items: list[GalleryItem]) -> str:
+    if not items:
+        return "<p>No decodable inputs were captured.</p>"
+    rows = []
+    for item in items:
+        thumb = png_data_uri(thumbnail_png(item.image_bytes))
+        probabilities = ", ".join(f"{p:.4f}" for p in item.probabilities)
+        ids = f"<code>{escape(item.event_id or '')}</code><br><code>{escape(item.inference_id or '')}</code>"
+        rows.append(
+            "<tr>"
+            f'<td><img class="thumb" alt="{escape(item.label)}" src="{thumb}"></td>'
+            f"<td>{escape(item.label)}</td><td>{item.confidence:.4f}</td><td>[{probabilities}]</td>"
+            f"<td>{item.inference_time:%Y-%m-%d %H:%M:%S}Z</td>"
+            f"<td>{ids}</td>"
+            f"<td><code>{escape(item.source_file)}</code></td>"
+            "</tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("input", "label", "confidence", "probabilities", "time", "event / inference id", "file")
+    )
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _table(header: tuple[str, str], rows: list[tuple[str, object]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"

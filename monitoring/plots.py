@@ -1,0 +1,165 @@
+"""The report's PNG plots, drawn with matplotlib's Agg canvas (no display, no pyplot state)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from monitoring.capture_records import CLASS_NAMES
+from monitoring.gallery import GalleryItem, thumbnail
+from monitoring.summary import HISTOGRAM_BINS, CaptureSummary
+
+COLORS = ("tab:blue", "tab:orange")
+THRESHOLD_STYLE = {"color": "tab:red", "linestyle": "--", "linewidth": 1.2}
+DPI = 100
+HOUR = 1 / 24  # in matplotlib date units (days)
+
+
+def confidence_over_time(summary: CaptureSummary, path: Path) -> Path:
+    """A uniform sample of records as points, hourly mean and minimum as lines, the threshold at T."""
+    fig, ax = _figure()
+    if summary.sample:
+        times = mdates.date2num([_utc(p.timestamp) for p in summary.sample])
+        confidences = np.array([p.confidence for p in summary.sample])
+        labels = np.array([p.label_index for p in summary.sample])
+        for index, name in enumerate(CLASS_NAMES):
+            mask = labels == index
+            ax.scatter(times[mask], confidences[mask], s=6, alpha=0.4, color=COLORS[index], label=name)
+    hours = summary.sorted_hours()
+    if hours:
+        centers = mdates.date2num([h for h, _ in hours]) + HOUR / 2
+        ax.plot(
+            centers,
+            [b.confidence_sum / b.records for _, b in hours],
+            color="black",
+            lw=1.2,
+            marker="o",
+            ms=3,
+            label="hourly mean",
+        )
+        ax.plot(centers, [b.confidence_min for _, b in hours], color="grey", lw=1, ls=":", label="hourly min")
+    ax.axhline(summary.threshold, **THRESHOLD_STYLE, label=f"threshold {summary.threshold:g}")
+    shown = len(summary.sample)
+    sampled = f" ({shown:,} of {summary.records:,} points shown)" if shown < summary.records else ""
+    ax.set_title(f"Confidence over time{sampled}")
+    ax.set_ylabel("confidence (max probability)")
+    ax.set_ylim(_lower_limit(summary), 1.01)
+    _date_axis(ax)
+    ax.legend(loc="lower left", fontsize=8, ncol=3)
+    return _save(fig, path)
+
+
+def confidence_histogram(summary: CaptureSummary, path: Path) -> Path:
+    fig, ax = _figure()
+    edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
+    for index, name in enumerate(CLASS_NAMES):
+        counts = summary.histograms[index]
+        ax.stairs(
+            counts,
+            edges,
+            linewidth=1.6,
+            color=COLORS[index],
+            label=f"{name} ({summary.counts[index]:,})",
+        )
+    ax.axvline(summary.threshold, **THRESHOLD_STYLE, label=f"threshold {summary.threshold:g}")
+    ax.set_xlim(_lower_limit(summary), 1.0)
+    ax.set_title("Confidence per predicted class")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("records")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def predictions_per_hour(summary: CaptureSummary, path: Path) -> Path:
+    fig, ax = _figure()
+    hours = summary.sorted_hours()
+    starts = mdates.date2num([h for h, _ in hours])
+    bottom = np.zeros(len(hours))
+    for index, name in enumerate(CLASS_NAMES):
+        counts = np.array([b.counts[index] for _, b in hours], dtype=float)
+        ax.bar(starts, counts, width=HOUR * 0.9, bottom=bottom, align="edge", color=COLORS[index], label=name)
+        bottom += counts
+    ax.set_title("Predictions per hour by class (UTC)")
+    ax.set_ylabel("records")
+    _date_axis(ax)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def below_threshold_share(summary: CaptureSummary, path: Path) -> Path:
+    fig, ax = _figure()
+    hours = summary.sorted_hours()
+    starts = mdates.date2num([h for h, _ in hours])
+    shares = [100.0 * b.below / b.records for _, b in hours]
+    ax.bar(
+        starts,
+        shares,
+        width=HOUR * 0.9,
+        align="edge",
+        color="tab:red",
+        alpha=0.7,
+        label=f"answers below {summary.threshold:g}",
+    )
+    overall = 100.0 * summary.below / summary.records if summary.records else 0.0
+    ax.axhline(overall, color="black", lw=1, ls=":", label=f"overall {overall:.1f}%")
+    ax.set_title("Share of answers below the threshold, per hour (UTC)")
+    ax.set_ylabel("% of records")
+    ax.set_ylim(0, max([*shares, overall, 1.0]) * 1.15)
+    _date_axis(ax)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def gallery(items: list[GalleryItem], path: Path, columns: int = 6) -> Path:
+    """The least confident inputs in a grid, each titled with its label and confidence."""
+    columns = max(1, min(columns, len(items) or 1))
+    rows = max(1, -(-len(items) // columns))
+    fig = Figure(figsize=(1.9 * columns, 2.5 * rows + 0.4), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    for slot in range(rows * columns):
+        ax = fig.add_subplot(rows, columns, slot + 1)
+        ax.axis("off")
+        if slot < len(items):
+            item = items[slot]
+            ax.imshow(np.asarray(thumbnail(item.image_bytes)), interpolation="nearest")
+            ax.set_title(
+                f"{item.label} {item.confidence:.3f}\n{item.inference_time:%Y-%m-%d %H:%M}", fontsize=8
+            )
+        elif not items and slot == 0:
+            ax.text(0.5, 0.5, "no decodable inputs", ha="center", va="center")
+    fig.suptitle("Least confident inputs", fontsize=10)
+    return _save(fig, path)
+
+
+def _figure() -> tuple[Figure, object]:
+    fig = Figure(figsize=(10, 4.2), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.grid(True, alpha=0.3)
+    return fig, ax
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    fig.savefig(path, format="png")
+    return path
+
+
+def _date_axis(ax) -> None:
+    locator = mdates.AutoDateLocator(tz=UTC)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
+    ax.set_xlabel("inference time (UTC)")
+
+
+def _lower_limit(summary: CaptureSummary) -> float:
+    low = min(summary.confidence_min, summary.threshold) if summary.records else summary.threshold
+    return max(0.0, np.floor(low * 20) / 20 - 0.05)
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)

@@ -1,0 +1,76 @@
+"""Fixtures shared by unit and integration tests: fake AWS settings, the sample events,
+a Lambda context, and the three functions loaded as their Lambdas load them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+# Set before any test module creates a boto3 client or imports a handler: no real account is
+# ever reachable, and Powertools neither needs an X-Ray daemon nor a namespace from a deploy.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+for _variable in (
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+):
+    os.environ.pop(_variable, None)
+
+from local_stack import lambda_bridge  # noqa: E402 - needs the environment above
+from local_stack.template import Template, make_resolver  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EVENTS_DIR = REPO_ROOT / "events"
+SAMPLES_DIR = REPO_ROOT / "samples"
+SHARED_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "cifar100-bicycle-motorcycle"
+TEST_ENDPOINT_NAME = "vehicle-classifier-test"
+
+
+def load_event(name: str) -> dict:
+    return json.loads((EVENTS_DIR / name).read_text())
+
+
+@pytest.fixture
+def lambda_context() -> lambda_bridge.FakeLambdaContext:
+    return lambda_bridge.FakeLambdaContext(function_name="test-function")
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    return Template.load()
+
+
+@pytest.fixture(scope="session")
+def functions(template: Template) -> dict:
+    """Each function's modules, imported once with the environment template.yaml gives it."""
+    resolve = make_resolver({**template.parameter_defaults(), "EndpointName": TEST_ENDPOINT_NAME}, {}, {})
+    return {
+        logical_id.removesuffix("Function"): lambda_bridge.load_function(
+            template.function_code_dir(logical_id), template.function_environment(logical_id, resolve)
+        )
+        for logical_id in ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")
+    }
+
+
+@pytest.fixture(autouse=True)
+def _reset_metrics(request):
+    """Powertools keeps metrics in a class-level store; start every test with none."""
+    yield
+    if "functions" in request.fixturenames:
+        for function in request.getfixturevalue("functions").values():
+            function.app.metrics.clear_metrics()

@@ -1,0 +1,162 @@
+"""ClassifyImage on the events/ files, with SageMaker Runtime stubbed by botocore's Stubber
+(which also checks every request against the InvokeEndpoint API model)."""
+
+import base64
+import io
+import json
+
+import pytest
+from botocore.exceptions import ReadTimeoutError
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from tests.conftest import TEST_ENDPOINT_NAME, load_event
+
+
+@pytest.fixture
+def classify(functions):
+    return functions["ClassifyImage"]
+
+
+@pytest.fixture
+def endpoint(classify):
+    with Stubber(classify.endpoint.sagemaker_runtime_client()) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def answer(body) -> dict:
+    raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
+    return {"Body": StreamingBody(io.BytesIO(raw), len(raw)), "ContentType": "application/json"}
+
+
+def expected_request(event: dict) -> dict:
+    return {
+        "EndpointName": TEST_ENDPOINT_NAME,
+        "ContentType": event["content_type"],
+        "Accept": "application/json",
+        "Body": base64.b64decode(event["image_data"]),
+    }
+
+
+def test_sample_event_is_classified_with_the_images_own_content_type(classify, endpoint, lambda_context):
+    event = load_event("classify_image.json")
+    endpoint.add_response("invoke_endpoint", answer([0.9712, 0.0288]), expected_request(event))
+
+    result = classify.app.lambda_handler(event, lambda_context)
+
+    assert result == {**event, "inferences": [0.9712, 0.0288], "label": "bicycle", "confidence": 0.9712}
+
+
+def test_motorcycle_is_the_second_probability(classify, endpoint, lambda_context):
+    endpoint.add_response("invoke_endpoint", answer([0.2, 0.8]))
+
+    result = classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+    assert (result["label"], result["confidence"]) == ("motorcycle", 0.8)
+
+
+def test_jpeg_goes_out_as_image_jpeg(classify, endpoint, lambda_context):
+    event = {**load_event("classify_image.json"), "content_type": "image/jpeg"}
+    endpoint.add_response("invoke_endpoint", answer([0.5, 0.5]), expected_request(event))
+
+    classify.app.lambda_handler(event, lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"image_data": None}, "missing required key 'image_data'"),
+        ({"content_type": None}, "missing required key 'content_type'"),
+        ({"image_data": 12}, "'image_data' must be a non-empty string"),
+        (
+            {"content_type": "image/gif"},
+            "'content_type' must be one of image/png, image/jpeg, got 'image/gif'",
+        ),
+        ({"image_data": "not base64!"}, "'image_data' is not valid base64"),
+    ],
+)
+def test_bad_events_raise_invalid_event_naming_the_key(classify, lambda_context, change, message):
+    event = {**load_event("classify_image.json"), **change}
+    event = {k: v for k, v in event.items() if v is not None}
+    with pytest.raises(classify.exceptions.InvalidEvent, match=message):
+        classify.app.lambda_handler(event, lambda_context)
+
+
+def test_model_error_raises_endpoint_error_with_the_endpoints_message(classify, endpoint, lambda_context):
+    endpoint.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ModelError",
+        service_message="Received client error (400) from primary: unable to decode image",
+        http_status_code=424,
+    )
+    with pytest.raises(
+        classify.exceptions.EndpointError, match=r"\(ModelError\): Received client error \(400\)"
+    ):
+        classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+
+def test_unknown_endpoint_raises_endpoint_error(classify, endpoint, lambda_context):
+    endpoint.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ValidationError",
+        service_message=f"Endpoint {TEST_ENDPOINT_NAME} of account 123456789012 not found.",
+        http_status_code=400,
+    )
+    with pytest.raises(classify.exceptions.EndpointError, match="not found"):
+        classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+
+def test_throttling_raises_endpoint_throttled(classify, endpoint, lambda_context):
+    endpoint.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ThrottlingException",
+        service_message="Rate exceeded",
+        http_status_code=400,
+    )
+    with pytest.raises(classify.exceptions.EndpointThrottled, match="Rate exceeded"):
+        classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("ServiceUnavailable", 503), ("InternalFailure", 500), ("ModelNotReadyException", 429)],
+)
+def test_transient_failures_raise_endpoint_unavailable(classify, endpoint, lambda_context, code, status):
+    endpoint.add_client_error("invoke_endpoint", service_error_code=code, http_status_code=status)
+    with pytest.raises(classify.exceptions.EndpointUnavailable, match=code):
+        classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+
+def test_timeout_raises_endpoint_unavailable(classify, lambda_context, monkeypatch):
+    def time_out(**_):
+        raise ReadTimeoutError(endpoint_url="https://runtime.sagemaker")
+
+    monkeypatch.setattr(classify.endpoint.sagemaker_runtime_client(), "invoke_endpoint", time_out)
+    with pytest.raises(classify.exceptions.EndpointUnavailable, match="unreachable"):
+        classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>oops</html>",
+        [0.9],
+        [0.7, 0.7],
+        ["0.9", "0.1"],
+        [1.5, -0.5],
+        {"predictions": [0.9, 0.1]},
+        [True, False],
+    ],
+)
+def test_answers_that_are_not_two_probabilities_raise_endpoint_error(
+    classify, endpoint, lambda_context, body
+):
+    endpoint.add_response("invoke_endpoint", answer(body))
+    with pytest.raises(classify.exceptions.EndpointError, match="answered"):
+        classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+
+def test_sdk_does_not_retry_so_the_state_machine_owns_retries(classify):
+    config = classify.endpoint.sagemaker_runtime_client().meta.config
+    assert config.retries["total_max_attempts"] == 1  # one attempt: no SDK retry at all

@@ -1,0 +1,147 @@
+"""SerializeImageData on the events/ files and on every bad input, with S3 in moto."""
+
+import base64
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.conftest import SAMPLES_DIR, load_event
+
+BUCKET = load_event("serialize_image_data.json")["s3_bucket"]
+
+
+@pytest.fixture
+def s3_with_samples():
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        for path in (SAMPLES_DIR / "images").iterdir():  # the sample photos and not_an_image.txt
+            s3.put_object(Bucket=BUCKET, Key=f"images/{path.name}", Body=path.read_bytes())
+        yield s3
+
+
+@pytest.fixture
+def serialize(functions):
+    return functions["SerializeImageData"]
+
+
+def test_sample_event_returns_the_image_base64_with_its_content_type(
+    serialize, s3_with_samples, lambda_context
+):
+    event = load_event("serialize_image_data.json")
+
+    result = serialize.app.lambda_handler(event, lambda_context)
+
+    original = (SAMPLES_DIR / "images" / event["s3_key"].removeprefix("images/")).read_bytes()
+    assert base64.b64decode(result["image_data"]) == original
+    assert result == {
+        "s3_bucket": BUCKET,
+        "s3_key": event["s3_key"],
+        "image_data": result["image_data"],
+        "content_type": "image/png",
+    }
+
+
+def test_output_is_the_classify_image_sample_event(serialize, s3_with_samples, lambda_context):
+    # events/classify_image.json is exactly what this step produces for events/serialize_image_data.json
+    assert serialize.app.lambda_handler(
+        load_event("serialize_image_data.json"), lambda_context
+    ) == load_event("classify_image.json")
+
+
+def test_jpeg_is_recognised_by_its_magic_bytes_whatever_the_key_says(
+    serialize, s3_with_samples, lambda_context
+):
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+    s3_with_samples.put_object(Bucket=BUCKET, Key="images/photo.png", Body=jpeg)
+
+    result = serialize.app.lambda_handler({"s3_bucket": BUCKET, "s3_key": "images/photo.png"}, lambda_context)
+
+    assert result["content_type"] == "image/jpeg"
+
+
+def test_execution_id_rides_along_as_the_correlation_id(serialize, s3_with_samples, lambda_context):
+    event = {
+        **load_event("workflow_input.json"),
+        "execution": {"id": "arn:aws:states:us-east-1:1:execution:sm:r"},
+    }
+
+    result = serialize.app.lambda_handler(event, lambda_context)
+
+    assert result["execution"] == event["execution"]
+
+
+def test_missing_key_event_names_the_key(serialize, s3_with_samples, lambda_context):
+    with pytest.raises(serialize.exceptions.InvalidEvent, match="missing required key 's3_key'"):
+        serialize.app.lambda_handler(load_event("serialize_image_data_missing_key.json"), lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ([], "event must be a JSON object, got list"),
+        ({"s3_key": "a.png"}, "missing required key 's3_bucket'"),
+        ({"s3_bucket": BUCKET, "s3_key": 7}, "'s3_key' must be a non-empty string, got 7"),
+        ({"s3_bucket": "", "s3_key": "a.png"}, "'s3_bucket' must be a non-empty string, got ''"),
+        (
+            {"s3_bucket": BUCKET, "s3_key": "a.png", "execution": "x"},
+            "'execution' must be an object, got str",
+        ),
+    ],
+)
+def test_mistyped_events_name_the_key(serialize, lambda_context, event, message):
+    with pytest.raises(serialize.exceptions.InvalidEvent, match=message):
+        serialize.app.lambda_handler(event, lambda_context)
+
+
+def test_not_an_image_event_raises_not_an_image(serialize, s3_with_samples, lambda_context):
+    with pytest.raises(serialize.exceptions.NotAnImage, match="images/not_an_image.txt is not a PNG or JPEG"):
+        serialize.app.lambda_handler(load_event("serialize_image_data_not_an_image.json"), lambda_context)
+
+
+def test_missing_object_raises_image_not_found(serialize, s3_with_samples, lambda_context):
+    event = {"s3_bucket": BUCKET, "s3_key": "images/gone.png"}
+    with pytest.raises(
+        serialize.exceptions.ImageNotFound, match=f"s3://{BUCKET}/images/gone.png does not exist"
+    ):
+        serialize.app.lambda_handler(event, lambda_context)
+
+
+def test_missing_bucket_raises_image_not_found(serialize, s3_with_samples, lambda_context):
+    event = {"s3_bucket": "no-such-bucket", "s3_key": "a.png"}
+    with pytest.raises(serialize.exceptions.ImageNotFound, match="NoSuchBucket"):
+        serialize.app.lambda_handler(event, lambda_context)
+
+
+def test_image_whose_base64_would_not_fit_a_state_raises_image_too_large(
+    serialize, s3_with_samples, lambda_context
+):
+    limit = serialize.image_data.MAX_IMAGE_BYTES
+    s3_with_samples.put_object(
+        Bucket=BUCKET, Key="images/huge.png", Body=b"\x89PNG\r\n\x1a\n" + b"\0" * limit
+    )
+
+    with pytest.raises(serialize.exceptions.ImageTooLarge, match=f"at most {limit} bytes"):
+        serialize.app.lambda_handler({"s3_bucket": BUCKET, "s3_key": "images/huge.png"}, lambda_context)
+
+
+def test_largest_allowed_image_still_fits_a_state_payload(serialize):
+    image_data = serialize.image_data
+    encoded = image_data.encode_image(b"\0" * image_data.MAX_IMAGE_BYTES)
+    assert len(encoded) <= image_data.MAX_BASE64_CHARS
+    assert image_data.MAX_BASE64_CHARS + image_data.RESERVED_PAYLOAD_BYTES == 256 * 1024
+    with pytest.raises(serialize.exceptions.ImageTooLarge):
+        image_data.check_size(image_data.MAX_IMAGE_BYTES + 1, name="x")
+
+
+def test_access_denied_raises_image_access_denied(serialize, lambda_context):
+    from botocore.stub import Stubber
+
+    client = serialize.image_store.s3_client()
+    with Stubber(client) as stubber:
+        stubber.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
+        with pytest.raises(
+            serialize.exceptions.ImageAccessDenied, match="not allowed to read s3://other/a.png"
+        ):
+            serialize.app.lambda_handler({"s3_bucket": "other", "s3_key": "a.png"}, lambda_context)

@@ -1,0 +1,32 @@
+"""Fixtures for the local model's tests: the shared images, located beside the repository."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "cifar100-bicycle-motorcycle"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "train.lst").is_file():
+        pytest.skip(f"shared images not present at {SHARED_DATA} (they live beside the repository)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def cli():
+    """A stand-in for the parent ``python -m training_job`` parser: register, parse, run."""
+    from training_job.local_model.cli import register
+
+    def run(*argv: str) -> int:
+        parser = argparse.ArgumentParser(prog="training_job")
+        register(parser.add_subparsers(dest="command", required=True))
+        args = parser.parse_args([str(a) for a in argv])
+        return args.func(args)
+
+    return run

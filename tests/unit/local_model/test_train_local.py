@@ -1,0 +1,62 @@
+import json
+
+import numpy as np
+import pytest
+
+from training_job.local_model.data import format_lst, read_lst, stratified_split
+from training_job.local_model.inference import load_session, predict_probabilities
+
+pytest.importorskip("torch", reason="train-local needs the 'train' extra (torch)")
+
+
+@pytest.mark.slow
+def test_train_local_one_epoch_writes_a_valid_model(cli, capsys, tmp_path, shared_data):
+    # 40 images, 20 per class
+    entries = stratified_split(read_lst(shared_data / "train.lst"), 0.04, seed=1)[1]
+    assert len(entries) == 40
+    lst = tmp_path / "small.lst"
+    lst.write_text(format_lst(entries))
+    out = tmp_path / "model.onnx"
+    code = cli(
+        "train-local",
+        "--images",
+        shared_data / "train",
+        "--lst",
+        lst,
+        "--out",
+        out,
+        "--epochs",
+        "1",
+        "--val-fraction",
+        "0.25",
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["n_train"] == 30 and summary["n_val"] == 10
+    assert summary["temperature"] > 0
+
+    probs = predict_probabilities(load_session(out), np.random.default_rng(0).uniform(0, 255, (7, 3, 32, 32)))
+    assert probs.shape == (7, 2)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (probs >= 0).all()
+
+    validation = read_lst(tmp_path / "validation.lst")
+    assert len(validation) == 10
+    assert {e.path for e in validation} <= {e.path for e in entries}
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "train-local" in card and "Threshold sweep" in card
+
+
+def test_train_local_missing_inputs_are_messages(cli, capsys, tmp_path):
+    code = cli(
+        "train-local",
+        "--images",
+        tmp_path / "absent",
+        "--lst",
+        tmp_path / "x.lst",
+        "--out",
+        tmp_path / "m.onnx",
+    )
+    assert code == 2
+    assert "--images" in capsys.readouterr().err

@@ -1,0 +1,164 @@
+"""The ASL executed for real: moto's Step Functions interpreter runs
+statemachine/classify_image.asl.json with the template's substitutions; the Lambda tasks run
+our handlers in-process (local_stack/lambda_bridge.py); S3 is moto; the endpoint is stubbed."""
+
+import io
+import json
+import time
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from moto import mock_aws
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+from local_stack import stack
+from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME, load_event
+
+BUCKET = load_event("workflow_input.json")["s3_bucket"]
+
+
+def endpoint_answer(probabilities) -> dict:
+    raw = json.dumps(probabilities).encode()
+    return {"Body": StreamingBody(io.BytesIO(raw), len(raw)), "ContentType": "application/json"}
+
+
+@pytest.fixture
+def backoff(monkeypatch):
+    """Retry intervals really sleep in moto; record them instead."""
+    slept: list[float] = []
+    # retrier_decl's own reference to the time module only: our polling must still sleep
+    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=slept.append))
+    return slept
+
+
+@pytest.fixture
+def workflow():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        session = boto3.Session(region_name="us-east-1")
+        deployed = stack.deploy(session, endpoint_name=TEST_ENDPOINT_NAME, bucket=BUCKET, stack_name="unit")
+        s3 = session.client("s3")
+        for path in (SAMPLES_DIR / "images").iterdir():
+            s3.put_object(Bucket=BUCKET, Key=f"images/{path.name}", Body=path.read_bytes())
+        client = deployed.functions["ClassifyImageFunction"].endpoint.sagemaker_runtime_client()
+        with Stubber(client) as endpoint:
+            yield Workflow(session.client("stepfunctions"), deployed, endpoint)
+            endpoint.assert_no_pending_responses()
+
+
+class Workflow:
+    def __init__(self, sfn, deployed, endpoint):
+        self.sfn, self.deployed, self.endpoint = sfn, deployed, endpoint
+        self.runs = 0
+
+    def run(self, execution_input: dict) -> dict:
+        self.runs += 1
+        arn = self.sfn.start_execution(
+            stateMachineArn=self.deployed.state_machine_arn,
+            name=f"run-{self.runs}",  # unnamed executions collide in moto
+            input=json.dumps(execution_input),
+        )["executionArn"]
+        deadline = time.monotonic() + 30
+        while (execution := self.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "execution did not finish"
+            time.sleep(0.02)
+        return execution
+
+    def history(self, execution: dict) -> list[dict]:
+        return self.sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+
+
+def test_a_confident_image_succeeds_with_its_label(workflow):
+    workflow.endpoint.add_response("invoke_endpoint", endpoint_answer([0.97, 0.03]))
+
+    execution = workflow.run(load_event("workflow_input.json"))
+
+    assert execution["status"] == "SUCCEEDED", execution
+    output = json.loads(execution["output"])
+    assert (output["label"], output["confidence"], output["inferences"]) == ("bicycle", 0.97, [0.97, 0.03])
+    assert output["s3_key"] == "images/bike_s_000682.png"
+    assert output["execution"] == {"id": execution["executionArn"]}
+
+
+def test_the_legacy_seed_event_still_runs(workflow):
+    workflow.endpoint.add_response("invoke_endpoint", endpoint_answer([0.01, 0.99]))
+
+    execution = workflow.run(load_event("workflow_input_legacy.json"))
+
+    assert execution["status"] == "SUCCEEDED", execution
+    assert json.loads(execution["output"])["label"] == "motorcycle"
+
+
+def test_a_low_confidence_image_fails_with_threshold_confidence_not_met(workflow):
+    workflow.endpoint.add_response("invoke_endpoint", endpoint_answer([0.6, 0.4]))
+
+    execution = workflow.run(load_event("workflow_input.json"))
+
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "ThresholdConfidenceNotMet"
+    assert "confidence 0.6000 is below the threshold 0.9300" in execution["cause"]
+
+
+def test_a_missing_object_fails_with_image_not_found(workflow):
+    execution = workflow.run({"s3_bucket": BUCKET, "s3_key": "images/gone.png"})
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "ImageNotFound")
+    assert "images/gone.png does not exist" in execution["cause"]
+
+
+def test_a_non_image_fails_with_not_an_image(workflow):
+    execution = workflow.run({"s3_bucket": BUCKET, "s3_key": "images/not_an_image.txt"})
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "NotAnImage")
+
+
+def test_a_missing_key_fails_with_invalid_event(workflow):
+    execution = workflow.run(load_event("serialize_image_data_missing_key.json"))
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "InvalidEvent")
+    assert "missing required key 's3_key'" in execution["cause"]
+
+
+def test_an_endpoint_error_is_not_retried(workflow, backoff):
+    workflow.endpoint.add_client_error(
+        "invoke_endpoint", service_error_code="ModelError", service_message="bad image", http_status_code=424
+    )
+
+    execution = workflow.run(load_event("workflow_input.json"))
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "EndpointError")
+    assert "bad image" in execution["cause"]
+    assert backoff == []
+
+
+def test_a_throttled_endpoint_is_retried_with_backoff_then_succeeds(workflow, backoff):
+    for _ in range(2):
+        workflow.endpoint.add_client_error(
+            "invoke_endpoint", service_error_code="ThrottlingException", http_status_code=400
+        )
+    workflow.endpoint.add_response("invoke_endpoint", endpoint_answer([0.02, 0.98]))
+
+    execution = workflow.run(load_event("workflow_input.json"))
+
+    assert execution["status"] == "SUCCEEDED", execution
+    assert json.loads(execution["output"])["label"] == "motorcycle"
+    # IntervalSeconds 1, BackoffRate 2, full jitter: attempt n waits somewhere in [0, 2**n].
+    assert len(backoff) == 2
+    assert all(0 <= slept <= 2**n for n, slept in enumerate(backoff))
+    scheduled = [e for e in workflow.history(execution) if e["type"] == "TaskScheduled"]
+    assert len(scheduled) == 3 + 2  # serialize, classify x3, filter
+
+
+def test_an_endpoint_that_stays_throttled_fails_after_every_retry(workflow, backoff):
+    for _ in range(5):  # the first attempt and MaxAttempts 4
+        workflow.endpoint.add_client_error(
+            "invoke_endpoint", service_error_code="ThrottlingException", http_status_code=400
+        )
+
+    execution = workflow.run(load_event("workflow_input.json"))
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "EndpointThrottled")
+    assert len(backoff) == 4
+    assert all(0 <= slept <= min(2**n, 10) for n, slept in enumerate(backoff))  # MaxDelaySeconds 10

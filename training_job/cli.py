@@ -1,0 +1,464 @@
+"""`python -m training_job <command>`: stage, train, deploy, teardown (+ train-local, evaluate).
+
+Each command is a thin layer: parse, call the functions of its module, print what to do next.
+Nothing heavy is imported until a command runs (`--help` never imports the SageMaker SDK).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from training_job.project import (
+    CIFAR_MD5,
+    CIFAR_URL,
+    DEFAULT_ENDPOINT_INSTANCE,
+    DEFAULT_PREFIX,
+    DEFAULT_STACK_NAME,
+    DEFAULT_TRAINING_INSTANCE,
+    PROJECT_TAG_KEY,
+    PROJECT_TAG_VALUE,
+)
+
+ROLE_ENV = "SAGEMAKER_ROLE_ARN"
+
+
+def _default_work_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "scones-vehicle-classifier"
+
+
+def _session(args: argparse.Namespace):
+    from training_job.aws import check_session, make_session
+
+    session = make_session(args.region, args.profile)
+    check_session(session)
+    return session
+
+
+def _out(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# --- stage --------------------------------------------------------------------------------
+
+
+def run_stage(args: argparse.Namespace) -> int:
+    from training_job import staging
+
+    session = _session(args)
+    result = staging.stage(
+        session,
+        args.bucket,
+        args.prefix,
+        args.work_dir,
+        from_dir=args.from_dir,
+        source_url=args.source_url,
+        source_md5=args.source_md5,
+        validation_fraction=args.validation_fraction,
+        seed=args.seed,
+        delete=args.delete,
+        progress=not args.quiet,
+    )
+    sync = result.sync
+    _out(f"images: {result.counts.train} train, {result.counts.validation} validation")
+    _out(f"uploaded {len(sync.uploaded)} files, {len(sync.unchanged)} unchanged")
+    if sync.deleted:
+        _out(f"deleted {len(sync.deleted)} objects no longer staged")
+    elif sync.stale:
+        _out(f"{len(sync.stale)} objects under the channels are no longer staged (--delete removes them)")
+    for channel, uri in result.uris.items():
+        _out(f"  {channel:<15} {uri}")
+    _out(f"next: python -m training_job train --bucket {args.bucket} --prefix {args.prefix} --role-arn ARN")
+    return 0
+
+
+# --- train --------------------------------------------------------------------------------
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from training_job import training
+    from training_job.exceptions import TrainingJobCommandError
+
+    if args.spot and args.max_wait is not None and args.max_wait < args.max_run:
+        raise TrainingJobCommandError(f"--max-wait ({args.max_wait}) must be >= --max-run ({args.max_run})")
+    session = _session(args)
+    samples = args.num_training_samples or training.count_training_samples(
+        session.client("s3"), args.bucket, args.prefix
+    )
+    config = training.TrainingConfig(
+        bucket=args.bucket,
+        prefix=args.prefix,
+        role_arn=args.role_arn,
+        num_training_samples=samples,
+        job_name=args.job_name or training.default_job_name(),
+        instance_type=args.instance_type,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        mini_batch_size=args.mini_batch_size,
+        max_runtime_seconds=args.max_run,
+        spot=args.spot,
+        max_wait_seconds=args.max_wait,
+    )
+    job = training.start(session, config)
+    _out(
+        f"started training job {config.job_name} ({samples} training images, {config.instance_type}"
+        f"{', managed spot' if config.spot else ''})"
+    )
+    if args.no_wait:
+        _out(f"follow it: aws sagemaker describe-training-job --training-job-name {config.job_name}")
+        return 0
+    training.wait(job, poll_seconds=args.poll_seconds, progress=not args.quiet)
+    result = training.outcome(job)
+    accuracy = "not reported" if result.validation_accuracy is None else f"{result.validation_accuracy:.4f}"
+    billed = f" (billable {result.billable_seconds} s)" if result.billable_seconds else ""
+    _out(f"training job {result.job_name}: {result.status}{billed}")
+    _out(f"validation:accuracy = {accuracy}")
+    _out(f"model artifact: {result.model_data}")
+    _out(
+        f"next: python -m training_job deploy --model-data {result.model_data} "
+        f"--endpoint-name NAME --role-arn {args.role_arn}"
+    )
+    return 0
+
+
+# --- deploy -------------------------------------------------------------------------------
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from training_job import deployment
+
+    session = _session(args)
+    config = deployment.DeployConfig(
+        model_data=args.model_data,
+        endpoint_name=args.endpoint_name,
+        role_arn=args.role_arn,
+        capture_s3_uri=args.capture_s3_uri or deployment.default_capture_uri(args.model_data),
+        instance_type=args.instance_type,
+        sampling_percentage=args.sampling_percentage,
+    )
+    done = deployment.deploy(session, config)
+    verb = "updating" if done.updated else "creating"
+    _out(f"{verb} endpoint {config.endpoint_name} with endpoint config {done.endpoint_config_name}")
+    _out(f"data capture: {config.sampling_percentage}% of requests and responses -> {config.capture_s3_uri}")
+    if not args.no_wait:
+        deployment.wait_in_service(done, poll_seconds=args.poll_seconds, progress=not args.quiet)
+        _out(f"endpoint {config.endpoint_name}: InService")
+    _out(f"next: sam build && sam deploy --parameter-overrides EndpointName={config.endpoint_name}")
+    return 0
+
+
+# --- teardown -----------------------------------------------------------------------------
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def run_teardown(args: argparse.Namespace) -> int:
+    from training_job import teardown
+
+    session = _session(args)
+    region = session.region_name
+    sagemaker = session.client("sagemaker")
+    scope = f"{PROJECT_TAG_KEY}={PROJECT_TAG_VALUE}"
+    if args.endpoint_name:
+        scope += f", endpoint {args.endpoint_name}"
+    found = teardown.find_project_resources(sagemaker, args.endpoint_name)
+    if not found:
+        _out(f"SageMaker: nothing left ({scope}): no endpoint, endpoint config or model")
+    else:
+        verb = "would delete" if args.dry_run else "deleting"
+        for kind, names in (
+            ("endpoint", found.endpoints),
+            ("endpoint config", found.endpoint_configs),
+            ("model", found.models),
+        ):
+            for name in names:
+                _out(f"{verb} {kind} {name}")
+        if not args.dry_run:
+            teardown.delete_resources(sagemaker, found)
+            _out(
+                f"SageMaker: deleted {len(found.endpoints)} endpoints, {len(found.endpoint_configs)} "
+                f"endpoint configs, {len(found.models)} models ({scope})"
+            )
+
+    stack = teardown.stack_report(session.client("cloudformation"), args.stack_name)
+    s3 = session.client("s3")
+    if stack.status is None:
+        _out(f"SAM stack {args.stack_name}: not found in {region} (nothing to delete)")
+    else:
+        kinds = ", ".join(f"{n} {t}" for t, n in stack.resource_types.items())
+        _out(f"SAM stack {args.stack_name}: {stack.status}; holds {kinds or 'no resources'}")
+        for bucket in stack.buckets:
+            summary = teardown.bucket_summary(s3, bucket) or {}
+            objects = sum(count for count, _ in summary.values())
+            if objects:
+                _out(
+                    f"  its bucket {bucket} holds {objects} objects; CloudFormation cannot delete a "
+                    f"non-empty bucket, empty it first: aws s3 rm s3://{bucket} --recursive"
+                )
+        _out(f"  delete it: sam delete --stack-name {args.stack_name} --region {region}")
+    if args.bucket:
+        summary = teardown.bucket_summary(s3, args.bucket, args.prefix)
+        where = f"s3://{args.bucket}/{args.prefix}".rstrip("/")
+        if summary is None:
+            _out(f"bucket {args.bucket}: not found")
+        elif not summary:
+            _out(f"{where}: empty")
+        else:
+            _out(f"{where} holds:")
+            for top, (count, size) in summary.items():
+                _out(f"  {top:<20} {count:>6} objects {_size(size):>10}")
+            _out(
+                f"  delete them: aws s3 rm {where} --recursive"
+                + ("" if args.prefix else f"   (then the bucket: aws s3 rb s3://{args.bucket})")
+            )
+    _out(
+        "cost: "
+        + teardown.endpoint_cost_line(DEFAULT_ENDPOINT_INSTANCE)
+        + " Deleting the endpoint stops that; S3 storage of the staged images and captures costs "
+        "cents per month; the stack's Lambdas and state machine cost only per execution."
+    )
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--region", help="AWS region (default: from the boto3 session / AWS_REGION)")
+    common.add_argument("--profile", help="AWS named profile (default: AWS_PROFILE / default chain)")
+    common.add_argument("--quiet", action="store_true", help="no progress bars")
+    return common
+
+
+def _add_stage(subparsers, common) -> None:
+    p = subparsers.add_parser(
+        "stage",
+        parents=[common],
+        help="stage CIFAR-100 bicycles/motorcycles as the four S3 channels",
+        description="Download CIFAR-100 (or read --from-dir), keep bicycles (0) and motorcycles (1), "
+        "write PNGs + .lst files and upload the train, validation, train_lst and validation_lst "
+        "channels to s3://BUCKET/PREFIX/. Reruns upload only files whose size or MD5 changed.",
+    )
+    p.add_argument("--bucket", required=True, help="S3 bucket (must exist)")
+    p.add_argument("--prefix", default=DEFAULT_PREFIX, help="key prefix (default: %(default)s)")
+    p.add_argument(
+        "--from-dir",
+        type=Path,
+        help="offline: a folder with train.lst + train/*.png (e.g. ../shared/data/"
+        "cifar100-bicycle-motorcycle); a validation split is carved out of it",
+    )
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        default=_default_work_dir(),
+        help="where the archive and the channel tree are kept (default: %(default)s)",
+    )
+    p.add_argument(
+        "--source-url", default=CIFAR_URL, help="archive URL, https:// or file:// (default: %(default)s)"
+    )
+    p.add_argument(
+        "--source-md5", default=CIFAR_MD5, help="expected MD5 of the archive (default: %(default)s)"
+    )
+    p.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.2,
+        help="with --from-dir: share of each class held out for validation (default: %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="with --from-dir: split seed (default: %(default)s)")
+    p.add_argument(
+        "--delete", action="store_true", help="delete objects under the channels that are no longer staged"
+    )
+    p.set_defaults(func=run_stage)
+
+
+def _add_train(subparsers, common) -> None:
+    p = subparsers.add_parser(
+        "train",
+        parents=[common],
+        help="train the built-in image-classification algorithm",
+        description="Start a SageMaker training job (built-in image-classification, ResNet-18 "
+        "transfer learning on 3x32x32 images, 2 classes) on the staged channels, wait with "
+        "progress, print validation:accuracy and the model artifact's S3 URI.",
+    )
+    p.add_argument("--bucket", required=True, help="bucket that `stage` filled")
+    p.add_argument("--prefix", default=DEFAULT_PREFIX, help="key prefix (default: %(default)s)")
+    role = os.environ.get(ROLE_ENV)
+    p.add_argument(
+        "--role-arn",
+        default=role,
+        required=role is None,
+        help=f"SageMaker execution role (default: ${ROLE_ENV})",
+    )
+    p.add_argument(
+        "--instance-type",
+        default=DEFAULT_TRAINING_INSTANCE,
+        help="GPU training instance (default: %(default)s, about $0.74/h on demand)",
+    )
+    p.add_argument("--epochs", type=int, default=30, help="(default: %(default)s; early stopping is on)")
+    p.add_argument("--learning-rate", type=float, default=0.01, help="(default: %(default)s)")
+    p.add_argument("--mini-batch-size", type=int, default=32, help="(default: %(default)s)")
+    p.add_argument(
+        "--num-training-samples", type=int, help="default: the number of lines of the staged train .lst"
+    )
+    p.add_argument("--max-run", type=int, default=3600, help="MaxRuntimeInSeconds (default: %(default)s)")
+    p.add_argument("--spot", action="store_true", help="managed spot training, with S3 checkpoints")
+    p.add_argument(
+        "--max-wait",
+        type=int,
+        help="with --spot: MaxWaitTimeInSeconds, >= --max-run (default: twice --max-run)",
+    )
+    p.add_argument("--job-name", help="default: vehicle-ic-<UTC timestamp>")
+    p.add_argument("--no-wait", action="store_true", help="start the job and return")
+    p.add_argument("--poll-seconds", type=float, default=30, help=argparse.SUPPRESS)
+    p.set_defaults(func=run_train)
+
+
+def _s3_uri(text: str) -> str:
+    from training_job.aws import parse_s3_uri
+
+    try:
+        parse_s3_uri(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
+
+
+def _percentage(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 0 and 100")
+    return value
+
+
+def _add_deploy(subparsers, common) -> None:
+    p = subparsers.add_parser(
+        "deploy",
+        parents=[common],
+        help="deploy the model to an endpoint with data capture",
+        description="Create a model and an endpoint config with data capture (input and output), "
+        "then create the endpoint, or update it in place if it exists; wait for InService.",
+    )
+    p.add_argument("--model-data", required=True, type=_s3_uri, help="s3://.../model.tar.gz from `train`")
+    p.add_argument("--endpoint-name", required=True, help="the name the SAM stack takes as EndpointName")
+    role = os.environ.get(ROLE_ENV)
+    p.add_argument(
+        "--role-arn",
+        default=role,
+        required=role is None,
+        help=f"SageMaker execution role (default: ${ROLE_ENV})",
+    )
+    p.add_argument(
+        "--instance-type",
+        default=DEFAULT_ENDPOINT_INSTANCE,
+        help="(default: %(default)s, about $0.115/h on demand)",
+    )
+    p.add_argument(
+        "--capture-s3-uri",
+        type=_s3_uri,
+        help=f"data capture destination (default: s3://<model bucket>/{DEFAULT_PREFIX}/data-capture)",
+    )
+    p.add_argument(
+        "--sampling-percentage",
+        type=_percentage,
+        default=100,
+        help="share of requests captured, 0-100 (default: %(default)s)",
+    )
+    p.add_argument("--no-wait", action="store_true", help="do not wait for InService")
+    p.add_argument("--poll-seconds", type=float, default=30, help=argparse.SUPPRESS)
+    p.set_defaults(func=run_deploy)
+
+
+def _add_teardown(subparsers, common) -> None:
+    p = subparsers.add_parser(
+        "teardown",
+        parents=[common],
+        help="delete the project's endpoints, configs and models",
+        description=f"Delete the endpoints, endpoint configs and models tagged "
+        f"{PROJECT_TAG_KEY}={PROJECT_TAG_VALUE} (only those of --endpoint-name, if given); then "
+        "say what the SAM stack and the bucket still hold and how to delete them. Idempotent.",
+    )
+    p.add_argument("--endpoint-name", help="only this endpoint and the configs and models made for it")
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    p.add_argument(
+        "--stack-name", default=DEFAULT_STACK_NAME, help="SAM stack to report on (default: %(default)s)"
+    )
+    p.add_argument("--bucket", help="bucket to report on (the one `stage` used)")
+    p.add_argument("--prefix", default="", help="only this prefix of --bucket (default: the whole bucket)")
+    p.set_defaults(func=run_teardown)
+
+
+def _register_local_model(subparsers) -> None:
+    """`train-local` and `evaluate`, written in training_job/local_model/cli.py."""
+    try:
+        from training_job.local_model.cli import register
+    except ModuleNotFoundError as error:
+        if error.name in ("training_job.local_model", "training_job.local_model.cli"):
+            return
+        raise
+    register(subparsers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="training-job",
+        description="Build the bicycle/motorcycle model and the SageMaker endpoint the SAM stack uses.",
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="<command>")
+    common = _common()
+    _add_stage(subparsers, common)
+    _add_train(subparsers, common)
+    _add_deploy(subparsers, common)
+    _add_teardown(subparsers, common)
+    _register_local_model(subparsers)
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help(sys.stderr)
+        return 2
+
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    from training_job.exceptions import TrainingJobCommandError
+
+    try:
+        return args.func(args)
+    except NoCredentialsError:
+        return _fail(
+            "no AWS credentials found: set AWS_PROFILE (or run `aws configure` / "
+            "`aws sso login`) and try again"
+        )
+    except NoRegionError:
+        return _fail("no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)")
+    except TrainingJobCommandError as error:
+        return _fail(str(error))
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        return _fail(f"AWS {error.operation_name}: {info.get('Code')}: {info.get('Message')}")
+    except BotoCoreError as error:
+        return _fail(str(error))
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] == "sagemaker":
+            return _fail("this command needs the SageMaker SDK: pip install '.[cloud]' (sagemaker-core)")
+        raise
+    except KeyboardInterrupt:
+        return _fail("interrupted (anything already started in AWS keeps running)") + 129

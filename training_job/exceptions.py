@@ -1,0 +1,45 @@
+"""Every failure the cloud commands know, in one place.
+
+The CLI turns each of them into one line on stderr and a non-zero exit code.
+"""
+
+
+class TrainingJobCommandError(Exception):
+    """Base class: a failure with a message that is meant for the person at the terminal."""
+
+
+class DownloadError(TrainingJobCommandError):
+    """The archive could not be fetched."""
+
+
+class ChecksumMismatchError(TrainingJobCommandError):
+    """The downloaded archive is not the one we expect; nothing was uploaded."""
+
+    def __init__(self, source: str, expected: str, actual: str):
+        super().__init__(
+            f"MD5 mismatch for {source}: expected {expected}, got {actual}; the file was discarded "
+            "and nothing was uploaded"
+        )
+        self.source = source
+        self.expected = expected
+        self.actual = actual
+
+
+class DatasetError(TrainingJobCommandError):
+    """The archive or the image folder does not have the layout we read."""
+
+
+class NotStagedError(TrainingJobCommandError):
+    """`train` found no staged data in S3; run `stage` first."""
+
+
+class TrainingJobFailedError(TrainingJobCommandError):
+    """The SageMaker training job ended in Failed or Stopped."""
+
+
+class EndpointFailedError(TrainingJobCommandError):
+    """The endpoint ended in Failed instead of InService."""
+
+
+class WaitTimeoutError(TrainingJobCommandError):
+    """A wait ran past its time limit; the resource keeps going in AWS."""

@@ -1,0 +1,135 @@
+"""The ``train-local`` and ``evaluate`` subcommands of ``python -m training_job``.
+
+``register(subparsers)`` adds them to the parent CLI. Nothing here imports PyTorch at import
+time: ``train-local`` imports it when it runs, ``evaluate`` never does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from training_job.local_model.metrics import DEFAULT_THRESHOLD
+
+DEFAULT_EPOCHS = 40
+DEFAULT_SEED = 0
+DEFAULT_VAL_FRACTION = 0.2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train-local`` and ``evaluate`` to the parent parser's subcommands."""
+    train = subparsers.add_parser(
+        "train-local",
+        help="train the small local CNN (PyTorch, CPU) and export it to ONNX",
+        description=(
+            "Train the small CNN the local stack serves: carve a stratified validation split out "
+            "of the images, train with augmentation, calibrate with temperature scaling on the "
+            "split, export to ONNX (input 'image' [batch,3,32,32] RGB 0..255, output "
+            "'probabilities' [batch,2]), and write validation.lst and a model card beside it. "
+            "Needs the 'train' extra (torch)."
+        ),
+    )
+    train.add_argument("--images", required=True, type=Path, help="folder the .lst paths are relative to")
+    train.add_argument("--lst", required=True, type=Path, help="index<TAB>label<TAB>path list (0 bicycle, 1 motorcycle)")
+    train.add_argument("--out", required=True, type=Path, help="ONNX file to write, e.g. model.onnx")
+    train.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="default: %(default)s")
+    train.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seeds the split and training; default: %(default)s")
+    train.add_argument(
+        "--val-fraction", type=float, default=DEFAULT_VAL_FRACTION,
+        help="share of each class held out for validation and calibration; default: %(default)s",
+    )
+    train.add_argument("--card", type=Path, help="model card to write; default: MODEL_CARD.md beside --out")
+    train.set_defaults(func=run_train_local)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="score an ONNX model on a labelled image list (onnxruntime, no torch)",
+        description=(
+            "Run the ONNX model over the images of a .lst file and print one JSON object as the last "
+            "line on stdout (n, accuracy, coverage, selective_accuracy, per-class precision/recall/F1, "
+            "confusion matrix, threshold sweep); a readable table goes to stderr."
+        ),
+    )
+    evaluate.add_argument("--model", required=True, type=Path, help="ONNX model file")
+    evaluate.add_argument("--images", required=True, type=Path, help="folder the .lst paths are relative to")
+    evaluate.add_argument("--lst", required=True, type=Path, help="index<TAB>label<TAB>path list")
+    evaluate.add_argument(
+        "--threshold", type=_probability, default=DEFAULT_THRESHOLD,
+        help="confidence needed to count as covered; default: %(default)s",
+    )
+    evaluate.set_defaults(func=run_evaluate)
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from error
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from training_job.local_model.evaluate import EvaluationError, evaluate_images, format_report
+
+    try:
+        report = evaluate_images(args.model, args.images, args.lst, args.threshold)
+    except EvaluationError as error:
+        print(f"evaluate: {error}", file=sys.stderr)
+        return 1
+    skipped = report["skipped"]
+    for kind in ("missing", "undecodable"):
+        if skipped[kind]:
+            print(
+                f"evaluate: skipped {skipped[kind]} {kind} image(s): {', '.join(skipped[kind + '_files'][:5])}"
+                + (" ..." if skipped[kind] > 5 else ""),
+                file=sys.stderr,
+            )
+    print(format_report(report), file=sys.stderr)
+    print(json.dumps(report))
+    return 0
+
+
+def run_train_local(args: argparse.Namespace) -> int:
+    for name, path, check in (("--images", args.images, Path.is_dir), ("--lst", args.lst, Path.is_file)):
+        if not check(path):
+            print(f"train-local: {name} {path} not found", file=sys.stderr)
+            return 2
+    if not 0.0 <= args.val_fraction < 1.0:
+        print(f"train-local: --val-fraction must be in [0, 1), got {args.val_fraction}", file=sys.stderr)
+        return 2
+    if args.epochs < 1:
+        print(f"train-local: --epochs must be at least 1, got {args.epochs}", file=sys.stderr)
+        return 2
+    try:
+        from training_job.local_model import train
+    except ImportError as error:
+        print(f"train-local needs PyTorch and onnx (pip install '.[train]'): {error}", file=sys.stderr)
+        return 2
+
+    command = shlex.join([
+        "python", "-m", "training_job", "train-local", "--images", str(args.images), "--lst", str(args.lst),
+        "--out", str(args.out), "--epochs", str(args.epochs), "--seed", str(args.seed),
+        "--val-fraction", str(args.val_fraction),
+    ] + (["--card", str(args.card)] if args.card else []))
+    config = train.TrainConfig(epochs=args.epochs, seed=args.seed)
+    card = args.card or args.out.with_name("MODEL_CARD.md")
+    try:
+        info = train.train_local(
+            args.images, args.lst, args.out, config, args.val_fraction, card, command,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+    except ValueError as error:  # a malformed .lst, too few images
+        print(f"train-local: {error}", file=sys.stderr)
+        return 2
+    summary = {key: info[key] for key in ("parameters", "train_seconds", "onnx_bytes", "n_train", "n_val")}
+    summary["out"] = str(args.out)
+    summary["temperature"] = info["calibration"]["temperature"]
+    if info["report"]:
+        summary.update({key: info["report"][key] for key in ("accuracy", "coverage", "selective_accuracy")})
+    print(json.dumps(summary))
+    return 0

@@ -1,0 +1,45 @@
+"""Names the cloud commands share: the project tag, the classes, the data source, defaults."""
+
+PROJECT_TAG_KEY = "project"
+PROJECT_TAG_VALUE = "scones-vehicle-classifier"
+#: Every SageMaker resource the commands create carries this tag; `teardown` finds them by it.
+PROJECT_TAG = {"Key": PROJECT_TAG_KEY, "Value": PROJECT_TAG_VALUE}
+#: Models and endpoint configs also carry the endpoint they were made for.
+ENDPOINT_TAG_KEY = "endpoint"
+
+#: Label index -> class name, as the endpoint answers `[p_bicycle, p_motorcycle]`.
+CLASS_NAMES = ("bicycle", "motorcycle")
+#: CIFAR-100 fine label -> our label.
+CIFAR_FINE_LABELS = {8: 0, 48: 1}
+
+CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
+CIFAR_MD5 = "eb9058c3a382ffc7106e4002c42a8d85"
+CIFAR_ARCHIVE_NAME = "cifar-100-python.tar.gz"
+
+#: The four channels SageMaker's built-in image-classification algorithm reads in
+#: image format (File mode): the images and their .lst files.
+TRAIN, VALIDATION = "train", "validation"
+CHANNELS = (TRAIN, VALIDATION, f"{TRAIN}_lst", f"{VALIDATION}_lst")
+
+DEFAULT_PREFIX = "vehicle-classifier"
+DEFAULT_STACK_NAME = "scones-vehicle-classifier"
+ALGORITHM = "image-classification"
+
+DEFAULT_TRAINING_INSTANCE = "ml.g4dn.xlarge"
+DEFAULT_ENDPOINT_INSTANCE = "ml.m5.large"
+
+#: Approximate on-demand prices in us-east-1 (USD per hour), for the messages only.
+APPROX_HOURLY_USD = {
+    "ml.g4dn.xlarge": 0.74,
+    "ml.p3.2xlarge": 3.83,
+    "ml.m5.large": 0.115,
+    "ml.m5.xlarge": 0.23,
+}
+
+
+def project_tags(endpoint_name: str | None = None) -> list[dict[str, str]]:
+    """The tags for a resource this project creates (plus the endpoint it serves, if any)."""
+    tags = [dict(PROJECT_TAG)]
+    if endpoint_name:
+        tags.append({"Key": ENDPOINT_TAG_KEY, "Value": endpoint_name})
+    return tags

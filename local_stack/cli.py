@@ -143,26 +143,50 @@ def _run(args: argparse.Namespace) -> int:
         print(f"local_stack: {warning}", file=sys.stderr)
     if args.concurrency < 1:
         raise LocalStackError("--concurrency must be at least 1")
-    running, deployed = _start_stack(args)
+    attached = _running_stack()
+    if attached:
+        session, state_machine_arn = attached
+        print(
+            f"local_stack: using the stack at {os.environ['AWS_ENDPOINT_URL']} (its own settings)",
+            file=sys.stderr,
+        )
+        stop = None
+    else:
+        running, deployed = _start_stack(args)
+        session, state_machine_arn, stop = running.session(), deployed.state_machine_arn, running.close
     try:
-        session = running.session()
-        keys = runner.upload_images(session.client("s3"), deployed.bucket, images)
+        keys = runner.upload_images(session.client("s3"), args.bucket, images)
         results, wall = runner.run_executions(
-            session.client("stepfunctions"),
-            deployed.state_machine_arn,
-            deployed.bucket,
-            images,
-            keys,
-            args.concurrency,
+            session.client("stepfunctions"), state_machine_arn, args.bucket, images, keys, args.concurrency
         )
     finally:
-        running.close()
+        if stop:
+            stop()
     summary = runner.summarize(results, wall)
     runner.print_table(results, summary)
     if args.json:
         runner.write_json(args.json, summary, results)
         print(f"results: {args.json}")
     return 0
+
+
+def _running_stack():
+    """``(session, state machine ARN)`` of a stack that ``up`` serves, when its exports are set."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    url = os.environ.get("AWS_ENDPOINT_URL", "")
+    if not url.startswith("http://127.0.0.1:"):
+        return None
+    session = boto3.Session(region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    try:
+        machines = session.client("stepfunctions").list_state_machines()["stateMachines"]
+    except (BotoCoreError, ClientError) as error:
+        raise LocalStackError(
+            f"AWS_ENDPOINT_URL={url} is set but does not answer ({error}); unset it"
+        ) from error
+    arns = [m["stateMachineArn"] for m in machines if m["name"] == f"{STACK_NAME}-ClassifyImage"]
+    return (session, arns[0]) if arns else None
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ interpreter) and the local SageMaker Runtime endpoint, each on a free loopback p
 from __future__ import annotations
 
 import json
+import logging
 import os
 import urllib.request
 from dataclasses import dataclass, field
@@ -68,6 +69,10 @@ def start(
     from local_stack.capture import DataCaptureWriter
     from local_stack.endpoint import LocalEndpoint, serve
 
+    # moto logs every HTTP request, and its interpreter logs each Catch-ed error at ERROR level
+    # with the whole state tree; the execution history already holds both.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
     moto.start()
     _, port = moto.get_host_and_port()

@@ -25,7 +25,9 @@ def sagemaker_runtime_client():
     machine's Retry is the one retry policy, so each attempt shows in the execution history."""
     return boto3.client(
         "sagemaker-runtime",
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=65),
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=65
+        ),
     )
 
 

@@ -37,7 +37,9 @@ def test_each_function_builds_under_10_mb_without_host_bytecode(build_dir, funct
     assert sum(p.stat().st_size for p in files) < MAX_FUNCTION_BYTES
     assert (build_dir / function / "app.py").is_file()
     assert (build_dir / function / "aws_lambda_powertools").is_dir()
-    assert not any(p.suffix == ".pyc" for p in files), "bytecode of the build host's Python is useless on 3.13"
+    assert not any(p.suffix == ".pyc" for p in files), (
+        "bytecode of the build host's Python is useless on 3.13"
+    )
     assert not (build_dir / function / "boto3").exists(), "boto3 comes with the Lambda runtime"
 
 
@@ -54,7 +56,14 @@ def test_each_built_function_imports_with_only_the_runtimes_boto3(build_dir, fun
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     result = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", "import sys; sys.path[:0] = sys.argv[1].split(':'); import app", env["PYTHONPATH"]],
+        [
+            sys.executable,
+            "-I",
+            "-B",
+            "-c",
+            "import sys; sys.path[:0] = sys.argv[1].split(':'); import app",
+            env["PYTHONPATH"],
+        ],
         cwd=build_dir / function,
         capture_output=True,
         text=True,

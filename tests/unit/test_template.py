@@ -125,7 +125,7 @@ def test_every_business_error_is_caught_into_its_own_fail_state(asl):
             assert "States.ALL" not in catcher["ErrorEquals"]
             for error in catcher["ErrorEquals"]:
                 caught[error] = catcher["Next"]
-    assert BUSINESS_ERRORS <= set(caught)
+    assert set(caught) >= BUSINESS_ERRORS
     for error in BUSINESS_ERRORS:
         fail = asl["States"][caught[error]]
         assert fail["Type"] == "Fail"

@@ -102,12 +102,22 @@ def render_model_card(info: dict) -> str:
                 f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
             )
         labels = report["confusion_matrix"]["labels"]
-        lines += ["", "Confusion (rows true, columns predicted):", "", "| | " + " | ".join(labels) + " |",
-                  "| --- |" + " --- |" * len(labels)]
+        lines += [
+            "",
+            "Confusion (rows true, columns predicted):",
+            "",
+            "| | " + " | ".join(labels) + " |",
+            "| --- |" + " --- |" * len(labels),
+        ]
         for name, row in zip(labels, report["confusion_matrix"]["rows_true_cols_predicted"], strict=True):
             lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
-        lines += ["", "Threshold sweep:", "", "| threshold | coverage | selective accuracy |",
-                  "| --- | --- | --- |"]
+        lines += [
+            "",
+            "Threshold sweep:",
+            "",
+            "| threshold | coverage | selective accuracy |",
+            "| --- | --- | --- |",
+        ]
         for row in report["threshold_sweep"]:
             lines.append(
                 f"| {row['threshold']:.2f} | {_pct(row['coverage'])} | {_pct(row['selective_accuracy'])} |"
@@ -144,4 +154,4 @@ def _wilson(p: float, n: int, z: float = 1.96) -> str:
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / denominator
-    return f"{_pct(max(0.0, centre - half))}–{_pct(min(1.0, centre + half))}"
+    return f"{_pct(max(0.0, centre - half))} to {_pct(min(1.0, centre + half))}"

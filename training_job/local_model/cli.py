@@ -33,12 +33,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     train.add_argument("--images", required=True, type=Path, help="folder the .lst paths are relative to")
-    train.add_argument("--lst", required=True, type=Path, help="index<TAB>label<TAB>path list (0 bicycle, 1 motorcycle)")
+    train.add_argument(
+        "--lst", required=True, type=Path, help="index<TAB>label<TAB>path list (0 bicycle, 1 motorcycle)"
+    )
     train.add_argument("--out", required=True, type=Path, help="ONNX file to write, e.g. model.onnx")
     train.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="default: %(default)s")
-    train.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seeds the split and training; default: %(default)s")
     train.add_argument(
-        "--val-fraction", type=float, default=DEFAULT_VAL_FRACTION,
+        "--seed", type=int, default=DEFAULT_SEED, help="seeds the split and training; default: %(default)s"
+    )
+    train.add_argument(
+        "--val-fraction",
+        type=float,
+        default=DEFAULT_VAL_FRACTION,
         help="share of each class held out for validation and calibration; default: %(default)s",
     )
     train.add_argument("--card", type=Path, help="model card to write; default: MODEL_CARD.md beside --out")
@@ -57,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--images", required=True, type=Path, help="folder the .lst paths are relative to")
     evaluate.add_argument("--lst", required=True, type=Path, help="index<TAB>label<TAB>path list")
     evaluate.add_argument(
-        "--threshold", type=_probability, default=DEFAULT_THRESHOLD,
+        "--threshold",
+        type=_probability,
+        default=DEFAULT_THRESHOLD,
         help="confidence needed to count as covered; default: %(default)s",
     )
     evaluate.set_defaults(func=run_evaluate)
@@ -84,11 +92,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     skipped = report["skipped"]
     for kind in ("missing", "undecodable"):
         if skipped[kind]:
-            print(
-                f"evaluate: skipped {skipped[kind]} {kind} image(s): {', '.join(skipped[kind + '_files'][:5])}"
-                + (" ..." if skipped[kind] > 5 else ""),
-                file=sys.stderr,
-            )
+            names = ", ".join(skipped[kind + "_files"][:5]) + (" ..." if skipped[kind] > 5 else "")
+            print(f"evaluate: skipped {skipped[kind]} {kind} image(s): {names}", file=sys.stderr)
     print(format_report(report), file=sys.stderr)
     print(json.dumps(report))
     return 0
@@ -111,16 +116,38 @@ def run_train_local(args: argparse.Namespace) -> int:
         print(f"train-local needs PyTorch and onnx (pip install '.[train]'): {error}", file=sys.stderr)
         return 2
 
-    command = shlex.join([
-        "python", "-m", "training_job", "train-local", "--images", str(args.images), "--lst", str(args.lst),
-        "--out", str(args.out), "--epochs", str(args.epochs), "--seed", str(args.seed),
-        "--val-fraction", str(args.val_fraction),
-    ] + (["--card", str(args.card)] if args.card else []))
+    command = shlex.join(
+        [
+            "python",
+            "-m",
+            "training_job",
+            "train-local",
+            "--images",
+            str(args.images),
+            "--lst",
+            str(args.lst),
+            "--out",
+            str(args.out),
+            "--epochs",
+            str(args.epochs),
+            "--seed",
+            str(args.seed),
+            "--val-fraction",
+            str(args.val_fraction),
+        ]
+        + (["--card", str(args.card)] if args.card else [])
+    )
     config = train.TrainConfig(epochs=args.epochs, seed=args.seed)
     card = args.card or args.out.with_name("MODEL_CARD.md")
     try:
         info = train.train_local(
-            args.images, args.lst, args.out, config, args.val_fraction, card, command,
+            args.images,
+            args.lst,
+            args.out,
+            config,
+            args.val_fraction,
+            card,
+            command,
             log=lambda line: print(line, file=sys.stderr),
         )
     except ValueError as error:  # a malformed .lst, too few images

@@ -40,8 +40,7 @@ def evaluate_images(
     if not loaded.entries:
         raise EvaluationError(
             f"none of the {len(entries)} images in {lst_path} could be read from {images_dir}: "
-            f"{len(loaded.missing)} missing, {len(loaded.undecodable)} undecodable"
-            + _examples(loaded)
+            f"{len(loaded.missing)} missing, {len(loaded.undecodable)} undecodable" + _examples(loaded)
         )
     try:
         session = load_session(model_path)
@@ -94,5 +93,7 @@ def format_report(report: dict) -> str:
         lines.append(f"{name:<12}" + "".join(f"{v:>12}" for v in row))
     lines += ["", f"{'threshold':>10}{'coverage':>10}{'sel. acc':>10}"]
     for row in report["threshold_sweep"]:
-        lines.append(f"{row['threshold']:>10.2f}{_pct(row['coverage']):>10}{_pct(row['selective_accuracy']):>10}")
+        lines.append(
+            f"{row['threshold']:>10.2f}{_pct(row['coverage']):>10}{_pct(row['selective_accuracy']):>10}"
+        )
     return "\n".join(lines)

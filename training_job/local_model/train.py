@@ -179,8 +179,11 @@ def fit(
             xb = augment(x[idx], config, generator).contiguous(memory_format=torch.channels_last)
             yb = y[idx]
             if config.mixup_alpha:
-                lam = float(np.random.default_rng(config.seed * 10007 + epoch * 101 + step).beta(
-                    config.mixup_alpha, config.mixup_alpha))
+                lam = float(
+                    np.random.default_rng(config.seed * 10007 + epoch * 101 + step).beta(
+                        config.mixup_alpha, config.mixup_alpha
+                    )
+                )
                 perm = torch.randperm(len(idx), generator=generator)
                 logits = model(lam * xb + (1 - lam) * xb[perm])
                 loss = lam * F.cross_entropy(logits, yb) + (1 - lam) * F.cross_entropy(logits, yb[perm])
@@ -193,8 +196,10 @@ def fit(
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
         history["loss"].append(total / max(seen, 1))
-        log(f"epoch {epoch + 1}/{config.epochs} loss {total / max(seen, 1):.4f} "
-            f"({time.perf_counter() - start:.0f} s)")
+        log(
+            f"epoch {epoch + 1}/{config.epochs} loss {total / max(seen, 1):.4f} "
+            f"({time.perf_counter() - start:.0f} s)"
+        )
         if on_epoch is not None:
             model.eval()
             on_epoch(epoch, model)
@@ -330,8 +335,8 @@ def train_local(
         "command": command,
         "images_dir": str(images_dir),
         "lst": str(lst_path),
-        "n_train": int(len(train_set.labels)),
-        "n_val": int(len(val_set.labels)),
+        "n_train": len(train_set.labels),
+        "n_val": len(val_set.labels),
         "train_counts": np.bincount(train_set.labels, minlength=len(CLASS_NAMES)).tolist(),
         "val_counts": np.bincount(val_set.labels, minlength=len(CLASS_NAMES)).tolist(),
         "val_fraction": val_fraction,

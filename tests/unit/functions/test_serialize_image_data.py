@@ -96,7 +96,9 @@ def test_mistyped_events_name_the_key(serialize, lambda_context, event, message)
 
 
 def test_not_an_image_event_raises_not_an_image(serialize, s3_with_samples, lambda_context):
-    with pytest.raises(serialize.exceptions.NotAnImage, match="images/not_an_image.txt is not a PNG or JPEG"):
+    with pytest.raises(
+        serialize.exceptions.NotAnImage, match=r"images/not_an_image\.txt is not a PNG or JPEG"
+    ):
         serialize.app.lambda_handler(load_event("serialize_image_data_not_an_image.json"), lambda_context)
 
 
@@ -142,6 +144,6 @@ def test_access_denied_raises_image_access_denied(serialize, lambda_context):
     with Stubber(client) as stubber:
         stubber.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
         with pytest.raises(
-            serialize.exceptions.ImageAccessDenied, match="not allowed to read s3://other/a.png"
+            serialize.exceptions.ImageAccessDenied, match=r"not allowed to read s3://other/a\.png"
         ):
             serialize.app.lambda_handler({"s3_bucket": "other", "s3_key": "a.png"}, lambda_context)

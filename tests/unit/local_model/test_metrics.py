@@ -95,4 +95,4 @@ def test_summarise_keys_and_values():
         "rows_true_cols_predicted": [[2, 1], [1, 2]],
     }
     assert set(report["per_class"]) == {"bicycle", "motorcycle"}
-    assert [row["threshold"] for row in report["threshold_sweep"]][0] == 0.5
+    assert report["threshold_sweep"][0]["threshold"] == 0.5

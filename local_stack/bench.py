@@ -1,0 +1,112 @@
+"""``python -m local_stack bench``: executions/s through the whole local stack, against the
+same three handlers and the model called directly in a loop (the floor any stack can reach)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import time
+from itertools import cycle, islice
+
+import boto3
+from botocore.response import StreamingBody
+from moto import mock_aws
+
+from local_stack import lambda_bridge, runner
+from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, _start_stack
+from local_stack.stack import FUNCTION_IDS
+from local_stack.template import Template, make_resolver
+from training_job.local_model import MODEL_PATH
+from training_job.local_model.inference import load_session, predict_probabilities
+from training_job.local_model.preprocess import decode_image
+
+
+class _ModelAsEndpoint:
+    """Stands in for the sagemaker-runtime client: the model called in-process, no HTTP."""
+
+    def __init__(self) -> None:
+        self.session = load_session(MODEL_PATH)
+
+    def invoke_endpoint(self, *, Body: bytes, **_: object) -> dict:
+        answer = json.dumps(
+            predict_probabilities(self.session, decode_image(Body)[None])[0].tolist()
+        ).encode()
+        return {"Body": StreamingBody(io.BytesIO(answer), len(answer))}
+
+
+def direct_loop(images: list[runner.ImageToRun]) -> float:
+    """Images/s calling the three handlers in order (S3 in-process moto), no Step Functions."""
+    template = Template.load()
+    resolve = make_resolver(
+        {**template.parameter_defaults(), "EndpointName": "bench", "LogLevel": "WARNING"}, {}, {}
+    )
+    with mock_aws():
+        handlers = {
+            logical_id: lambda_bridge.load_function(
+                template.function_code_dir(logical_id), template.function_environment(logical_id, resolve)
+            )
+            for logical_id in FUNCTION_IDS
+        }
+        model = _ModelAsEndpoint()
+        handlers["ClassifyImageFunction"].endpoint.sagemaker_runtime_client = lambda: model
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="bench")
+        for image in {i.path.name: i for i in images}.values():
+            s3.put_object(Bucket="bench", Key=image.path.name, Body=image.path.read_bytes())
+        started = time.perf_counter()
+        for image in images:
+            payload = {"s3_bucket": "bench", "s3_key": image.path.name}
+            for logical_id in FUNCTION_IDS:
+                text, errored = lambda_bridge.invoke(
+                    logical_id, handlers[logical_id].app.lambda_handler, payload
+                )
+                if errored:
+                    break
+                payload = json.loads(text)
+        return len(images) / (time.perf_counter() - started)
+
+
+def run_bench(executions: int, concurrency: int) -> int:
+    os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"})
+    samples, _ = runner.find_images(SAMPLES_DIR, SAMPLES_LST)
+    photos = [image for image in samples if image.path.suffix == ".png"]
+    images = list(islice(cycle(photos), executions))
+
+    direct = direct_loop(images)
+    print(f"direct: three handlers + model in a loop: {direct:.1f} images/s ({1000 / direct:.2f} ms each)")
+
+    options = argparse.Namespace(
+        threshold=None,
+        model=None,
+        endpoint_name="vehicle-classifier-bench",
+        bucket="scones-bench",
+        sampling_percentage=100,
+        endpoint_fail_rate=0.0,
+        endpoint_latency_ms=0.0,
+        log_level="WARNING",
+    )
+    running, deployed = _start_stack(options)
+    try:
+        session = running.session()
+        keys = runner.upload_images(session.client("s3"), deployed.bucket, photos)
+        sfn = session.client("stepfunctions")
+        runner.run_executions(
+            sfn, deployed.state_machine_arn, deployed.bucket, photos[:4], keys, 4
+        )  # warm up
+        results, wall = runner.run_executions(
+            sfn, deployed.state_machine_arn, deployed.bucket, images, keys, concurrency
+        )
+    finally:
+        running.close()
+    summary = runner.summarize(results, wall)
+    stack_rate = summary["executions_per_second"]
+    print(
+        f"local stack: {summary['executions']} executions at concurrency {concurrency}: "
+        f"{stack_rate} executions/s, "
+        f"p50 {summary['latency_p50_seconds']} s, p95 {summary['latency_p95_seconds']} s, "
+        f"succeeded {summary['succeeded']}, failed {summary['failed']}"
+    )
+    print(f"overhead: the stack takes {direct / stack_rate:.1f}x the direct loop's time per image")
+    return 0

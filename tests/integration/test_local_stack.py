@@ -1,0 +1,151 @@
+"""The local stack end to end: the real ASL in moto's interpreter (server mode), our handlers,
+the local SageMaker endpoint over HTTP serving the shipped model, data capture into the local S3."""
+
+import base64
+import json
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+from local_stack import runner
+from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, main
+from training_job.local_model import MODEL_PATH
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """Retry intervals really sleep in moto's interpreter; keep their count, not their seconds."""
+    slept = []
+    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=slept.append))
+    return slept
+
+
+@pytest.fixture
+def sample_count():
+    return sum(1 for p in SAMPLES_DIR.iterdir() if p.is_file())
+
+
+def run_cli(tmp_path, *options: str) -> dict:
+    out = tmp_path / "run.json"
+    code = main(
+        ["run", "--images", str(SAMPLES_DIR), "--lst", str(SAMPLES_LST), "--json", str(out), *options]
+    )
+    assert code == 0
+    return json.loads(out.read_text())
+
+
+def test_samples_run_through_the_stack_with_named_failures(tmp_path, capsys, sample_count):
+    report = run_cli(tmp_path, "--concurrency", "8")
+
+    executions, summary = report["executions"], report["summary"]
+    assert len(executions) == summary["executions"] == sample_count
+    assert {e["status"] for e in executions} <= {"SUCCEEDED", "FAILED"}
+    by_image = {e["image"]: e for e in executions}
+    assert (by_image["not_an_image.txt"]["status"], by_image["not_an_image.txt"]["error"]) == (
+        "FAILED",
+        "NotAnImage",
+    )
+    assert set(summary["failed"]) <= {"NotAnImage", "ThresholdConfidenceNotMet"}
+    assert summary["succeeded"] >= 0.7 * sample_count
+    assert summary["accuracy_of_answered"] >= 0.95
+    for execution in executions:
+        if execution["status"] == "SUCCEEDED":
+            assert execution["confidence"] >= 0.93 and execution["label"] in ("bicycle", "motorcycle")
+    table = capsys.readouterr().out
+    assert "not_an_image.txt" in table and "executions/s" in table
+
+
+def test_a_high_threshold_turns_answers_into_threshold_failures(tmp_path, sample_count):
+    report = run_cli(tmp_path, "--threshold", "0.99999", "--limit", "12")
+
+    failed = report["summary"]["failed"]
+    assert failed.get("ThresholdConfidenceNotMet", 0) >= 6
+    for execution in report["executions"]:
+        assert execution["status"] == "SUCCEEDED" or execution["error"] in (
+            "ThresholdConfidenceNotMet",
+            "NotAnImage",
+        )
+
+
+def test_injected_endpoint_throttling_is_retried_and_every_execution_ends(
+    tmp_path, fast_retries, sample_count
+):
+    report = run_cli(tmp_path, "--endpoint-fail-rate", "0.3", "--concurrency", "8")
+
+    assert len(report["executions"]) == sample_count
+    assert len(fast_retries) > 0, "throttled calls were retried"
+    errors = {e["error"] for e in report["executions"] if e["status"] == "FAILED"}
+    assert errors <= {"NotAnImage", "ThresholdConfidenceNotMet", "EndpointThrottled"}
+    assert report["summary"]["succeeded"] >= 0.6 * sample_count
+
+
+def test_capture_holds_one_record_per_answered_invocation_each_decoding_to_its_image(tmp_path):
+    from local_stack import services, stack
+
+    images, _ = runner.find_images(SAMPLES_DIR, SAMPLES_LST, limit=20)
+    running = services.start(model_path=MODEL_PATH, bucket="capture-test", endpoint_name="capture-test")
+    try:
+        session = running.session()
+        deployed = stack.deploy(
+            session, endpoint_name="capture-test", bucket="capture-test", stack_name="capture"
+        )
+        s3 = session.client("s3")
+        keys = runner.upload_images(s3, deployed.bucket, images)
+        results, _ = runner.run_executions(
+            session.client("stepfunctions"), deployed.state_machine_arn, deployed.bucket, images, keys, 8
+        )
+        running.endpoint.close()  # flush
+        records = []
+        listing = s3.list_objects_v2(Bucket="capture-test", Prefix="data-capture/capture-test/AllTraffic/")
+        for item in listing.get("Contents", []):
+            body = s3.get_object(Bucket="capture-test", Key=item["Key"])["Body"].read().decode()
+            records += [json.loads(line) for line in body.splitlines() if line]
+    finally:
+        running.close()
+
+    answered = [r for r in results if r.status == "SUCCEEDED" or r.error == "ThresholdConfidenceNotMet"]
+    assert len(records) == len(answered) > 0
+    sent = Counter((SAMPLES_DIR / r.image).read_bytes() for r in answered)
+    captured = Counter(base64.b64decode(r["captureData"]["endpointInput"]["data"]) for r in records)
+    assert captured == sent
+    for record in records:
+        assert record["captureData"]["endpointInput"]["observedContentType"] == "image/png"
+        probabilities = json.loads(record["captureData"]["endpointOutput"]["data"])
+        assert len(probabilities) == 2 and abs(sum(probabilities) - 1) < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--images", "/nonexistent-folder"], "no such folder"),
+        (["run", "--images", str(SAMPLES_DIR), "--lst", "/nonexistent.lst"], "no such file"),
+        (["run", "--images", str(SAMPLES_DIR), "--threshold", "1.5"], "must lie in 0..1"),
+    ],
+)
+def test_bad_input_is_a_clear_message_not_a_traceback(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_an_empty_folder_is_a_clear_message(tmp_path, capsys):
+    assert main(["run", "--images", str(tmp_path)]) == 2
+    assert "holds no files" in capsys.readouterr().err
+
+
+def test_an_lst_naming_missing_files_warns_and_runs_the_rest(tmp_path, capsys):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    photo = next(SAMPLES_DIR.glob("*.png"))
+    (folder / photo.name).write_bytes(photo.read_bytes())
+    lst = tmp_path / "images.lst"
+    lst.write_text(f"0\t0\t{photo.name}\n1\t1\tgone.png\n")
+
+    assert main(["run", "--images", str(folder), "--lst", str(lst), "--json", str(tmp_path / "r.json")]) == 0
+
+    assert "1 file(s) named in" in capsys.readouterr().err
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["executions"] == 1

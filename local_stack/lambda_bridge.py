@@ -7,9 +7,12 @@ Written for moto 5.2.5 (pinned in pyproject.toml); it relies on two of moto's in
   its handler in this process. An error returns ``{"errorType": <exception class name>, ...}``
   with ``errored=True``, exactly as the Lambda runtime answers, and moto's interpreter turns
   that ``errorType`` into the ASL error name that ``Retry``/``Catch`` match.
-* ``moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for`` builds a new boto3 client
-  for every Lambda task (about 14 ms each); the interpreter looks it up in
-  ``lambda_eval_utils`` at call time, so we hand it a cached client per (region, service).
+* ``moto.stepfunctions.parser.asl.state.exec.state_task.lambda_eval_utils.boto_client_for``:
+  the interpreter builds a new boto3 Lambda client for every Lambda task (about 14 ms) and, in
+  server mode, sends each invocation over HTTP back into the moto server, through its global
+  request dispatcher. We hand it one client per (region, service) whose ``invoke`` calls a
+  registered handler directly and passes anything else on to the real client. The answer has
+  the shape of Lambda's Invoke response (``StatusCode``, ``Payload`` stream, ``FunctionError``).
 
 Everything else, S3, the state machine, the execution history, goes through moto's public API.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -117,6 +121,29 @@ def unregister_all() -> None:
         _registry.clear()
 
 
+class _InProcessLambda:
+    """A Lambda client for the interpreter: registered functions run right here."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def invoke(self, **parameters: Any) -> dict:
+        # FunctionName may be a name, an ARN, or either with a :qualifier.
+        name = str(parameters["FunctionName"]).split(":function:")[-1].split(":")[0]
+        handler = _registry.get(name)
+        if handler is None:
+            return self._client.invoke(**parameters)
+        payload = parameters.get("Payload") or b"{}"
+        payload, errored = invoke(name, handler, json.loads(payload))
+        response = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": io.BytesIO(payload.encode())}
+        if errored:
+            response["FunctionError"] = "Unhandled"
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
 _installed = False
 
 
@@ -147,7 +174,8 @@ def install() -> None:
         key = (region, service, boto_client.botocore_stubber.enabled, boto_client.moto_server_port())
         with clients_lock:
             if key not in clients:
-                clients[key] = original_client_for(region, service, state_credentials)
+                client = original_client_for(region, service, state_credentials)
+                clients[key] = _InProcessLambda(client) if service == "lambda" else client
             return clients[key]
 
     LambdaFunction._invoke_lambda = _invoke_lambda

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,7 @@ def run_executions(
 ) -> tuple[list[ExecutionResult], float]:
     """At most ``concurrency`` executions in flight; returns the results in image order and the wall time."""
     run_id = uuid.uuid4().hex[:8]
+    watcher = ExecutionWatcher(sfn, state_machine_arn)
 
     def run_one(numbered: tuple[int, ImageToRun]) -> ExecutionResult:
         number, image = numbered
@@ -109,23 +111,68 @@ def run_executions(
             name=f"{run_id}-{number:05d}",  # unique: unnamed executions collide in moto
             input=json.dumps({"s3_bucket": bucket, "s3_key": keys[image.path.name]}),
         )["executionArn"]
-        execution = _wait(sfn, arn)
+        execution = watcher.wait(arn)
         return _result(image, execution, time.perf_counter() - started)
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        results = list(pool.map(run_one, enumerate(images)))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            results = list(pool.map(run_one, enumerate(images)))
+    finally:
+        watcher.close()
     return results, time.perf_counter() - started
 
 
-def _wait(sfn: Any, arn: str, timeout: float = 300.0) -> dict:
-    delay, deadline = 0.005, time.monotonic() + timeout
-    while True:
-        execution = sfn.describe_execution(executionArn=arn)
-        if execution["status"] in TERMINAL or time.monotonic() > deadline:
-            return execution
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.1)
+class ExecutionWatcher:
+    """One thread asks which executions are still RUNNING and describes only those that ended,
+    instead of every worker polling DescribeExecution: the load on the server stays flat as
+    concurrency grows (per-worker polling was most of the requests the local stack served)."""
+
+    def __init__(
+        self, sfn: Any, state_machine_arn: str, interval: float = 0.01, timeout: float = 300.0
+    ) -> None:
+        self._sfn, self._arn, self._interval, self._timeout = sfn, state_machine_arn, interval, timeout
+        self._waiting: dict[str, Future] = {}
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="execution-watcher", daemon=True)
+        self._thread.start()
+
+    def wait(self, execution_arn: str) -> dict:
+        future: Future = Future()
+        with self._lock:
+            self._waiting[execution_arn] = future
+        return future.result(timeout=self._timeout)
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._interval):
+            with self._lock:
+                waiting = dict(self._waiting)
+            if not waiting:
+                continue
+            try:
+                running = {
+                    execution["executionArn"]
+                    for page in self._sfn.get_paginator("list_executions").paginate(
+                        stateMachineArn=self._arn, statusFilter="RUNNING"
+                    )
+                    for execution in page["executions"]
+                }
+                for arn in waiting.keys() - running:
+                    execution = self._sfn.describe_execution(executionArn=arn)
+                    if execution["status"] in TERMINAL:
+                        with self._lock:
+                            self._waiting.pop(arn)
+                        waiting[arn].set_result(execution)
+            except Exception as error:  # report to the waiters rather than die silently
+                with self._lock:
+                    for future in self._waiting.values():
+                        future.set_exception(error)
+                    self._waiting.clear()
 
 
 def _result(image: ImageToRun, execution: dict, seconds: float) -> ExecutionResult:

@@ -36,6 +36,9 @@ def classify_image(image: SerializedImage, endpoint_name: str = ENDPOINT_NAME) -
         name="EndpointLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000
     )
     label, confidence = label_of(inferences)
+    # One metric per class (two fixed names) rather than a label dimension, which Powertools
+    # would also put on the latency and error metrics of this invocation.
+    metrics.add_metric(name=f"ImagesClassified{label.title()}", unit=MetricUnit.Count, value=1)
     logger.info("image classified", extra={"label": label, "confidence": confidence})
     return {**image.event, "inferences": inferences, "label": label, "confidence": confidence}
 

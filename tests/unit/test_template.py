@@ -208,3 +208,51 @@ def test_outputs_name_what_a_user_needs(template):
         "ClassifyImageFunctionName",
         "FilterInferencesFunctionName",
     } <= set(template.body["Outputs"])
+
+
+def test_dashboard_body_is_json_naming_the_stacks_own_resources(template):
+    from local_stack.template import make_resolver
+
+    resources = template.body["Resources"]
+    attributes = {name: f"<{name}>" for name in resources}
+    attributes |= {f"{name}.Arn": f"<{name}.Arn>" for name in resources}
+    parameters = {**template.parameter_defaults(), "EndpointName": "vehicle-classifier"}
+    resolve = make_resolver(parameters, attributes, {"AWS::Region": "eu-west-1", "AWS::StackName": "s"})
+
+    body = json.loads(resolve(resources["MonitoringDashboard"]["Properties"]["DashboardBody"]))
+
+    text = json.dumps(body)
+    named = set(re.findall(r"<(\w+)(?:\.Arn)?>", text))
+    assert named <= set(resources)
+    alarms = {name for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert alarms <= named, "every alarm is on the dashboard"
+    assert {"ClassifyImageStateMachine", "SerializeImageDataFunction", "ClassifyImageFunction"} <= named
+    assert '"EndpointName", "vehicle-classifier"' in text  # the endpoint's own Invocations / ModelLatency
+    sagemaker = [
+        m for w in body["widgets"] for m in w["properties"].get("metrics", []) if m[0] == "AWS/SageMaker"
+    ]
+    assert {"Invocations", "ModelLatency"} <= {m[1] for m in sagemaker}
+
+
+def test_custom_metrics_in_alarms_are_the_ones_the_handlers_emit(template, functions):
+    sources = "".join(
+        (REPO_ROOT / "functions" / d / "app.py").read_text() for d in os.listdir(REPO_ROOT / "functions")
+    )
+    service = template.body["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    namespace = template.body["Globals"]["Function"]["Environment"]["Variables"][
+        "POWERTOOLS_METRICS_NAMESPACE"
+    ]
+    for resource in template.body["Resources"].values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        for query in resource["Properties"].get("Metrics", []):
+            metric = query.get("MetricStat", {}).get("Metric")
+            if metric and metric["Namespace"] == namespace:
+                assert f'name="{metric["MetricName"]}"' in sources
+                assert metric["Dimensions"] == [{"Name": "service", "Value": service}]
+
+
+def test_alarms_notify_the_topic(template):
+    for name, resource in template.body["Resources"].items():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            assert resource["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name

@@ -41,14 +41,21 @@ def render_model_card(info: dict) -> str:
         "## Architecture and training",
         "",
         f"- ResNet-9-style CNN, widths {config['width']}/{2 * config['width']}/{4 * config['width']}, "
-        "BatchNorm, ReLU, max pooling, two residual blocks, global max pool, linear head;",
-        f"  {info['parameters']:,} parameters",
-        f"- {config['epochs']} epochs, batch {config['batch_size']}, SGD (Nesterov momentum "
-        f"{config['momentum']}), weight decay {config['weight_decay']}, one-cycle LR peaking at "
-        f"{config['max_lr']}, plain cross-entropy (no label smoothing)",
-        f"- augmentation: random {32}x{32} crop of the image reflect-padded by {config['pad']}, "
-        f"horizontal flip, brightness/contrast jitter ±{config['jitter']:.0%}, "
-        f"cutout {config['cutout']}x{config['cutout']}"
+        "BatchNorm, ReLU, max pooling, two residual blocks, global max pool, linear head"
+        + (
+            f"; an ensemble of {config['members']} such networks (seeds {config['seed']}.."
+            f"{config['seed'] + config['members'] - 1}) whose logits are averaged"
+            if config["members"] > 1
+            else ""
+        )
+        + f"; {info['parameters']:,} parameters in all",
+        f"- {config['epochs']} epochs{' per member' if config['members'] > 1 else ''}, batch "
+        f"{config['batch_size']}, {_optimizer(config)}, one-cycle LR peaking at {config['max_lr']}, "
+        "plain cross-entropy (no label smoothing, which would blur the calibration)"
+        + (f", EMA of the weights (decay {config['ema_decay']})" if config["ema_decay"] else ""),
+        f"- augmentation: random 32x32 crop of the image reflect-padded by {config['pad']}, "
+        f"horizontal flip, brightness/contrast jitter ±{config['jitter']:.0%}"
+        + (f", cutout {config['cutout']}x{config['cutout']}" if config["cutout"] else "")
         + (f", mixup (alpha {config['mixup_alpha']})" if config["mixup_alpha"] else ""),
         f"- seeds fixed (torch, numpy, split), deterministic algorithms, {config['threads']} CPU threads",
         f"- training took {info['train_seconds']:.0f} s ({info['wall_seconds']:.0f} s for the whole "
@@ -141,6 +148,12 @@ def render_model_card(info: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _optimizer(config: dict) -> str:
+    if config["optimizer"] == "adamw":
+        return f"AdamW (weight decay {config['weight_decay']})"
+    return f"SGD (Nesterov momentum {config['momentum']}, weight decay {config['weight_decay']})"
 
 
 def _counts(counts) -> str:

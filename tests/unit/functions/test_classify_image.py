@@ -160,3 +160,24 @@ def test_answers_that_are_not_two_probabilities_raise_endpoint_error(
 def test_sdk_does_not_retry_so_the_state_machine_owns_retries(classify):
     config = classify.endpoint.sagemaker_runtime_client().meta.config
     assert config.retries["total_max_attempts"] == 1  # one attempt: no SDK retry at all
+
+
+def test_metrics_count_the_class_and_time_the_endpoint(classify, endpoint, lambda_context, capsys):
+    endpoint.add_response("invoke_endpoint", answer([0.1, 0.9]))
+
+    classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    names = {m["Name"] for doc in emf for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"ImagesClassifiedMotorcycle", "EndpointLatency"} <= names
+    assert all(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "SconesUnlimited/VehicleClassifier" for doc in emf)
+
+
+def test_endpoint_errors_are_counted(classify, endpoint, lambda_context, capsys):
+    endpoint.add_client_error("invoke_endpoint", service_error_code="ModelError", http_status_code=424)
+
+    with pytest.raises(classify.exceptions.EndpointError):
+        classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(doc.get("EndpointErrors") == [1.0] or doc.get("EndpointErrors") == 1.0 for doc in emf)

@@ -87,8 +87,6 @@ def _start_stack(args: argparse.Namespace):
     model = args.model or MODEL_PATH
     if not model.is_file():
         raise LocalStackError(f"model {model} not found: train one with `python -m training_job train-local`")
-    # Local runs need no X-Ray daemon, and EMF metrics would drown the table on stdout.
-    os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"})
     running = services.start(
         model_path=model,
         endpoint_name=args.endpoint_name,

@@ -214,7 +214,8 @@ def write_json(path: Path, summary: dict, results: list[ExecutionResult]) -> Non
     )
 
 
-def print_table(results: list[ExecutionResult], summary: dict, out=sys.stdout) -> None:
+def print_table(results: list[ExecutionResult], summary: dict, out=None) -> None:
+    out = out or sys.stdout
     header = ("image", "expected", "status", "label", "confidence", "error", "seconds")
     rows = [
         (

@@ -21,6 +21,14 @@ DEFAULT_ENDPOINT_NAME = "vehicle-classifier-local"
 DEFAULT_BUCKET = "scones-vehicle-images-local"
 CAPTURE_PREFIX = "data-capture"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+_STACK_SETTINGS = (
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+    "MOTO_PORT",
+    "POWERTOOLS_TRACE_DISABLED",
+    "POWERTOOLS_METRICS_DISABLED",
+)
 
 
 @dataclass
@@ -31,6 +39,7 @@ class LocalServices:
     endpoint_name: str
     bucket: str
     capture_prefix: str = CAPTURE_PREFIX
+    saved_environment: dict[str, str | None] = field(default_factory=dict, repr=False)
     closed: bool = field(default=False, repr=False)
 
     @property
@@ -53,6 +62,11 @@ class LocalServices:
         self.endpoint.close()  # flushes the data capture into S3 first
         self.moto.stop()
         lambda_bridge.unregister_all()
+        for name, value in self.saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def start(
@@ -65,9 +79,11 @@ def start(
     endpoint_latency_ms: float = 0.0,
     seed: int | None = None,
 ) -> LocalServices:
-    """Start everything and point this process's AWS settings at it."""
+    """Start everything and point this process's AWS settings at it (until ``close``)."""
     from local_stack.capture import DataCaptureWriter
     from local_stack.endpoint import LocalEndpoint, serve
+
+    saved = {name: os.environ.get(name) for name in (*FAKE_CREDENTIALS, *_STACK_SETTINGS)}
 
     # moto logs every HTTP request, and its interpreter logs each Catch-ed error at ERROR level
     # with the whole state tree; the execution history already holds both.
@@ -81,6 +97,8 @@ def start(
     os.environ["MOTO_PORT"] = str(port)
     _post_json(f"{moto_url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
     os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto_url})
+    # No X-Ray daemon here, and EMF metrics on stdout would drown the run's table.
+    os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"})
 
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
     s3.create_bucket(Bucket=bucket)
@@ -104,7 +122,7 @@ def start(
         port=0,
     )
     os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = endpoint.url
-    return LocalServices(moto, moto_url, endpoint, endpoint_name, bucket)
+    return LocalServices(moto, moto_url, endpoint, endpoint_name, bucket, saved_environment=saved)
 
 
 def _post_json(url: str, body: dict) -> None:

@@ -4,6 +4,25 @@ from __future__ import annotations
 
 from training_job.local_model import CLASS_NAMES
 
+# What issue 3 asks of the local model, on images it never trained on.
+TARGETS = {"accuracy": 0.95, "coverage": 0.80, "selective_accuracy": 0.99}
+
+# How the recipe was chosen: each row one training run, the same 800/200 split (seed 0), flip
+# test-time averaging, numbers after temperature scaling, threshold 0.93. Run with 1 thread each
+# while other jobs shared the 2 cores, so the seconds are only indicative.
+RECIPE_HISTORY = (
+    ("SGD lr 0.1, widths 24/48/96 (344k), crop+flip, jitter 20%, cutout 8, 30 ep", 0.810, 0.335, 0.970),
+    ("same, SGD lr 0.05", 0.850, 0.380, 0.987),
+    ("SGD lr 0.05, widths 16/32/64 (153k), no augmentation, 20 ep", 0.840, 0.380, 0.974),
+    ("SGD lr 0.05, 153k, crop+flip, jitter 10%, mixup 0.2, 40 ep", 0.860, 0.360, 0.944),
+    ("AdamW lr 3e-3 wd 0.05, 153k, crop+flip, jitter 10%, 40 ep (the recipe)", 0.900, 0.645, 0.969),
+    ("same + jitter 20% + cutout 8", 0.865, 0.565, 0.982),
+    ("same recipe, widths 24/48/96 (344k)", 0.900, 0.565, 0.973),
+    ("same recipe + EMA of weights (0.98)", 0.895, 0.645, 0.977),
+    ("ensemble of 3 x 20 ep (460k), logits averaged", 0.890, 0.575, 0.974),
+    ("ensemble of 2 x 30 ep (307k), logits averaged", 0.905, 0.575, 0.974),
+)
+
 
 def _pct(value) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
@@ -27,16 +46,29 @@ def render_model_card(info: dict) -> str:
         "  any size) into that",
         f"- output `probabilities`: float32 `[batch, 2]`, column 0 = {CLASS_NAMES[0]}, "
         f"column 1 = {CLASS_NAMES[1]}",
-        "- inside the graph: logits averaged over the image and its mirror image (test-time flip),",
+        "- inside the graph: logits averaged over "
+        + (
+            f"10 test-time views (the image and its mirror image, each also shifted by "
+            f"±{config['tta_shift']} px left, right, up and down, reflect-padded),"
+            if config.get("tta_shift")
+            else "the image and its mirror image (test-time flip),"
+        ),
         f"  divided by the fitted temperature T = {calibration['temperature']:.4f}, softmax",
         "",
         "## Data and split",
         "",
-        f"- {info['n_train'] + info['n_val']} images from `{info['lst']}` (CIFAR-100 fine labels 8 and 48)",
+        f"- {info['n_train'] + info.get('n_calib', 0) + info['n_val']} images from `{info['lst']}` (CIFAR-100 fine labels 8 and 48)",
         f"- validation: {info['n_val']} images ({_counts(info['val_counts'])}), a stratified "
         f"{info['val_fraction']:.0%} of each class, drawn with seed {config['seed']}; never trained on;",
         f"  listed in `{info['validation_lst']}` (paths relative to the images folder)",
-        f"- training: {info['n_train']} images ({_counts(info['train_counts'])})",
+        f"- training: {info['n_train']} images ({_counts(info['train_counts'])})"
+        + (
+            f"; calibration: {info['n_calib']} images ({_counts(info['calib_counts'])}), a stratified "
+            f"{config.get('calib_fraction', 0):.0%} of each class of the remaining 80%, drawn with seed "
+            f"{config['seed']}, never trained on, used only to fit the temperature"
+            if info.get("n_calib")
+            else ""
+        ),
         "",
         "## Architecture and training",
         "",
@@ -51,25 +83,33 @@ def render_model_card(info: dict) -> str:
         + f"; {info['parameters']:,} parameters in all",
         f"- {config['epochs']} epochs{' per member' if config['members'] > 1 else ''}, batch "
         f"{config['batch_size']}, {_optimizer(config)}, one-cycle LR peaking at {config['max_lr']}, "
-        "plain cross-entropy (no label smoothing, which would blur the calibration)"
+        + (
+            f"cross-entropy with label smoothing {config['label_smoothing']} (temperature scaling "
+            "recalibrates afterwards)"
+            if config.get("label_smoothing")
+            else "plain cross-entropy"
+        )
+        + (f", dropout {config['dropout']} before the head" if config.get("dropout") else "")
         + (f", EMA of the weights (decay {config['ema_decay']})" if config["ema_decay"] else ""),
         f"- augmentation: random 32x32 crop of the image reflect-padded by {config['pad']}, "
         f"horizontal flip, brightness/contrast jitter ±{config['jitter']:.0%}"
         + (f", cutout {config['cutout']}x{config['cutout']}" if config["cutout"] else "")
-        + (f", mixup (alpha {config['mixup_alpha']})" if config["mixup_alpha"] else ""),
+        + (f", mixup (alpha {config['mixup_alpha']})" if config["mixup_alpha"] else "")
+        + (f", CutMix on {config['cutmix']:.0%} of the batches" if config.get("cutmix") else ""),
         f"- seeds fixed (torch, numpy, split), deterministic algorithms, {config['threads']} CPU threads",
         f"- training took {info['train_seconds']:.0f} s ({info['wall_seconds']:.0f} s for the whole "
         "command) on a 2-core CPU",
         f"- ONNX export checked against torch with onnxruntime: max |difference| "
         f"{info['onnx_max_abs_diff']:.1e}",
         "",
-        "## Calibration (temperature scaling on the validation split)",
+        "## Calibration (temperature scaling on a held-out share of the training side)",
         "",
     ]
-    if calibration.get("fitted"):
+    if calibration.get("fitted") and "ece_before" in calibration:
         lines += [
-            f"T = {calibration['temperature']:.4f}, fitted by minimising the NLL of the flip-averaged "
-            "validation logits.",
+            f"T = {calibration['temperature']:.4f}, fitted by minimising the NLL of the test-time-averaged "
+            f"logits of the {calibration.get('n_calib', 'held-out')} calibration images, which the network "
+            "never trained on. Scored on the validation split (which took no part in fitting T):",
             "",
             "| | ECE (10 bins) | NLL |",
             "| --- | --- | --- |",
@@ -77,11 +117,13 @@ def render_model_card(info: dict) -> str:
             f"| after (T = {calibration['temperature']:.2f}) | {calibration['ece_after']:.3f} | "
             f"{calibration['nll_after']:.3f} |",
             "",
-            "T is fitted on the same split the numbers below are measured on: one parameter, so the",
-            "optimism is small, but there is no untouched test set among the shared images.",
+            "The calibration set is small, so T carries some noise; it is one parameter and does not",
+            "change which class is predicted, only the confidence and so the coverage at a threshold.",
         ]
+    elif calibration.get("fitted"):
+        lines.append(f"T = {calibration['temperature']:.4f}, fitted on the calibration images.")
     else:
-        lines.append("No validation split, so no temperature was fitted (T = 1).")
+        lines.append("No calibration images, so no temperature was fitted (T = 1).")
     if report:
         n = report["n"]
         covered = round(report["coverage"] * n)
@@ -129,6 +171,21 @@ def render_model_card(info: dict) -> str:
             lines.append(
                 f"| {row['threshold']:.2f} | {_pct(row['coverage'])} | {_pct(row['selective_accuracy'])} |"
             )
+    if report:
+        lines += _targets(report)
+    lines += [
+        "",
+        "## How the recipe was chosen",
+        "",
+        "Each row is one training run on the same split, with flip averaging and temperature "
+        "scaling, at threshold 0.93. AdamW was the one change that mattered; more width, more "
+        "augmentation, EMA and small ensembles all stayed within the noise of a 200-image split "
+        "(one image is 0.5 points).",
+        "",
+        "| run | accuracy | coverage | selective accuracy |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {name} | {_pct(a)} | {_pct(c)} | {_pct(s)} |" for name, a, c, s in RECIPE_HISTORY]
     versions = info["versions"]
     lines += [
         "",
@@ -154,6 +211,37 @@ def _optimizer(config: dict) -> str:
     if config["optimizer"] == "adamw":
         return f"AdamW (weight decay {config['weight_decay']})"
     return f"SGD (Nesterov momentum {config['momentum']}, weight decay {config['weight_decay']})"
+
+
+def _targets(report: dict) -> list[str]:
+    n = report["n"]
+    covered = round(report["coverage"] * n)
+    rows = [
+        ("accuracy", report["accuracy"], n),
+        ("coverage at the threshold", report["coverage"], None),
+        ("selective accuracy", report["selective_accuracy"], covered),
+    ]
+    lines = [
+        "",
+        "## Against the targets of issue 3",
+        "",
+        "| measure | target | measured | 95% interval | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for (name, value, count), target in zip(rows, TARGETS.values(), strict=True):
+        interval = _wilson(value, count) if count and value is not None else "-"
+        met = "yes" if value is not None and value >= target else "no"
+        lines.append(f"| {name} | {_pct(target)} | {_pct(value)} | {interval} | {met} |")
+    if any(
+        value is None or value < target for (_, value, _), target in zip(rows, TARGETS.values(), strict=True)
+    ):
+        lines += [
+            "",
+            "Where a target is missed by more than the interval, the miss is the model's, not the noise",
+            "of the split. Within the 5-minute CPU budget no variant tried (below) reached them; the",
+            "threshold sweep shows what each threshold buys instead.",
+        ]
+    return lines
 
 
 def _counts(counts) -> str:

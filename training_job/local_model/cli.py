@@ -47,6 +47,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_VAL_FRACTION,
         help="share of each class held out for validation and calibration; default: %(default)s",
     )
+    train.add_argument(
+        "--calib-fraction",
+        type=float,
+        default=None,
+        help="share of each class of the training side held out to fit the temperature; "
+        f"default: {_default('calib_fraction')}",
+    )
+    train.add_argument(
+        "--width", type=int, default=None, help=f"channels of the first layer; default: {_default('width')}"
+    )
+    train.add_argument(
+        "--tta-shift",
+        type=int,
+        default=None,
+        help="pixels the test-time views are shifted by (0: image and mirror only); "
+        f"default: {_default('tta_shift')}",
+    )
+    train.add_argument(
+        "--threads", type=int, default=None, help=f"torch CPU threads; default: {_default('threads')}"
+    )
     train.add_argument("--card", type=Path, help="model card to write; default: MODEL_CARD.md beside --out")
     train.set_defaults(func=run_train_local)
 
@@ -69,6 +89,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="confidence needed to count as covered; default: %(default)s",
     )
     evaluate.set_defaults(func=run_evaluate)
+
+
+# train.TrainConfig's defaults, repeated here so that --help does not import torch
+# (tests/unit/local_model/test_train_local.py checks that they agree)
+TRAIN_DEFAULTS = {"calib_fraction": 0.1, "width": 16, "tta_shift": 0, "threads": 2}
+
+
+def _default(name: str):
+    return TRAIN_DEFAULTS[name]
 
 
 def _probability(text: str) -> float:
@@ -110,6 +139,16 @@ def run_train_local(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         print(f"train-local: --epochs must be at least 1, got {args.epochs}", file=sys.stderr)
         return 2
+    if args.calib_fraction is not None and not 0.0 <= args.calib_fraction < 1.0:
+        print(f"train-local: --calib-fraction must be in [0, 1), got {args.calib_fraction}", file=sys.stderr)
+        return 2
+    for name in ("width", "threads"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            print(f"train-local: --{name} must be at least 1, got {getattr(args, name)}", file=sys.stderr)
+            return 2
+    if args.tta_shift is not None and not 0 <= args.tta_shift <= 4:
+        print(f"train-local: --tta-shift must be in 0..4, got {args.tta_shift}", file=sys.stderr)
+        return 2
     try:
         from training_job.local_model import train
     except ImportError as error:
@@ -135,9 +174,15 @@ def run_train_local(args: argparse.Namespace) -> int:
             "--val-fraction",
             str(args.val_fraction),
         ]
+        + [
+            f"--{name.replace('_', '-')}={getattr(args, name)}"
+            for name in TRAIN_DEFAULTS
+            if getattr(args, name) is not None
+        ]
         + (["--card", str(args.card)] if args.card else [])
     )
-    config = train.TrainConfig(epochs=args.epochs, seed=args.seed)
+    overrides = {name: getattr(args, name) for name in TRAIN_DEFAULTS if getattr(args, name) is not None}
+    config = train.TrainConfig(epochs=args.epochs, seed=args.seed, **overrides)
     card = args.card or args.out.with_name("MODEL_CARD.md")
     try:
         info = train.train_local(
@@ -153,7 +198,7 @@ def run_train_local(args: argparse.Namespace) -> int:
     except ValueError as error:  # a malformed .lst, too few images
         print(f"train-local: {error}", file=sys.stderr)
         return 2
-    summary = {key: info[key] for key in ("parameters", "train_seconds", "onnx_bytes", "n_train", "n_val")}
+    summary = {key: info[key] for key in ("parameters", "train_seconds", "onnx_bytes", "n_train", "n_calib", "n_val")}
     summary["out"] = str(args.out)
     summary["temperature"] = info["calibration"]["temperature"]
     if info["report"]:

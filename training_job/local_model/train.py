@@ -39,6 +39,11 @@ class TrainConfig:
     ema_decay: float = 0.0
     members: int = 1
     threads: int = 2
+    label_smoothing: float = 0.0
+    cutmix: float = 0.0  # share of batches trained on CutMix images
+    dropout: float = 0.0  # before the linear head
+    tta_shift: int = 0  # test-time views: the image and its mirror, each also shifted by +-tta_shift px
+    calib_fraction: float = 0.1  # stratified share of the training side held out to fit T
 
 
 def conv_bn(c_in: int, c_out: int) -> nn.Sequential:
@@ -62,7 +67,9 @@ class VehicleNet(nn.Module):
     Input is RGB 0..255; the per-channel normalisation is a buffer, so it travels into ONNX.
     """
 
-    def __init__(self, width: int = 32, n_classes: int = 2, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)):
+    def __init__(
+        self, width: int = 32, n_classes: int = 2, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), dropout: float = 0.0
+    ):
         super().__init__()
         w = width
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
@@ -79,6 +86,7 @@ class VehicleNet(nn.Module):
             Residual(4 * w),
             nn.AdaptiveMaxPool2d(1),
             nn.Flatten(),
+            nn.Dropout(dropout),
         )
         self.head = nn.Linear(4 * w, n_classes)
 
@@ -97,18 +105,41 @@ class Ensemble(nn.Module):
         return torch.stack([member(x) for member in self.members]).mean(dim=0)
 
 
-class CalibratedTTA(nn.Module):
-    """What the ONNX file computes: logits averaged over the image and its mirror image,
-    divided by the fitted temperature, softmaxed."""
+def tta_views(image: torch.Tensor, shift: int = 0) -> list[torch.Tensor]:
+    """The test-time views: the image and its mirror; with ``shift``, each of them also moved by
+    +-shift pixels left/right and up/down (reflect-padded), 10 views in all."""
+    views = [image, torch.flip(image, dims=[3])]
+    if not shift:
+        return views
+    h, w = image.shape[2], image.shape[3]
+    out = list(views)
+    for view in views:
+        padded = F.pad(view, (shift, shift, shift, shift), mode="reflect")
+        for dy, dx in ((-shift, 0), (shift, 0), (0, -shift), (0, shift)):
+            out.append(padded[:, :, shift + dy : shift + dy + h, shift + dx : shift + dx + w])
+    return out
 
-    def __init__(self, net: nn.Module, temperature: float):
+
+def tta_forward(net: nn.Module, image: torch.Tensor, shift: int = 0) -> torch.Tensor:
+    """Logits averaged over the test-time views (one batched pass)."""
+    views = tta_views(image, shift)
+    logits = net(torch.cat(views, dim=0))
+    return logits.view(len(views), image.shape[0], -1).mean(dim=0)
+
+
+class CalibratedTTA(nn.Module):
+    """What the ONNX file computes: logits averaged over the test-time views (the image, its
+    mirror image and, with ``shift``, their shifted copies), divided by the fitted temperature,
+    softmaxed."""
+
+    def __init__(self, net: nn.Module, temperature: float, shift: int = 0):
         super().__init__()
         self.net = net
+        self.shift = shift
         self.register_buffer("inv_temperature", torch.tensor(1.0 / temperature, dtype=torch.float32))
 
     def forward(self, image):
-        logits = (self.net(image) + self.net(torch.flip(image, dims=[3]))) / 2
-        return torch.softmax(logits * self.inv_temperature, dim=1)
+        return torch.softmax(tta_forward(self.net, image, self.shift) * self.inv_temperature, dim=1)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -149,6 +180,25 @@ def augment(batch: torch.Tensor, config: TrainConfig, generator: torch.Generator
     return out
 
 
+def cutmix(
+    batch: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """CutMix (Yun et al., 2019): paste a random box of a shuffled batch into each image; returns
+    the images, the pasted images' labels and the share of each image that kept its own label."""
+    n, _, h, w = batch.shape
+    lam = float(torch.rand(1, generator=generator))
+    cut_h, cut_w = int(h * math.sqrt(1 - lam)), int(w * math.sqrt(1 - lam))
+    cy = int(torch.randint(0, h, (1,), generator=generator))
+    cx = int(torch.randint(0, w, (1,), generator=generator))
+    y0, y1 = max(cy - cut_h // 2, 0), min(cy + cut_h // 2, h)
+    x0, x1 = max(cx - cut_w // 2, 0), min(cx + cut_w // 2, w)
+    perm = torch.randperm(n, generator=generator)
+    out = batch.clone()
+    out[:, :, y0:y1, x0:x1] = batch[perm][:, :, y0:y1, x0:x1]
+    kept = 1 - (y1 - y0) * (x1 - x0) / (h * w)
+    return out.contiguous(memory_format=torch.channels_last), labels[perm], kept
+
+
 def seed_everything(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -186,7 +236,9 @@ def fit(
     y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
     mean = (x / 255).mean(dim=(0, 2, 3)).tolist()
     std = (x / 255).std(dim=(0, 2, 3)).tolist()
-    model = VehicleNet(config.width, mean=[m * 255 for m in mean], std=[s * 255 for s in std])
+    model = VehicleNet(
+        config.width, mean=[m * 255 for m in mean], std=[s * 255 for s in std], dropout=config.dropout
+    )
     model = model.to(memory_format=torch.channels_last)
     generator = torch.Generator().manual_seed(config.seed)
     steps_per_epoch = math.ceil(len(x) / config.batch_size)
@@ -220,7 +272,14 @@ def fit(
                 continue
             xb = augment(x[idx], config, generator).contiguous(memory_format=torch.channels_last)
             yb = y[idx]
-            if config.mixup_alpha:
+            ls = config.label_smoothing
+            if config.cutmix and torch.rand(1, generator=generator).item() < config.cutmix:
+                xb, yb2, lam = cutmix(xb, yb, generator)
+                logits = model(xb)
+                loss = lam * F.cross_entropy(logits, yb, label_smoothing=ls) + (1 - lam) * F.cross_entropy(
+                    logits, yb2, label_smoothing=ls
+                )
+            elif config.mixup_alpha:
                 lam = float(
                     np.random.default_rng(config.seed * 10007 + epoch * 101 + step).beta(
                         config.mixup_alpha, config.mixup_alpha
@@ -228,9 +287,11 @@ def fit(
                 )
                 perm = torch.randperm(len(idx), generator=generator)
                 logits = model(lam * xb + (1 - lam) * xb[perm])
-                loss = lam * F.cross_entropy(logits, yb) + (1 - lam) * F.cross_entropy(logits, yb[perm])
+                loss = lam * F.cross_entropy(logits, yb, label_smoothing=ls) + (1 - lam) * F.cross_entropy(
+                    logits, yb[perm], label_smoothing=ls
+                )
             else:
-                loss = F.cross_entropy(model(xb), yb)
+                loss = F.cross_entropy(model(xb), yb, label_smoothing=ls)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -256,22 +317,22 @@ def fit(
 
 
 @torch.no_grad()
-def tta_logits(model: nn.Module, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Logits averaged over each image and its mirror, as the exported graph computes them."""
+def tta_logits(model: nn.Module, images: np.ndarray, shift: int = 0, batch_size: int = 256) -> np.ndarray:
+    """Logits averaged over the test-time views, as the exported graph computes them."""
     model.eval()
     out = []
     for start in range(0, len(images), batch_size):
         xb = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size], dtype=np.float32))
-        out.append(((model(xb) + model(torch.flip(xb, dims=[3]))) / 2).numpy())
+        out.append(tta_forward(model, xb, shift).numpy())
     return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.float32)
 
 
-def export_onnx(model: nn.Module, temperature: float, path: Path) -> None:
+def export_onnx(model: nn.Module, temperature: float, path: Path, shift: int = 0) -> None:
     """Write the calibrated, flip-averaged model: input ``image`` [batch, 3, 32, 32] RGB 0..255,
     output ``probabilities`` [batch, 2], one self-contained file."""
     import onnx
 
-    wrapper = CalibratedTTA(model, temperature).eval()
+    wrapper = CalibratedTTA(model, temperature, shift).eval()
     example = torch.zeros(2, 3, 32, 32)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,11 +360,11 @@ def config_dict(config: TrainConfig) -> dict:
     return asdict(config)
 
 
-def verify_onnx(path: Path, model: nn.Module, temperature: float, images: np.ndarray) -> float:
+def verify_onnx(path: Path, model: nn.Module, temperature: float, images: np.ndarray, shift: int = 0) -> float:
     """Largest absolute difference between the ONNX file under onnxruntime and the torch wrapper."""
     from training_job.local_model.inference import load_session, predict_probabilities
 
-    wrapper = CalibratedTTA(model, temperature).eval()
+    wrapper = CalibratedTTA(model, temperature, shift).eval()
     with torch.no_grad():
         expected = wrapper(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))).numpy()
     got = predict_probabilities(load_session(path), images)
@@ -333,43 +394,57 @@ def train_local(
     wall_start = time.perf_counter()
     entries = read_lst(lst_path)
     train_entries, val_entries = stratified_split(entries, val_fraction, config.seed)
-    train_set = load_images(images_dir, train_entries)
+    # the temperature is fitted on a stratified share of the training side, never on the
+    # validation split it is scored on
+    fit_entries, calib_entries = stratified_split(train_entries, config.calib_fraction, config.seed)
+    train_set = load_images(images_dir, fit_entries)
+    calib_set = load_images(images_dir, calib_entries)
     val_set = load_images(images_dir, val_entries)
-    skipped = train_set.missing + train_set.undecodable + val_set.missing + val_set.undecodable
+    skipped = [
+        name
+        for part in (train_set, calib_set, val_set)
+        for name in part.missing + part.undecodable
+    ]
     if skipped:
         log(f"skipped {len(skipped)} image(s) that are missing or undecodable, e.g. {skipped[:3]}")
     if len(train_set.labels) < 2:
         raise ValueError(f"need at least 2 training images, found {len(train_set.labels)}")
-    log(f"train {len(train_set.labels)} images, validation {len(val_set.labels)} (seed {config.seed})")
+    log(
+        f"train {len(train_set.labels)} images, calibration {len(calib_set.labels)}, "
+        f"validation {len(val_set.labels)} (seed {config.seed})"
+    )
 
     model, history = fit_ensemble(train_set.images, train_set.labels, config, log=log)
     log(f"trained {count_parameters(model):,} parameters in {history['seconds']:.1f} s")
 
     temperature = 1.0
     calibration: dict = {"temperature": 1.0, "fitted": False}
+    if len(calib_set.labels):
+        temperature = fit_temperature(tta_logits(model, calib_set.images, config.tta_shift), calib_set.labels)
+        calibration = {"temperature": temperature, "fitted": True, "n_calib": len(calib_set.labels)}
     if len(val_set.labels):
-        logits = tta_logits(model, val_set.images)
-        temperature = fit_temperature(logits, val_set.labels)
+        # how the fitted T does on the validation split (scored there, fitted elsewhere)
+        logits = tta_logits(model, val_set.images, config.tta_shift)
         before, after = softmax(logits), softmax(logits / temperature)
-        calibration = {
-            "temperature": temperature,
-            "fitted": True,
-            "ece_before": expected_calibration_error(before, val_set.labels),
-            "ece_after": expected_calibration_error(after, val_set.labels),
-            "nll_before": summarise(before, val_set.labels)["nll"],
-            "nll_after": summarise(after, val_set.labels)["nll"],
-            "coverage_at_threshold_before": summarise(before, val_set.labels)["coverage"],
-        }
+        calibration.update(
+            {
+                "ece_before": expected_calibration_error(before, val_set.labels),
+                "ece_after": expected_calibration_error(after, val_set.labels),
+                "nll_before": summarise(before, val_set.labels)["nll"],
+                "nll_after": summarise(after, val_set.labels)["nll"],
+                "coverage_at_threshold_before": summarise(before, val_set.labels)["coverage"],
+            }
+        )
         log(
-            f"temperature {temperature:.3f}: ECE {calibration['ece_before']:.3f} -> "
+            f"temperature {temperature:.3f}: validation ECE {calibration['ece_before']:.3f} -> "
             f"{calibration['ece_after']:.3f}, NLL {calibration['nll_before']:.3f} -> "
             f"{calibration['nll_after']:.3f}"
         )
 
     out = Path(out)
-    export_onnx(model, temperature, out)
+    export_onnx(model, temperature, out, config.tta_shift)
     check_images = val_set.images if len(val_set.labels) else train_set.images[:64]
-    max_diff = verify_onnx(out, model, temperature, check_images)
+    max_diff = verify_onnx(out, model, temperature, check_images, config.tta_shift)
     if max_diff > 1e-4:
         raise RuntimeError(f"onnxruntime and torch disagree by {max_diff:.2e} on {out}")
     log(f"wrote {out} ({out.stat().st_size:,} bytes); onnxruntime matches torch within {max_diff:.1e}")
@@ -387,6 +462,8 @@ def train_local(
         "lst": str(lst_path),
         "n_train": len(train_set.labels),
         "n_val": len(val_set.labels),
+        "n_calib": len(calib_set.labels),
+        "calib_counts": np.bincount(calib_set.labels, minlength=len(CLASS_NAMES)).tolist(),
         "train_counts": np.bincount(train_set.labels, minlength=len(CLASS_NAMES)).tolist(),
         "val_counts": np.bincount(val_set.labels, minlength=len(CLASS_NAMES)).tolist(),
         "val_fraction": val_fraction,

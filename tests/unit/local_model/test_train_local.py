@@ -9,7 +9,6 @@ from training_job.local_model.inference import load_session, predict_probabiliti
 pytest.importorskip("torch", reason="train-local needs the 'train' extra (torch)")
 
 
-@pytest.mark.slow
 def test_train_local_one_epoch_writes_a_valid_model(cli, capsys, tmp_path, shared_data):
     # 40 images, 20 per class
     entries = stratified_split(read_lst(shared_data / "train.lst"), 0.04, seed=1)[1]
@@ -29,11 +28,16 @@ def test_train_local_one_epoch_writes_a_valid_model(cli, capsys, tmp_path, share
         "1",
         "--val-fraction",
         "0.25",
+        "--width",
+        "8",
+        "--tta-shift",
+        "1",
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = json.loads(captured.out.strip().splitlines()[-1])
-    assert summary["n_train"] == 30 and summary["n_val"] == 10
+    # 30 on the training side: 4 of them (2 a class) held out to fit the temperature
+    assert summary["n_train"] == 26 and summary["n_calib"] == 4 and summary["n_val"] == 10
     assert summary["temperature"] > 0
 
     probs = predict_probabilities(load_session(out), np.random.default_rng(0).uniform(0, 255, (7, 3, 32, 32)))
@@ -60,3 +64,11 @@ def test_train_local_missing_inputs_are_messages(cli, capsys, tmp_path):
     )
     assert code == 2
     assert "--images" in capsys.readouterr().err
+
+
+def test_cli_defaults_match_the_train_config():
+    from training_job.local_model.cli import TRAIN_DEFAULTS
+    from training_job.local_model.train import TrainConfig
+
+    config = TrainConfig()
+    assert {name: getattr(config, name) for name in TRAIN_DEFAULTS} == TRAIN_DEFAULTS

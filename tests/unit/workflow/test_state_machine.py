@@ -78,7 +78,7 @@ def test_a_confident_image_succeeds_with_its_label(workflow):
     assert execution["status"] == "SUCCEEDED", execution
     output = json.loads(execution["output"])
     assert (output["label"], output["confidence"], output["inferences"]) == ("bicycle", 0.97, [0.97, 0.03])
-    assert output["s3_key"] == "images/bike_s_000682.png"
+    assert output["s3_key"] == "images/bicycle_s_000035.png"
     assert output["execution"] == {"id": execution["executionArn"]}
 
 

@@ -13,6 +13,11 @@ Written for moto 5.2.5 (pinned in pyproject.toml); it relies on two of moto's in
   request dispatcher. We hand it one client per (region, service) whose ``invoke`` calls a
   registered handler directly and passes anything else on to the real client. The answer has
   the shape of Lambda's Invoke response (``StatusCode``, ``Payload`` stream, ``FunctionError``).
+* ``moto.stepfunctions.parser.backend.execution_worker.ExecutionWorker._get_evaluation_entrypoint``
+  parses the definition again for every execution (a fifth of the local stack's CPU). We parse
+  each definition once: the parsed program keeps no per-execution state (that lives in the
+  ``Environment``), except ``EvalComponent.heap_key``, a lazily drawn id that Retry uses as a key
+  into the execution's heap, so we draw every id before the program is shared between threads.
 
 Everything else, S3, the state machine, the execution history, goes through moto's public API.
 """
@@ -121,6 +126,29 @@ def unregister_all() -> None:
         _registry.clear()
 
 
+_ASL_PACKAGE = "moto.stepfunctions.parser.asl"
+
+
+def _draw_heap_keys(component: Any, eval_component: type, seen: set[int] | None = None) -> None:
+    """Touch ``heap_key`` on every component of the program tree, once, before it is shared."""
+    seen = set() if seen is None else seen
+    if id(component) in seen:
+        return
+    seen.add(id(component))
+    if isinstance(component, eval_component):
+        _ = component.heap_key
+    if isinstance(component, list | tuple):
+        children = component
+    elif isinstance(component, dict):
+        children = component.values()
+    elif type(component).__module__.startswith(_ASL_PACKAGE) and hasattr(component, "__dict__"):
+        children = vars(component).values()
+    else:
+        return
+    for child in children:
+        _draw_heap_keys(child, eval_component, seen)
+
+
 class _InProcessLambda:
     """A Lambda client for the interpreter: registered functions run right here."""
 
@@ -153,8 +181,11 @@ def install() -> None:
     if _installed:
         return
     from moto.awslambda.models import LambdaFunction
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import boto_client
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     original_invoke = LambdaFunction._invoke_lambda
 
@@ -178,6 +209,20 @@ def install() -> None:
                 clients[key] = _InProcessLambda(client) if service == "lambda" else client
             return clients[key]
 
+    original_parse = AmazonStateLanguageParser.parse
+    programs: dict[str, Any] = {}
+    programs_lock = threading.Lock()
+
+    def parse_once(self: Any) -> Any:
+        definition = self._evaluation_details.state_machine_details.definition
+        with programs_lock:
+            if definition not in programs:
+                program = original_parse(definition)[0]
+                _draw_heap_keys(program, EvalComponent)
+                programs[definition] = program
+            return programs[definition]
+
     LambdaFunction._invoke_lambda = _invoke_lambda
+    ExecutionWorker._get_evaluation_entrypoint = parse_once
     lambda_eval_utils.boto_client_for = cached_client_for
     _installed = True

@@ -3,7 +3,6 @@ same three handlers and the model called directly in a loop (the floor any stack
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -15,7 +14,7 @@ from botocore.response import StreamingBody
 from moto import mock_aws
 
 from local_stack import lambda_bridge, runner
-from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, _start_stack
+from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, default_stack_options, start_stack
 from local_stack.stack import FUNCTION_IDS
 from local_stack.template import Template, make_resolver
 from training_job.local_model import MODEL_PATH
@@ -77,17 +76,8 @@ def run_bench(executions: int, concurrency: int) -> int:
     direct = direct_loop(images)
     print(f"direct: three handlers + model in a loop: {direct:.1f} images/s ({1000 / direct:.2f} ms each)")
 
-    options = argparse.Namespace(
-        threshold=None,
-        model=None,
-        endpoint_name="vehicle-classifier-bench",
-        bucket="scones-bench",
-        sampling_percentage=100,
-        endpoint_fail_rate=0.0,
-        endpoint_latency_ms=0.0,
-        log_level="WARNING",
-    )
-    running, deployed = _start_stack(options)
+    options = default_stack_options(endpoint_name="vehicle-classifier-bench", bucket="scones-bench")
+    running, deployed = start_stack(options)
     try:
         session = running.session()
         keys = runner.upload_images(session.client("s3"), deployed.bucket, photos)

@@ -75,7 +75,16 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="WARNING", help="the functions' POWERTOOLS_LOG_LEVEL")
 
 
-def _start_stack(args: argparse.Namespace):
+def default_stack_options(**overrides: object) -> argparse.Namespace:
+    """The stack options as ``up``/``run`` default them, for the commands that take none."""
+    parser = argparse.ArgumentParser()
+    _stack_options(parser)
+    options = parser.parse_args([])
+    vars(options).update(overrides)
+    return options
+
+
+def start_stack(args: argparse.Namespace):
     """Start the services and deploy the template's workflow into them."""
     from local_stack import services, stack
     from training_job.local_model import MODEL_PATH
@@ -113,7 +122,7 @@ def _start_stack(args: argparse.Namespace):
 
 
 def _up(args: argparse.Namespace) -> int:
-    running, deployed = _start_stack(args)
+    running, deployed = start_stack(args)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -150,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         stop = None
     else:
-        running, deployed = _start_stack(args)
+        running, deployed = start_stack(args)
         session, state_machine_arn, stop = running.session(), deployed.state_machine_arn, running.close
     try:
         keys = runner.upload_images(session.client("s3"), args.bucket, images)

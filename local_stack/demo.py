@@ -3,14 +3,13 @@ on what the endpoint captured."""
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import time
 from pathlib import Path
 
 from local_stack import runner
-from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, _start_stack
+from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, default_stack_options, start_stack
 
 
 def run_demo(out: Path) -> int:
@@ -18,17 +17,8 @@ def run_demo(out: Path) -> int:
     images, warnings = runner.find_images(SAMPLES_DIR, SAMPLES_LST)
     for warning in warnings:
         print(f"local_stack: {warning}", file=sys.stderr)
-    options = argparse.Namespace(
-        threshold=None,
-        model=None,
-        endpoint_name="vehicle-classifier-local",
-        bucket="scones-vehicle-images-local",
-        sampling_percentage=100,
-        endpoint_fail_rate=0.0,
-        endpoint_latency_ms=0.0,
-        log_level="WARNING",
-    )
-    running, deployed = _start_stack(options)
+    options = default_stack_options()
+    running, deployed = start_stack(options)
     try:
         session = running.session()
         s3 = session.client("s3")

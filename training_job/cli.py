@@ -293,13 +293,7 @@ def _add_train(subparsers, common) -> None:
     )
     p.add_argument("--bucket", required=True, help="bucket that `stage` filled")
     p.add_argument("--prefix", default=DEFAULT_PREFIX, help="key prefix (default: %(default)s)")
-    role = os.environ.get(ROLE_ENV)
-    p.add_argument(
-        "--role-arn",
-        default=role,
-        required=role is None,
-        help=f"SageMaker execution role (default: ${ROLE_ENV})",
-    )
+    _add_role_arn(p)
     p.add_argument(
         "--instance-type",
         default=DEFAULT_TRAINING_INSTANCE,
@@ -322,6 +316,16 @@ def _add_train(subparsers, common) -> None:
     p.add_argument("--no-wait", action="store_true", help="start the job and return")
     p.add_argument("--poll-seconds", type=float, default=30, help=argparse.SUPPRESS)
     p.set_defaults(func=run_train)
+
+
+def _add_role_arn(p: argparse.ArgumentParser) -> None:
+    role = os.environ.get(ROLE_ENV)
+    p.add_argument(
+        "--role-arn",
+        default=role,
+        required=role is None,
+        help=f"SageMaker execution role (default: ${ROLE_ENV})",
+    )
 
 
 def _s3_uri(text: str) -> str:
@@ -351,13 +355,7 @@ def _add_deploy(subparsers, common) -> None:
     )
     p.add_argument("--model-data", required=True, type=_s3_uri, help="s3://.../model.tar.gz from `train`")
     p.add_argument("--endpoint-name", required=True, help="the name the SAM stack takes as EndpointName")
-    role = os.environ.get(ROLE_ENV)
-    p.add_argument(
-        "--role-arn",
-        default=role,
-        required=role is None,
-        help=f"SageMaker execution role (default: ${ROLE_ENV})",
-    )
+    _add_role_arn(p)
     p.add_argument(
         "--instance-type",
         default=DEFAULT_ENDPOINT_INSTANCE,

@@ -7,20 +7,45 @@ from training_job.local_model import CLASS_NAMES
 # What issue 3 asks of the local model, on images it never trained on.
 TARGETS = {"accuracy": 0.95, "coverage": 0.80, "selective_accuracy": 0.99}
 
-# How the recipe was chosen: each row one training run, the same 800/200 split (seed 0), flip
-# test-time averaging, numbers after temperature scaling, threshold 0.93. Run with 1 thread each
-# while other jobs shared the 2 cores, so the seconds are only indicative.
+# How the recipe was chosen: each row one training run, the same 800/200 split (seed 0), numbers at
+# threshold 0.93: (run, accuracy, coverage, selective accuracy, ECE, training seconds); None where
+# not recorded. The first rows (40 epochs) fitted T on the validation split itself; from "120 ep"
+# on, T is fitted on the 80 calibration images held out of the training side, and the network
+# trains on the other 720. Runs shared the 2 cores with another run and the lead's test suite, at
+# 1 torch thread each, so the seconds are pessimistic.
 RECIPE_HISTORY = (
-    ("SGD lr 0.1, widths 24/48/96 (344k), crop+flip, jitter 20%, cutout 8, 30 ep", 0.810, 0.335, 0.970),
-    ("same, SGD lr 0.05", 0.850, 0.380, 0.987),
-    ("SGD lr 0.05, widths 16/32/64 (153k), no augmentation, 20 ep", 0.840, 0.380, 0.974),
-    ("SGD lr 0.05, 153k, crop+flip, jitter 10%, mixup 0.2, 40 ep", 0.860, 0.360, 0.944),
-    ("AdamW lr 3e-3 wd 0.05, 153k, crop+flip, jitter 10%, 40 ep (the recipe)", 0.900, 0.645, 0.969),
-    ("same + jitter 20% + cutout 8", 0.865, 0.565, 0.982),
-    ("same recipe, widths 24/48/96 (344k)", 0.900, 0.565, 0.973),
-    ("same recipe + EMA of weights (0.98)", 0.895, 0.645, 0.977),
-    ("ensemble of 3 x 20 ep (460k), logits averaged", 0.890, 0.575, 0.974),
-    ("ensemble of 2 x 30 ep (307k), logits averaged", 0.905, 0.575, 0.974),
+    (
+        "SGD lr 0.1, widths 24/48/96 (344k), crop+flip, jitter 20%, cutout 8, 30 ep",
+        0.810,
+        0.335,
+        0.970,
+        None,
+        None,
+    ),
+    ("same, SGD lr 0.05", 0.850, 0.380, 0.987, None, None),
+    ("SGD lr 0.05, widths 16/32/64 (153k), no augmentation, 20 ep", 0.840, 0.380, 0.974, None, None),
+    ("SGD lr 0.05, 153k, crop+flip, jitter 10%, mixup 0.2, 40 ep", 0.860, 0.360, 0.944, None, None),
+    (
+        "AdamW lr 3e-3 wd 0.05, 153k, crop+flip, jitter 10%, 40 ep (the previous recipe)",
+        0.900,
+        0.645,
+        0.969,
+        None,
+        None,
+    ),
+    ("same + jitter 20% + cutout 8", 0.865, 0.565, 0.982, None, None),
+    ("same recipe, widths 24/48/96 (344k)", 0.900, 0.565, 0.973, None, None),
+    ("same recipe + EMA of weights (0.98)", 0.895, 0.645, 0.977, None, None),
+    ("ensemble of 3 x 20 ep (460k), logits averaged", 0.890, 0.575, 0.974, None, None),
+    ("ensemble of 2 x 30 ep (307k), logits averaged", 0.905, 0.575, 0.974, None, None),
+    ("AdamW recipe, 153k, 120 ep, flip TTA", 0.905, 0.675, 0.956, 0.047, 464),
+    ("same, 10-view TTA (flip + 2-px shifts)", 0.895, 0.665, 0.962, 0.038, 464),
+    ("AdamW recipe, 153k, 120 ep, CutMix on 50% of batches, flip TTA", 0.895, 0.635, 0.984, 0.015, 492),
+    ("same, 10-view TTA (flip + 2-px shifts) (the recipe)", 0.905, 0.635, 0.992, 0.020, 492),
+    ("same + dropout 0.2 before the head, flip TTA", 0.890, 0.700, 0.979, 0.051, 456),
+    ("same + dropout 0.2, 10-view TTA", 0.880, 0.685, 0.978, 0.040, 456),
+    ("CutMix 50%, widths 24/48/96 (344k), 80 ep, flip TTA", 0.890, 0.670, 0.978, 0.038, 571),
+    ("same, 10-view TTA", 0.885, 0.670, 0.978, 0.032, 571),
 )
 
 
@@ -57,7 +82,8 @@ def render_model_card(info: dict) -> str:
         "",
         "## Data and split",
         "",
-        f"- {info['n_train'] + info.get('n_calib', 0) + info['n_val']} images from `{info['lst']}` (CIFAR-100 fine labels 8 and 48)",
+        f"- {info['n_train'] + info.get('n_calib', 0) + info['n_val']} images from `{info['lst']}` "
+        "(CIFAR-100 fine labels 8 and 48)",
         f"- validation: {info['n_val']} images ({_counts(info['val_counts'])}), a stratified "
         f"{info['val_fraction']:.0%} of each class, drawn with seed {config['seed']}; never trained on;",
         f"  listed in `{info['validation_lst']}` (paths relative to the images folder)",
@@ -96,9 +122,11 @@ def render_model_card(info: dict) -> str:
         + (f", cutout {config['cutout']}x{config['cutout']}" if config["cutout"] else "")
         + (f", mixup (alpha {config['mixup_alpha']})" if config["mixup_alpha"] else "")
         + (f", CutMix on {config['cutmix']:.0%} of the batches" if config.get("cutmix") else ""),
-        f"- seeds fixed (torch, numpy, split), deterministic algorithms, {config['threads']} CPU threads",
+        f"- seeds fixed (torch, numpy, split), deterministic algorithms, {config['threads']} CPU "
+        f"thread{'s' if config['threads'] != 1 else ''}",
         f"- training took {info['train_seconds']:.0f} s ({info['wall_seconds']:.0f} s for the whole "
-        "command) on a 2-core CPU",
+        "command) on a 2-core CPU that other jobs (test suites, the local stack) were using at the same "
+        "time, so the seconds are pessimistic",
         f"- ONNX export checked against torch with onnxruntime: max |difference| "
         f"{info['onnx_max_abs_diff']:.1e}",
         "",
@@ -177,15 +205,23 @@ def render_model_card(info: dict) -> str:
         "",
         "## How the recipe was chosen",
         "",
-        "Each row is one training run on the same split, with flip averaging and temperature "
-        "scaling, at threshold 0.93. AdamW was the one change that mattered; more width, more "
-        "augmentation, EMA and small ensembles all stayed within the noise of a 200-image split "
-        "(one image is 0.5 points).",
+        "Each row is one training run on the same split, with test-time averaging and temperature "
+        "scaling, at threshold 0.93. The first ten rows (40 epochs or less) fitted T on the "
+        "validation split itself; the later ones fit it on the calibration images and train on "
+        "the other 720. AdamW was the change that mattered first; after it, width, longer "
+        "training, dropout, EMA and small ensembles all stayed within the noise of a 200-image split (one "
+        "image is 0.5 points), while CutMix made the confident answers markedly more reliable "
+        "(selective accuracy) and the calibration better. Training seconds were measured with "
+        "two runs and a test suite sharing the 2 cores, so they are pessimistic.",
         "",
-        "| run | accuracy | coverage | selective accuracy |",
-        "| --- | --- | --- | --- |",
+        "| run | accuracy | coverage | selective accuracy | ECE | train s |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    lines += [f"| {name} | {_pct(a)} | {_pct(c)} | {_pct(s)} |" for name, a, c, s in RECIPE_HISTORY]
+    lines += [
+        f"| {name} | {_pct(a)} | {_pct(c)} | {_pct(s)} | {'-' if e is None else f'{e:.3f}'} | "
+        f"{'-' if t is None else t} |"
+        for name, a, c, s, e, t in RECIPE_HISTORY
+    ]
     versions = info["versions"]
     lines += [
         "",
@@ -238,8 +274,8 @@ def _targets(report: dict) -> list[str]:
         lines += [
             "",
             "Where a target is missed by more than the interval, the miss is the model's, not the noise",
-            "of the split. Within the 5-minute CPU budget no variant tried (below) reached them; the",
-            "threshold sweep shows what each threshold buys instead.",
+            "of the split. Within the 5-minute CPU budget no variant tried (below) reached all of them;",
+            "the threshold sweep shows what each threshold buys instead.",
         ]
     return lines
 

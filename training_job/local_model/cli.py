@@ -14,7 +14,7 @@ from pathlib import Path
 
 from training_job.local_model.metrics import DEFAULT_THRESHOLD
 
-DEFAULT_EPOCHS = 40
+DEFAULT_EPOCHS = 120
 DEFAULT_SEED = 0
 DEFAULT_VAL_FRACTION = 0.2
 
@@ -93,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 # train.TrainConfig's defaults, repeated here so that --help does not import torch
 # (tests/unit/local_model/test_train_local.py checks that they agree)
-TRAIN_DEFAULTS = {"calib_fraction": 0.1, "width": 16, "tta_shift": 0, "threads": 2}
+TRAIN_DEFAULTS = {"calib_fraction": 0.1, "width": 16, "tta_shift": 2, "threads": 1}
 
 
 def _default(name: str):
@@ -198,7 +198,9 @@ def run_train_local(args: argparse.Namespace) -> int:
     except ValueError as error:  # a malformed .lst, too few images
         print(f"train-local: {error}", file=sys.stderr)
         return 2
-    summary = {key: info[key] for key in ("parameters", "train_seconds", "onnx_bytes", "n_train", "n_calib", "n_val")}
+    summary = {
+        key: info[key] for key in ("parameters", "train_seconds", "onnx_bytes", "n_train", "n_calib", "n_val")
+    }
     summary["out"] = str(args.out)
     summary["temperature"] = info["calibration"]["temperature"]
     if info["report"]:

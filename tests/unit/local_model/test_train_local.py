@@ -40,7 +40,9 @@ def test_train_local_one_epoch_writes_a_valid_model(cli, capsys, tmp_path, share
     assert summary["n_train"] == 26 and summary["n_calib"] == 4 and summary["n_val"] == 10
     assert summary["temperature"] > 0
 
-    probs = predict_probabilities(load_session(out), np.random.default_rng(0).uniform(0, 255, (7, 3, 32, 32)))
+    session = load_session(out)
+    assert [(o.name, o.shape) for o in session.get_outputs()] == [("probabilities", ["batch", 2])]
+    probs = predict_probabilities(session, np.random.default_rng(0).uniform(0, 255, (7, 3, 32, 32)))
     assert probs.shape == (7, 2)
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert (probs >= 0).all()

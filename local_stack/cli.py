@@ -73,6 +73,11 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--endpoint-latency-ms", type=float, default=0.0, help="added to every endpoint call")
     parser.add_argument("--log-level", default="WARNING", help="the functions' POWERTOOLS_LOG_LEVEL")
+    parser.add_argument(
+        "--function-log",
+        type=Path,
+        help="append the functions' JSON logs and EMF metrics here (default: drop)",
+    )
 
 
 def default_stack_options(**overrides: object) -> argparse.Namespace:
@@ -103,6 +108,7 @@ def start_stack(args: argparse.Namespace):
         sampling_percentage=args.sampling_percentage,
         endpoint_fail_rate=args.endpoint_fail_rate,
         endpoint_latency_ms=args.endpoint_latency_ms,
+        function_log=args.function_log,
     )
     parameters = {"LogLevel": args.log_level}
     if args.threshold is not None:

@@ -101,8 +101,34 @@ def _environment(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+class FunctionOutput(io.TextIOBase):
+    """``sys.stdout`` for a process that runs handlers in threads: what a handler prints (its
+    JSON log lines and EMF metrics, which Lambda would send to CloudWatch) goes to ``sink``;
+    everything else goes to the real stdout. ``redirect_stdout`` would not do: it is global,
+    and handlers run side by side with the table the CLI prints."""
+
+    def __init__(self, stdout: Any, sink: Any) -> None:
+        self._stdout, self._sink = stdout, sink
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        if not getattr(_in_handler, "active", False):
+            return self._stdout.write(text)
+        with self._lock:  # whole lines from concurrent handlers, never interleaved
+            return self._sink.write(text) if self._sink else len(text)
+
+    def flush(self) -> None:
+        self._stdout.flush()
+        if self._sink:
+            self._sink.flush()
+
+
+_in_handler = threading.local()
+
+
 def invoke(function_name: str, handler: Handler, event: Any) -> tuple[str, bool]:
     """Call a handler the way the Lambda runtime does: JSON in, JSON out, errors as a payload."""
+    _in_handler.active = True
     try:
         result = handler(event, FakeLambdaContext(function_name=function_name))
     except Exception as error:
@@ -113,6 +139,8 @@ def invoke(function_name: str, handler: Handler, event: Any) -> tuple[str, bool]
                 "stackTrace": traceback.format_tb(error.__traceback__),
             }
         ), True
+    finally:
+        _in_handler.active = False
     return json.dumps(result), False
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +29,6 @@ _STACK_SETTINGS = (
     "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
     "MOTO_PORT",
     "POWERTOOLS_TRACE_DISABLED",
-    "POWERTOOLS_METRICS_DISABLED",
 )
 
 
@@ -40,6 +41,7 @@ class LocalServices:
     bucket: str
     capture_prefix: str = CAPTURE_PREFIX
     saved_environment: dict[str, str | None] = field(default_factory=dict, repr=False)
+    restore: tuple = field(default=(None, None), repr=False)  # (stdout before start, function log)
     closed: bool = field(default=False, repr=False)
 
     @property
@@ -62,6 +64,11 @@ class LocalServices:
         self.endpoint.close()  # flushes the data capture into S3 first
         self.moto.stop()
         lambda_bridge.unregister_all()
+        previous_stdout, sink = self.restore
+        if previous_stdout is not None:
+            sys.stdout = previous_stdout
+        if sink is not None:
+            sink.close()
         for name, value in self.saved_environment.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -78,12 +85,17 @@ def start(
     endpoint_fail_rate: float = 0.0,
     endpoint_latency_ms: float = 0.0,
     seed: int | None = None,
+    function_log: Path | None = None,
 ) -> LocalServices:
     """Start everything and point this process's AWS settings at it (until ``close``)."""
     from local_stack.capture import DataCaptureWriter
     from local_stack.endpoint import LocalEndpoint, serve
 
     saved = {name: os.environ.get(name) for name in (*FAKE_CREDENTIALS, *_STACK_SETTINGS)}
+    # The functions' JSON logs and EMF metrics (CloudWatch's share in AWS) go to function_log,
+    # or nowhere, instead of between the lines of the run's table.
+    sink = function_log.open("a") if function_log else None
+    previous_stdout, sys.stdout = sys.stdout, lambda_bridge.FunctionOutput(sys.stdout, sink)
 
     # moto logs every HTTP request, and its interpreter logs each Catch-ed error at ERROR level
     # with the whole state tree; the execution history already holds both.
@@ -97,8 +109,11 @@ def start(
     os.environ["MOTO_PORT"] = str(port)
     _post_json(f"{moto_url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
     os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto_url})
-    # No X-Ray daemon here, and EMF metrics on stdout would drown the run's table.
-    os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"})
+    # No X-Ray daemon here. (Metrics stay on: Powertools 3.37 with POWERTOOLS_METRICS_DISABLED
+    # never clears its metric set, and prints it every 100 values anyway.)
+    os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
+    # Powertools warns on every invocation that ends before adding a metric (the failure paths).
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
 
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
     s3.create_bucket(Bucket=bucket)
@@ -122,7 +137,15 @@ def start(
         port=0,
     )
     os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = endpoint.url
-    return LocalServices(moto, moto_url, endpoint, endpoint_name, bucket, saved_environment=saved)
+    return LocalServices(
+        moto,
+        moto_url,
+        endpoint,
+        endpoint_name,
+        bucket,
+        saved_environment=saved,
+        restore=(previous_stdout, sink),
+    )
 
 
 def _post_json(url: str, body: dict) -> None:

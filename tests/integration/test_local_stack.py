@@ -11,6 +11,7 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from local_stack import runner
 from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, main
+from monitoring.cli import main as monitoring_main
 from training_job.local_model import MODEL_PATH
 
 pytestmark = pytest.mark.integration
@@ -85,7 +86,7 @@ def test_injected_endpoint_throttling_is_retried_and_every_execution_ends(
     assert report["summary"]["failed"].get("EndpointThrottled", 0) <= 2
 
 
-def test_capture_holds_one_record_per_answered_invocation_each_decoding_to_its_image(tmp_path):
+def test_capture_holds_one_record_per_answered_invocation_and_feeds_the_report(tmp_path):
     from local_stack import services, stack
 
     images, _ = runner.find_images(SAMPLES_DIR, SAMPLES_LST, limit=20)
@@ -101,6 +102,17 @@ def test_capture_holds_one_record_per_answered_invocation_each_decoding_to_its_i
             session.client("stepfunctions"), deployed.state_machine_arn, deployed.bucket, images, keys, 8
         )
         running.endpoint.close()  # flush
+        report_dir = tmp_path / "report"
+        report_code = monitoring_main(
+            [
+                "report",
+                "--capture",
+                "s3://capture-test/data-capture/",
+                "--out",
+                str(report_dir),
+                "--no-progress",
+            ]
+        )
         records = []
         listing = s3.list_objects_v2(Bucket="capture-test", Prefix="data-capture/capture-test/AllTraffic/")
         for item in listing.get("Contents", []):
@@ -114,6 +126,15 @@ def test_capture_holds_one_record_per_answered_invocation_each_decoding_to_its_i
     sent = Counter((SAMPLES_DIR / r.image).read_bytes() for r in answered)
     captured = Counter(base64.b64decode(r["captureData"]["endpointInput"]["data"]) for r in records)
     assert captured == sent
+    # the monitoring report reads the same capture through the local S3 and counts the same records
+    assert report_code == 0
+    summary = json.loads((report_dir / "summary.json").read_text())
+    assert summary["records"] == len(records)
+    labels = Counter(r.label for r in results if r.status == "SUCCEEDED")
+    refused = sum(r.error == "ThresholdConfidenceNotMet" for r in results)
+    assert summary["below_threshold"]["count"] == refused
+    assert sum(summary["counts_per_class"].values()) == len(records) >= sum(labels.values())
+    assert (report_dir / "report.html").read_text().count("data:image/png;base64,") >= 5
     for record in records:
         assert record["captureData"]["endpointInput"]["observedContentType"] == "image/png"
         probabilities = json.loads(record["captureData"]["endpointOutput"]["data"])

@@ -202,7 +202,8 @@ def run_teardown(args: argparse.Namespace) -> int:
             if objects:
                 _out(
                     f"  its bucket {bucket} holds {objects} objects; CloudFormation cannot delete a "
-                    f"non-empty bucket, empty it first: aws s3 rm s3://{bucket} --recursive"
+                    f"non-empty bucket, and it is versioned: empty it with the S3 console's Empty "
+                    f"(all versions), then delete the stack"
                 )
         _out(f"  delete it: sam delete --stack-name {args.stack_name} --region {region}")
     if args.bucket:

@@ -131,6 +131,12 @@ def deploy(session: Any, config: DeployConfig, *, now: float | None = None) -> D
             region=region,
         )
         return Deployment(endpoint, name, name, updated=False)
+    if endpoint.endpoint_status == "Failed":
+        # SageMaker refuses UpdateEndpoint on a Failed endpoint; it has to go first.
+        raise EndpointFailedError(
+            f"endpoint {config.endpoint_name} is Failed ({endpoint.failure_reason}) and cannot be updated: "
+            f"run `python -m training_job teardown --endpoint-name {config.endpoint_name}` and deploy again"
+        )
     endpoint.endpoint_config_name = name  # UpdateEndpoint sends the resource's config name
     endpoint.update()
     return Deployment(endpoint, name, name, updated=True)

@@ -6,7 +6,7 @@ from functools import cache
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from exceptions import EndpointError, EndpointThrottled, EndpointUnavailable
 
@@ -26,7 +26,7 @@ def sagemaker_runtime_client():
     return boto3.client(
         "sagemaker-runtime",
         config=Config(
-            retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=65
+            retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=62
         ),
     )
 
@@ -36,6 +36,7 @@ def invoke_endpoint(endpoint_name: str, image: bytes, content_type: str) -> byte
         response = sagemaker_runtime_client().invoke_endpoint(
             EndpointName=endpoint_name, ContentType=content_type, Accept="application/json", Body=image
         )
+        return response["Body"].read()
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", str(error))
@@ -44,6 +45,6 @@ def invoke_endpoint(endpoint_name: str, image: bytes, content_type: str) -> byte
         if code in _UNAVAILABLE or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
             raise EndpointUnavailable(f"endpoint {endpoint_name} unavailable ({code}): {message}") from error
         raise EndpointError(f"endpoint {endpoint_name} failed ({code}): {message}") from error
-    except (ConnectionError, ReadTimeoutError) as error:
+    # connect/read timeouts, connections closed mid-answer, a body stream cut short
+    except (ConnectionError, HTTPClientError) as error:
         raise EndpointUnavailable(f"endpoint {endpoint_name} unreachable: {error}") from error
-    return response["Body"].read()

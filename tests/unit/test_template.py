@@ -256,3 +256,12 @@ def test_alarms_notify_the_topic(template):
     for name, resource in template.body["Resources"].items():
         if resource["Type"] == "AWS::CloudWatch::Alarm":
             assert resource["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+
+
+def test_tracer_does_not_copy_image_payloads_into_segments(template):
+    variables = template.body["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"  # X-Ray segments hold 64 KB
+
+
+def test_executions_time_out_so_the_timeout_alarm_can_fire(asl):
+    assert 0 < asl["TimeoutSeconds"] <= 3600

@@ -6,7 +6,7 @@ import io
 import json
 
 import pytest
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
@@ -128,9 +128,19 @@ def test_transient_failures_raise_endpoint_unavailable(classify, endpoint, lambd
         classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
 
 
-def test_timeout_raises_endpoint_unavailable(classify, lambda_context, monkeypatch):
+@pytest.mark.parametrize(
+    "transport_error",
+    [
+        ReadTimeoutError(endpoint_url="https://runtime.sagemaker"),
+        ConnectionClosedError(endpoint_url="https://runtime.sagemaker"),
+        EndpointConnectionError(endpoint_url="https://runtime.sagemaker"),
+    ],
+)
+def test_transport_failures_raise_endpoint_unavailable(
+    classify, lambda_context, monkeypatch, transport_error
+):
     def time_out(**_):
-        raise ReadTimeoutError(endpoint_url="https://runtime.sagemaker")
+        raise transport_error
 
     monkeypatch.setattr(classify.endpoint.sagemaker_runtime_client(), "invoke_endpoint", time_out)
     with pytest.raises(classify.exceptions.EndpointUnavailable, match="unreachable"):

@@ -159,6 +159,17 @@ def test_an_update_that_rolled_back_is_a_failure(session, sagemaker_stub, role_a
         deployment.wait_in_service(done, poll_seconds=0, progress=False)
 
 
+def test_a_failed_endpoint_is_not_updated_but_named_with_the_way_out(session, sagemaker_stub, role_arn):
+    expect_model_and_config(sagemaker_stub, role_arn)
+    sagemaker_stub.add_response(
+        "describe_endpoint",
+        describe_endpoint("Failed", FailureReason="image not found"),
+        {"EndpointName": ENDPOINT},
+    )
+    with pytest.raises(EndpointFailedError, match=r"is Failed \(image not found\).*teardown --endpoint-name"):
+        deployment.deploy(session, deploy_config(role_arn), now=STAMP.timestamp())
+
+
 def test_names_and_default_capture_location():
     assert deployment.versioned_name("x" * 80, STAMP.timestamp()) == "x" * 47 + "-20250102-030405"
     assert len(deployment.versioned_name("x" * 80)) == 63

@@ -129,7 +129,7 @@ class ExecutionWatcher:
     concurrency grows (per-worker polling was most of the requests the local stack served)."""
 
     def __init__(
-        self, sfn: Any, state_machine_arn: str, interval: float = 0.01, timeout: float = 300.0
+        self, sfn: Any, state_machine_arn: str, interval: float = 0.05, timeout: float = 300.0
     ) -> None:
         self._sfn, self._arn, self._interval, self._timeout = sfn, state_machine_arn, interval, timeout
         self._waiting: dict[str, Future] = {}

@@ -36,9 +36,9 @@ _STACK_SETTINGS = (
 class LocalServices:
     moto: ThreadedMotoServer
     moto_url: str
-    endpoint: object  # local_stack.endpoint.ServingHandle
     endpoint_name: str
     bucket: str
+    endpoint: object = None  # local_stack.endpoint.ServingHandle, once started
     capture_prefix: str = CAPTURE_PREFIX
     saved_environment: dict[str, str | None] = field(default_factory=dict, repr=False)
     restore: tuple = field(default=(None, None), repr=False)  # (stdout before start, function log)
@@ -61,7 +61,8 @@ class LocalServices:
         if self.closed:
             return
         self.closed = True
-        self.endpoint.close()  # flushes the data capture into S3 first
+        if self.endpoint is not None:
+            self.endpoint.close()  # flushes the data capture into S3 first
         self.moto.stop()
         lambda_bridge.unregister_all()
         previous_stdout, sink = self.restore
@@ -92,11 +93,6 @@ def start(
     from local_stack.endpoint import LocalEndpoint, serve
 
     saved = {name: os.environ.get(name) for name in (*FAKE_CREDENTIALS, *_STACK_SETTINGS)}
-    # The functions' JSON logs and EMF metrics (CloudWatch's share in AWS) go to function_log,
-    # or nowhere, instead of between the lines of the run's table.
-    sink = function_log.open("a") if function_log else None
-    previous_stdout, sys.stdout = sys.stdout, lambda_bridge.FunctionOutput(sys.stdout, sink)
-
     # moto logs every HTTP request, and its interpreter logs each Catch-ed error at ERROR level
     # with the whole state tree; the execution history already holds both.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -107,45 +103,48 @@ def start(
     moto_url = f"http://{LOOPBACK}:{port}"
     # moto's interpreter calls Lambda back on MOTO_PORT, which ThreadedMotoServer does not set.
     os.environ["MOTO_PORT"] = str(port)
-    _post_json(f"{moto_url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
-    os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto_url})
-    # No X-Ray daemon here. (Metrics stay on: Powertools 3.37 with POWERTOOLS_METRICS_DISABLED
-    # never clears its metric set, and prints it every 100 values anyway.)
-    os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
-    # Powertools warns on every invocation that ends before adding a metric (the failure paths).
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    # The functions' JSON logs and EMF metrics (CloudWatch's share in AWS) go to function_log,
+    # or nowhere, instead of between the lines of the run's table.
+    sink = function_log.open("a") if function_log else None
+    previous_stdout, sys.stdout = sys.stdout, lambda_bridge.FunctionOutput(sys.stdout, sink)
+    services = LocalServices(
+        moto, moto_url, endpoint_name, bucket, saved_environment=saved, restore=(previous_stdout, sink)
+    )
+    try:
+        _post_json(f"{moto_url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto_url})
+        # No X-Ray daemon here. (Metrics stay on: Powertools 3.37 with POWERTOOLS_METRICS_DISABLED
+        # never clears its metric set, and prints it every 100 values anyway.)
+        os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
+        # Powertools warns on every invocation that ends before adding a metric (the failure paths).
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
-    s3.create_bucket(Bucket=bucket)
-    capture = DataCaptureWriter(
-        s3,
-        bucket=bucket,
-        prefix=CAPTURE_PREFIX,
-        endpoint_name=endpoint_name,
-        sampling_percentage=sampling_percentage,
-    )
-    endpoint = serve(
-        LocalEndpoint(
-            endpoint_name,
-            model_path,
-            capture=capture,
-            fail_rate=endpoint_fail_rate,
-            latency_ms=endpoint_latency_ms,
-            seed=seed,
-        ),
-        host=LOOPBACK,
-        port=0,
-    )
-    os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = endpoint.url
-    return LocalServices(
-        moto,
-        moto_url,
-        endpoint,
-        endpoint_name,
-        bucket,
-        saved_environment=saved,
-        restore=(previous_stdout, sink),
-    )
+        s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
+        s3.create_bucket(Bucket=bucket)
+        capture = DataCaptureWriter(
+            s3,
+            bucket=bucket,
+            prefix=CAPTURE_PREFIX,
+            endpoint_name=endpoint_name,
+            sampling_percentage=sampling_percentage,
+        )
+        services.endpoint = serve(
+            LocalEndpoint(
+                endpoint_name,
+                model_path,
+                capture=capture,
+                fail_rate=endpoint_fail_rate,
+                latency_ms=endpoint_latency_ms,
+                seed=seed,
+            ),
+            host=LOOPBACK,
+            port=0,
+        )
+    except BaseException:
+        services.close()  # stop moto and give back the environment and stdout
+        raise
+    os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = services.endpoint.url
+    return services
 
 
 def _post_json(url: str, body: dict) -> None:

@@ -102,5 +102,5 @@ def test_reports_the_stack_and_the_bucket_with_the_commands_to_delete_them(
     assert main(["teardown"]) == 0
     out = capsys.readouterr().out
     assert "SAM stack scones-vehicle-classifier: CREATE_COMPLETE; holds 1 AWS::S3::Bucket" in out
-    assert "aws s3 rm s3://stack-images --recursive" in out
+    assert "stack-images holds" in out and "versioned: empty it with the S3 console's Empty" in out
     assert "sam delete --stack-name scones-vehicle-classifier --region us-east-1" in out

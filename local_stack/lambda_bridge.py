@@ -1,13 +1,13 @@
 """Run our real Lambda handlers in-process when moto's Step Functions interpreter calls Lambda.
 
-Written for moto 5.2.5 (pinned in pyproject.toml); it relies on two of moto's internals:
+Written for moto 5.2.5 (pinned in pyproject.toml); it relies on three of moto's internals:
 
 * ``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload, errored, logs)``
   is where moto would start a Docker container. We replace it: a function registered here runs
   its handler in this process. An error returns ``{"errorType": <exception class name>, ...}``
   with ``errored=True``, exactly as the Lambda runtime answers, and moto's interpreter turns
   that ``errorType`` into the ASL error name that ``Retry``/``Catch`` match.
-* ``moto.stepfunctions.parser.asl.state.exec.state_task.lambda_eval_utils.boto_client_for``:
+* ``moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils.boto_client_for``:
   the interpreter builds a new boto3 Lambda client for every Lambda task (about 14 ms) and, in
   server mode, sends each invocation over HTTP back into the moto server, through its global
   request dispatcher. We hand it one client per (region, service) whose ``invoke`` calls a
@@ -94,11 +94,16 @@ def _environment(variables: Mapping[str, str]) -> Iterator[None]:
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        restore_environment(saved)
+
+
+def restore_environment(saved: Mapping[str, str | None]) -> None:
+    """Put variables back as ``saved`` recorded them (``None``: the variable was not set)."""
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 class FunctionOutput(io.TextIOBase):

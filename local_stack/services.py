@@ -70,11 +70,7 @@ class LocalServices:
             sys.stdout = previous_stdout
         if sink is not None:
             sink.close()
-        for name, value in self.saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        lambda_bridge.restore_environment(self.saved_environment)
 
 
 def start(

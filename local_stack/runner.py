@@ -10,6 +10,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,13 @@ class ExecutionWatcher:
         future: Future = Future()
         with self._lock:
             self._waiting[execution_arn] = future
-        return future.result(timeout=self._timeout)
+        try:
+            return future.result(timeout=self._timeout)
+        except FutureTimeout:
+            # still running: report it as it stands (status RUNNING) rather than end the whole run
+            with self._lock:
+                self._waiting.pop(execution_arn, None)
+            return self._sfn.describe_execution(executionArn=execution_arn)
 
     def close(self) -> None:
         self._stopped.set()

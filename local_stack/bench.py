@@ -77,8 +77,13 @@ def run_bench(executions: int, concurrency: int) -> int:
     photos = [image for image in samples if image.path.suffix == ".png"]
     images = list(islice(cycle(photos), executions))
 
+    cpu = time.process_time()
     direct = direct_loop(images)
-    print(f"direct: three handlers + model in a loop: {direct:.1f} images/s ({1000 / direct:.2f} ms each)")
+    direct_cpu_ms = (time.process_time() - cpu) * 1000 / len(images)
+    print(
+        f"direct: three handlers + model in a loop: {direct:.1f} images/s ({1000 / direct:.2f} ms each, "
+        f"CPU {direct_cpu_ms:.1f} ms each)"
+    )
 
     options = default_stack_options(endpoint_name="vehicle-classifier-bench", bucket="scones-bench")
     running, deployed = start_stack(options)
@@ -89,9 +94,11 @@ def run_bench(executions: int, concurrency: int) -> int:
         runner.run_executions(
             sfn, deployed.state_machine_arn, deployed.bucket, photos[:4], keys, 4
         )  # warm up
+        cpu = time.process_time()
         results, wall = runner.run_executions(
             sfn, deployed.state_machine_arn, deployed.bucket, images, keys, concurrency
         )
+        stack_cpu_ms = (time.process_time() - cpu) * 1000 / len(images)
     finally:
         running.close()
     summary = runner.summarize(results, wall)
@@ -100,7 +107,8 @@ def run_bench(executions: int, concurrency: int) -> int:
         f"local stack: {summary['executions']} executions at concurrency {concurrency}: "
         f"{stack_rate} executions/s, "
         f"p50 {summary['latency_p50_seconds']} s, p95 {summary['latency_p95_seconds']} s, "
-        f"succeeded {summary['succeeded']}, failed {summary['failed']}"
+        f"succeeded {summary['succeeded']}, failed {summary['failed']}, "
+        f"CPU {stack_cpu_ms:.1f} ms per execution (all threads)"
     )
     print(f"overhead: the stack takes {direct / stack_rate:.1f}x the direct loop's time per image")
     return 0

@@ -40,13 +40,11 @@ import random
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from local_stack.capture import DataCaptureWriter
@@ -257,67 +255,3 @@ class LocalEndpoint:
         """Flush and stop the data capture, if any."""
         if self.capture is not None:
             self.capture.close()
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    """Access lines at DEBUG instead of one INFO line per request; no Nagle delay between the
-    headers and the body of an answer on a keep-alive connection."""
-
-    disable_nagle_algorithm = True
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug('"%s" %s %s', self.requestline, code, size)
-
-
-@dataclass
-class ServingHandle:
-    """A WSGI app served on a background thread; ``close`` stops it (and closes the app)."""
-
-    server: BaseWSGIServer
-    thread: threading.Thread
-    app: Any
-    _closed: bool = field(default=False, repr=False)
-
-    @property
-    def host(self) -> str:
-        return str(self.server.server_address[0])
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self.server.shutdown()
-        self.thread.join()
-        self.server.server_close()
-        close_app = getattr(self.app, "close", None)
-        if close_app is not None:
-            close_app()
-
-    def __enter__(self) -> ServingHandle:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> ServingHandle:
-    """Serve ``app`` with werkzeug's threaded server on ``host:port`` (0: a free port, read back
-    from ``handle.port``) in a daemon thread."""
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        name=f"endpoint-{server.port}",
-        daemon=True,
-    )
-    thread.start()
-    return ServingHandle(server=server, thread=thread, app=app)

@@ -1,6 +1,6 @@
 """Run our real Lambda handlers in-process when moto's Step Functions interpreter calls Lambda.
 
-Written for moto 5.2.5 (pinned in pyproject.toml); it relies on three of moto's internals:
+Written for moto 5.2.5 (pinned in pyproject.toml); it patches these internals of moto:
 
 * ``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload, errored, logs)``
   is where moto would start a Docker container. We replace it: a function registered here runs
@@ -19,12 +19,24 @@ Written for moto 5.2.5 (pinned in pyproject.toml); it relies on three of moto's 
   ``Environment``), except ``EvalComponent.heap_key``, a lazily drawn id that Retry uses as a key
   into the execution's heap, so we draw every id before the program is shared between threads.
 
+* ``parse`` as imported by ``moto.stepfunctions.parser.asl.utils.json_path`` and by
+  ``...asl.component.common.path.result_path`` (jsonpath_ng's): each call builds a new yacc
+  parser, for every path of every state (a seventh of the stack's CPU in ResultPath alone); we
+  memoise both by path. A parsed path is never changed by ``find``/``update_or_create``.
+
+And one it subclasses, for the moto server (``moto_app``):
+
+* ``moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host`` lists moto's
+  service packages on disk (``backends.list_of_moto_modules``) for every request, under a global
+  lock; the answer depends on the host name alone, so we keep it per host.
+
 Everything else, S3, the state machine, the execution history, goes through moto's public API.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import io
 import json
@@ -214,10 +226,11 @@ def install() -> None:
     if _installed:
         return
     from moto.awslambda.models import LambdaFunction
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-    from moto.stepfunctions.parser.asl.utils import boto_client
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     original_invoke = LambdaFunction._invoke_lambda
@@ -242,6 +255,9 @@ def install() -> None:
                 clients[key] = _InProcessLambda(client) if service == "lambda" else client
             return clients[key]
 
+    for module in (json_path, result_path):
+        module.parse = functools.lru_cache(maxsize=1024)(module.parse)
+
     original_parse = AmazonStateLanguageParser.parse
     programs: dict[str, Any] = {}
     programs_lock = threading.Lock()
@@ -259,3 +275,22 @@ def install() -> None:
     ExecutionWorker._get_evaluation_entrypoint = parse_once
     lambda_eval_utils.boto_client_for = cached_client_for
     _installed = True
+
+
+def moto_app() -> Any:
+    """moto's server as a WSGI app (what ``moto_server`` serves), with its backend lookup kept
+    per host name."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    class CachedDispatcher(DomainDispatcherApplication):
+        def __init__(self) -> None:
+            super().__init__(create_backend_app)
+            self._backends: dict[str | None, Any] = {}
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            # called under self.lock
+            if host not in self._backends:
+                self._backends[host] = super().get_backend_for_host(host)
+            return self._backends[host]
+
+    return CachedDispatcher()

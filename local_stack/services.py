@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from local_stack import lambda_bridge
+from local_stack.wsgi_server import ServingHandle, serve
 
 REGION = "us-east-1"
 LOOPBACK = "127.0.0.1"
@@ -34,11 +34,11 @@ _STACK_SETTINGS = (
 
 @dataclass
 class LocalServices:
-    moto: ThreadedMotoServer
+    moto: ServingHandle
     moto_url: str
     endpoint_name: str
     bucket: str
-    endpoint: object = None  # local_stack.endpoint.ServingHandle, once started
+    endpoint: ServingHandle | None = None  # once started
     capture_prefix: str = CAPTURE_PREFIX
     saved_environment: dict[str, str | None] = field(default_factory=dict, repr=False)
     restore: tuple = field(default=(None, None), repr=False)  # (stdout before start, function log)
@@ -63,7 +63,7 @@ class LocalServices:
         self.closed = True
         if self.endpoint is not None:
             self.endpoint.close()  # flushes the data capture into S3 first
-        self.moto.stop()
+        self.moto.close()
         lambda_bridge.unregister_all()
         previous_stdout, sink = self.restore
         if previous_stdout is not None:
@@ -86,19 +86,16 @@ def start(
 ) -> LocalServices:
     """Start everything and point this process's AWS settings at it (until ``close``)."""
     from local_stack.capture import DataCaptureWriter
-    from local_stack.endpoint import LocalEndpoint, serve
+    from local_stack.endpoint import LocalEndpoint
 
     saved = {name: os.environ.get(name) for name in (*FAKE_CREDENTIALS, *_STACK_SETTINGS)}
-    # moto logs every HTTP request, and its interpreter logs each Catch-ed error at ERROR level
-    # with the whole state tree; the execution history already holds both.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # moto's interpreter logs each Catch-ed error at ERROR level with the whole state tree; the
+    # execution history already holds it.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-    moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
-    moto.start()
-    _, port = moto.get_host_and_port()
-    moto_url = f"http://{LOOPBACK}:{port}"
-    # moto's interpreter calls Lambda back on MOTO_PORT, which ThreadedMotoServer does not set.
-    os.environ["MOTO_PORT"] = str(port)
+    moto = serve(lambda_bridge.moto_app(), host=LOOPBACK, port=0, name="moto")
+    moto_url = moto.url
+    # moto's interpreter calls AWS services back on MOTO_PORT (moto's own server sets it).
+    os.environ["MOTO_PORT"] = str(moto.port)
     # The functions' JSON logs and EMF metrics (CloudWatch's share in AWS) go to function_log,
     # or nowhere, instead of between the lines of the run's table.
     sink = function_log.open("a") if function_log else None
@@ -135,6 +132,7 @@ def start(
             ),
             host=LOOPBACK,
             port=0,
+            name="endpoint",
         )
     except BaseException:
         services.close()  # stop moto and give back the environment and stdout

@@ -22,7 +22,8 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from local_stack.capture import CaptureUploadError, DataCaptureWriter
-from local_stack.endpoint import LocalEndpoint, serve
+from local_stack.endpoint import LocalEndpoint
+from local_stack.wsgi_server import serve
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.preprocess import decode_image
 

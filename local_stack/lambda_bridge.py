@@ -143,8 +143,20 @@ class FunctionOutput(io.TextIOBase):
 _in_handler = threading.local()
 
 
+# Lambda runs one invocation at a time in an execution environment, and Powertools relies on it:
+# its Metrics set and its Logger's keys are class-level state, shared here by all three functions.
+# Two handlers at once mixed their EMF metrics and failed executions with Powertools'
+# SchemaValidationError ("Must contain at least one metric"); so one handler runs at a time.
+_one_invocation_at_a_time = threading.Lock()
+
+
 def invoke(function_name: str, handler: Handler, event: Any) -> tuple[str, bool]:
     """Call a handler the way the Lambda runtime does: JSON in, JSON out, errors as a payload."""
+    with _one_invocation_at_a_time:
+        return _invoke(function_name, handler, event)
+
+
+def _invoke(function_name: str, handler: Handler, event: Any) -> tuple[str, bool]:
     _in_handler.active = True
     try:
         result = handler(event, FakeLambdaContext(function_name=function_name))

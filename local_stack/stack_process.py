@@ -1,0 +1,96 @@
+"""The local stack in a process of its own (``python -m local_stack up``), for a client in this one.
+
+Python runs one thread at a time per process. With the stack (moto, its interpreter, the
+handlers) and the client that starts and polls the executions in one process, they take turns
+on one core; in two processes they use two, as they would against AWS.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local_stack.runner import LocalStackError
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class StackProcess:
+    """A running ``up``: its exports, bucket and state machine, and how to stop it."""
+
+    process: subprocess.Popen
+    environment: dict[str, str]
+    bucket: str
+    state_machine_arn: str
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stack's moto server (S3, Step Functions...)."""
+        return boto3.Session(
+            aws_access_key_id=self.environment["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.environment["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.environment["AWS_DEFAULT_REGION"],
+        ).client(service, endpoint_url=self.environment["AWS_ENDPOINT_URL"])
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the stack's process has used so far (Linux; None elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        """SIGTERM, as Ctrl-C: ``up`` flushes the data capture and stops its servers."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __enter__(self) -> StackProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def start_stack_process(options: list[str]) -> StackProcess:
+    """Start ``python -m local_stack up OPTIONS`` and read its exports; raise if it dies first."""
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")
+    }  # a stack of its own, not one that this shell's exports point at
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack", "up", *options],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=_REPO_ROOT,
+        env=environment,
+    )
+    exports: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    for line in process.stdout:
+        if line.startswith("export "):
+            name, _, value = line[len("export ") :].strip().partition("=")
+            exports[name] = value
+        elif line.startswith("# ") and ":" in line:
+            key, _, value = line[2:].partition(":")
+            notes[key.strip()] = value.strip()
+        if line.startswith("# serving"):
+            return StackProcess(process, exports, notes["bucket"], notes["state machine"])
+    process.wait()
+    raise LocalStackError(
+        f"`python -m local_stack up` stopped before serving (exit code {process.returncode})"
+    )

@@ -1,0 +1,25 @@
+"""`python -m local_stack up` in a process of its own, driven from this one (as `bench` does)."""
+
+from __future__ import annotations
+
+import pytest
+
+from local_stack.runner import LocalStackError
+from local_stack.stack_process import start_stack_process
+
+
+def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
+    with start_stack_process(["--bucket", "scones-child-process"]) as stack:
+        assert stack.bucket == "scones-child-process"
+        assert stack.environment["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        machines = stack.client("stepfunctions").list_state_machines()["stateMachines"]
+        assert [m["stateMachineArn"] for m in machines] == [stack.state_machine_arn]
+        assert stack.client("s3").head_bucket(Bucket=stack.bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+        cpu = stack.cpu_seconds()
+        assert cpu is None or cpu > 0
+    assert stack.process.returncode == 0  # SIGTERM is a clean stop, like Ctrl-C
+
+
+def test_an_up_that_fails_to_start_is_a_named_error():
+    with pytest.raises(LocalStackError, match="stopped before serving"):
+        start_stack_process(["--threshold", "2"])

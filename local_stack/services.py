@@ -15,6 +15,7 @@ from pathlib import Path
 import boto3
 
 from local_stack import lambda_bridge
+from local_stack.endpoint_process import EndpointProcess, EndpointSettings, start_endpoint_process
 from local_stack.wsgi_server import ServingHandle, serve
 
 REGION = "us-east-1"
@@ -38,7 +39,7 @@ class LocalServices:
     moto_url: str
     endpoint_name: str
     bucket: str
-    endpoint: ServingHandle | None = None  # once started
+    endpoint: EndpointProcess | None = None  # once started
     capture_prefix: str = CAPTURE_PREFIX
     saved_environment: dict[str, str | None] = field(default_factory=dict, repr=False)
     restore: tuple = field(default=(None, None), repr=False)  # (stdout before start, function log)
@@ -85,9 +86,6 @@ def start(
     function_log: Path | None = None,
 ) -> LocalServices:
     """Start everything and point this process's AWS settings at it (until ``close``)."""
-    from local_stack.capture import DataCaptureWriter
-    from local_stack.endpoint import LocalEndpoint
-
     saved = {name: os.environ.get(name) for name in (*FAKE_CREDENTIALS, *_STACK_SETTINGS)}
     # moto's interpreter logs each Catch-ed error at ERROR level with the whole state tree; the
     # execution history already holds it.
@@ -112,27 +110,21 @@ def start(
         # Powertools warns on every invocation that ends before adding a metric (the failure paths).
         warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-        s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
-        s3.create_bucket(Bucket=bucket)
-        capture = DataCaptureWriter(
-            s3,
-            bucket=bucket,
-            prefix=CAPTURE_PREFIX,
-            endpoint_name=endpoint_name,
-            sampling_percentage=sampling_percentage,
-        )
-        services.endpoint = serve(
-            LocalEndpoint(
-                endpoint_name,
-                model_path,
-                capture=capture,
+        boto3.client("s3", region_name=REGION, endpoint_url=moto_url).create_bucket(Bucket=bucket)
+        services.endpoint = start_endpoint_process(
+            EndpointSettings(
+                endpoint_name=endpoint_name,
+                model_path=Path(model_path),
+                moto_url=moto_url,
+                bucket=bucket,
+                capture_prefix=CAPTURE_PREFIX,
+                sampling_percentage=sampling_percentage,
                 fail_rate=endpoint_fail_rate,
                 latency_ms=endpoint_latency_ms,
                 seed=seed,
-            ),
-            host=LOOPBACK,
-            port=0,
-            name="endpoint",
+                host=LOOPBACK,
+                region=REGION,
+            )
         )
     except BaseException:
         services.close()  # stop moto and give back the environment and stdout

@@ -40,13 +40,18 @@ class StackProcess:
         ).client(service, endpoint_url=self.environment["AWS_ENDPOINT_URL"])
 
     def cpu_seconds(self) -> float | None:
-        """CPU time the stack's process has used so far (Linux; None elsewhere)."""
+        """CPU time the stack's processes (``up`` and its endpoint) have used so far; Linux only,
+        None elsewhere."""
         try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            stats = {
+                pid: stat
+                for pid, stat in _process_stats()
+                if pid == self.process.pid or stat[1] == self.process.pid
+            }
         except OSError:
             return None
-        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+        ticks = sum(stat[11] + stat[12] for stat in stats.values())  # utime + stime, proc(5)
+        return ticks / os.sysconf("SC_CLK_TCK") if stats else None
 
     def close(self) -> None:
         """SIGTERM, as Ctrl-C: ``up`` flushes the data capture and stops its servers."""
@@ -94,3 +99,16 @@ def start_stack_process(options: list[str]) -> StackProcess:
     raise LocalStackError(
         f"`python -m local_stack up` stopped before serving (exit code {process.returncode})"
     )
+
+
+def _process_stats():
+    """``(pid, fields after the command name)`` of every process, from /proc/PID/stat; field 1
+    of those is the parent's pid."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        yield int(entry.name), [fields[0], *map(int, fields[1:20])]

@@ -23,6 +23,8 @@ from PIL import Image
 
 from local_stack.capture import CaptureUploadError, DataCaptureWriter
 from local_stack.endpoint import LocalEndpoint
+from local_stack.endpoint_process import EndpointSettings, start_endpoint_process
+from local_stack.runner import LocalStackError
 from local_stack.wsgi_server import serve
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.preprocess import decode_image
@@ -415,3 +417,27 @@ def test_close_raises_when_records_cannot_be_written(s3):
 
     with pytest.raises(CaptureUploadError, match="1 capture records"):
         capture.close()
+
+
+# -- the endpoint in a process of its own (as the local stack runs it) ---------------------------
+
+
+def test_endpoint_process_serves_and_flushes_its_capture_on_close(model_path, s3_url, s3, bucket):
+    settings = EndpointSettings(ENDPOINT, model_path, s3_url, bucket, capture_prefix="data-capture")
+    endpoint = start_endpoint_process(settings)
+    try:
+        images = distinct_images(3)
+        answers = [json.loads(invoke(runtime_client(endpoint.url), body)["Body"]) for body in images]
+    finally:
+        endpoint.close()
+    assert endpoint.process.exitcode == 0
+    assert all(len(answer) == 2 and abs(sum(answer) - 1) < 1e-5 for answer in answers)
+    records = [record for file_records in capture_objects(s3, bucket).values() for record in file_records]
+    sent = sorted(base64.b64encode(body).decode() for body in images)
+    assert sorted(record["captureData"]["endpointInput"]["data"] for record in records) == sent
+
+
+def test_endpoint_process_that_cannot_start_says_why(model_path, s3_url, bucket):
+    settings = EndpointSettings(ENDPOINT, model_path, s3_url, bucket, "data-capture", sampling_percentage=101)
+    with pytest.raises(LocalStackError, match="did not start: ValueError: sampling_percentage"):
+        start_endpoint_process(settings)

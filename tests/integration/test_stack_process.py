@@ -14,7 +14,9 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
         assert stack.environment["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
         machines = stack.client("stepfunctions").list_state_machines()["stateMachines"]
         assert [m["stateMachineArn"] for m in machines] == [stack.state_machine_arn]
-        assert stack.client("s3").head_bucket(Bucket=stack.bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+        assert (
+            stack.client("s3").head_bucket(Bucket=stack.bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+        )
         cpu = stack.cpu_seconds()
         assert cpu is None or cpu > 0
     assert stack.process.returncode == 0  # SIGTERM is a clean stop, like Ctrl-C

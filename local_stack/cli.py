@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="start the stack and serve until Ctrl-C (the local `sam deploy`)")
     _stack_options(up)
+    up.add_argument(
+        "--stop-with-parent",
+        action="store_true",
+        help="also stop when the process that started this one ends (for scripts, e.g. bench)",
+    )
     up.set_defaults(func=_up)
 
     run = commands.add_parser("run", help="one workflow execution per image, a table and a summary")
@@ -71,7 +76,13 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint-fail-rate", type=float, default=0.0, help="share of endpoint calls throttled"
     )
-    parser.add_argument("--endpoint-latency-ms", type=float, default=0.0, help="added to every endpoint call")
+    parser.add_argument(
+        "--endpoint-latency-ms",
+        type=float,
+        default=0.0,
+        help="added to every endpoint call (the handlers run one at a time, so this also caps "
+        "executions/s at 1000 / latency)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="the functions' POWERTOOLS_LOG_LEVEL")
     parser.add_argument(
         "--function-log",
@@ -141,7 +152,10 @@ def _up(args: argparse.Namespace) -> int:
             f"# endpoint:      {running.endpoint_name}  (capture: s3://{deployed.bucket}/{running.capture_prefix}/)"
         )
         print("# serving; Ctrl-C to stop", flush=True)
-        stop.wait()
+        parent = os.getppid()
+        while not stop.wait(1.0):
+            if args.stop_with_parent and os.getppid() != parent:
+                break
     finally:
         running.close()
         print("# stopped", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,12 +46,21 @@ class EndpointProcess:
     url: str
 
     def close(self) -> None:
+        """Stop it; its data capture is flushed into S3 first. Raise if that flush failed."""
         if self.process.exitcode is None:
             self.stop.set()
             self.process.join(timeout=30)
             if self.process.exitcode is None:
-                self.process.terminate()
+                self.process.kill()
                 self.process.join()
+                raise LocalStackError(
+                    "the local endpoint did not stop within 30 s; its data capture may be lost"
+                )
+        if self.process.exitcode != 0:
+            raise LocalStackError(
+                f"the local endpoint exited with code {self.process.exitcode} (its error is above); "
+                "its data capture may be incomplete"
+            )
 
 
 def start_endpoint_process(settings: EndpointSettings) -> EndpointProcess:
@@ -67,7 +77,8 @@ def start_endpoint_process(settings: EndpointSettings) -> EndpointProcess:
         if not receive.poll(_START_TIMEOUT_SECONDS):
             raise LocalStackError(f"the local endpoint did not start within {_START_TIMEOUT_SECONDS} s")
         status, detail = receive.recv()
-    except EOFError:
+    except EOFError:  # it died before it could say why (its traceback is on stderr)
+        process.join(timeout=10)
         status, detail = "error", f"its process exited with code {process.exitcode}"
     except BaseException:
         process.terminate()
@@ -81,16 +92,18 @@ def start_endpoint_process(settings: EndpointSettings) -> EndpointProcess:
 
 
 def _serve(settings: EndpointSettings, ready: Any, stop: Any, parent_pid: int) -> None:
-    """The endpoint process: serve until ``stop`` (or until the parent is gone), then flush."""
-    import boto3
-
-    from local_stack.capture import DataCaptureWriter
-    from local_stack.endpoint import LocalEndpoint
-    from local_stack.wsgi_server import serve
-
+    """The endpoint process: serve until ``stop`` (or SIGTERM, or the parent is gone), then flush."""
     # Ctrl-C reaches the whole process group; the parent decides when we stop, after the last call
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    terminated = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: terminated.set())  # stop, but flush first
     try:
+        import boto3
+
+        from local_stack.capture import DataCaptureWriter
+        from local_stack.endpoint import LocalEndpoint
+        from local_stack.wsgi_server import serve
+
         s3 = boto3.client(
             "s3",
             region_name=settings.region,
@@ -120,8 +133,8 @@ def _serve(settings: EndpointSettings, ready: Any, stop: Any, parent_pid: int) -
     ready.send(("ready", handle.url))
     ready.close()
     try:
-        while not stop.wait(1.0):
+        while not stop.wait(1.0) and not terminated.is_set():
             if os.getppid() != parent_pid:  # the parent was killed: nobody will set stop
                 break
     finally:
-        handle.close()  # flushes the data capture into S3
+        handle.close()  # flushes the data capture into S3; a failure exits non-zero

@@ -131,7 +131,7 @@ class FunctionOutput(io.TextIOBase):
     def write(self, text: str) -> int:
         if not getattr(_in_handler, "active", False):
             return self._stdout.write(text)
-        with self._lock:  # whole lines from concurrent handlers, never interleaved
+        with self._lock:  # whole lines, never interleaved with another writer's
             return self._sink.write(text) if self._sink else len(text)
 
     def flush(self) -> None:

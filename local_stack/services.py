@@ -62,16 +62,18 @@ class LocalServices:
         if self.closed:
             return
         self.closed = True
-        if self.endpoint is not None:
-            self.endpoint.close()  # flushes the data capture into S3 first
-        self.moto.close()
-        lambda_bridge.unregister_all()
-        previous_stdout, sink = self.restore
-        if previous_stdout is not None:
-            sys.stdout = previous_stdout
-        if sink is not None:
-            sink.close()
-        lambda_bridge.restore_environment(self.saved_environment)
+        try:
+            if self.endpoint is not None:
+                self.endpoint.close()  # flushes the data capture into S3 first; raises if that failed
+        finally:
+            self.moto.close()
+            lambda_bridge.unregister_all()
+            previous_stdout, sink = self.restore
+            if previous_stdout is not None:
+                sys.stdout = previous_stdout
+            if sink is not None:
+                sink.close()
+            lambda_bridge.restore_environment(self.saved_environment)
 
 
 def start(

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,6 @@ class StackProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
     def __enter__(self) -> StackProcess:
         return self
@@ -78,7 +77,7 @@ def start_stack_process(options: list[str]) -> StackProcess:
         name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")
     }  # a stack of its own, not one that this shell's exports point at
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "up", *options],
+        [sys.executable, "-m", "local_stack", "up", "--stop-with-parent", *options],
         stdout=subprocess.PIPE,
         text=True,
         cwd=_REPO_ROOT,
@@ -86,19 +85,31 @@ def start_stack_process(options: list[str]) -> StackProcess:
     )
     exports: dict[str, str] = {}
     notes: dict[str, str] = {}
-    for line in process.stdout:
-        if line.startswith("export "):
-            name, _, value = line[len("export ") :].strip().partition("=")
-            exports[name] = value
-        elif line.startswith("# ") and ":" in line:
-            key, _, value = line[2:].partition(":")
-            notes[key.strip()] = value.strip()
-        if line.startswith("# serving"):
-            return StackProcess(process, exports, notes["bucket"], notes["state machine"])
+    try:
+        for line in process.stdout:
+            if line.startswith("export "):
+                name, _, value = line[len("export ") :].strip().partition("=")
+                exports[name] = value
+            elif line.startswith("# ") and ":" in line:
+                key, _, value = line[2:].partition(":")
+                notes[key.strip()] = value.strip()
+            if line.startswith("# serving"):
+                # keep reading what it prints, or it blocks once the pipe is full
+                threading.Thread(target=_forward, args=(process.stdout,), daemon=True).start()
+                return StackProcess(process, exports, notes["bucket"], notes["state machine"])
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
     process.wait()
     raise LocalStackError(
         f"`python -m local_stack up` stopped before serving (exit code {process.returncode})"
     )
+
+
+def _forward(stream: Any) -> None:
+    for line in stream:
+        sys.stdout.write(line)
 
 
 def _process_stats():

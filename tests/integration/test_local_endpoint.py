@@ -1,5 +1,6 @@
 """The local SageMaker Runtime endpoint and its data capture, through real boto3 clients over
-loopback HTTP: the endpoint on one werkzeug server, S3 on a moto server."""
+loopback HTTP: the endpoint served by local_stack.wsgi_server (in this process, and in a process
+of its own as the local stack runs it), S3 on a moto server."""
 
 from __future__ import annotations
 
@@ -441,3 +442,13 @@ def test_endpoint_process_that_cannot_start_says_why(model_path, s3_url, bucket)
     settings = EndpointSettings(ENDPOINT, model_path, s3_url, bucket, "data-capture", sampling_percentage=101)
     with pytest.raises(LocalStackError, match="did not start: ValueError: sampling_percentage"):
         start_endpoint_process(settings)
+
+
+def test_endpoint_process_says_when_its_capture_could_not_be_flushed(model_path, tmp_path):
+    dead_s3 = "http://127.0.0.1:9"  # the discard port: nothing answers
+    endpoint = start_endpoint_process(
+        EndpointSettings(ENDPOINT, model_path, dead_s3, "nowhere", "data-capture")
+    )
+    invoke(runtime_client(endpoint.url), png_bytes())  # one record waits in the writer
+    with pytest.raises(LocalStackError, match=r"exited with code 1.*capture may be incomplete"):
+        endpoint.close()

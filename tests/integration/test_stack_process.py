@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from local_stack.runner import LocalStackError
-from local_stack.stack_process import start_stack_process
+from local_stack.stack_process import _process_stats, start_stack_process
 
 
 def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
@@ -18,8 +21,16 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
             stack.client("s3").head_bucket(Bucket=stack.bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
         )
         cpu = stack.cpu_seconds()
-        assert cpu is None or cpu > 0
+        if Path("/proc").is_dir():
+            assert cpu > 0
+            children = [pid for pid, stat in _process_stats() if stat[1] == stack.process.pid]
+            assert children  # the endpoint's process (and multiprocessing's resource tracker)
     assert stack.process.returncode == 0  # SIGTERM is a clean stop, like Ctrl-C
+    if Path("/proc").is_dir():  # they end with it (the resource tracker a moment later)
+        deadline = time.monotonic() + 5
+        while [pid for pid in children if Path(f"/proc/{pid}").exists()] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
 
 
 def test_an_up_that_fails_to_start_is_a_named_error():

@@ -2,27 +2,34 @@
 of its own: the model's inference and the endpoint's HTTP work use the second core instead of
 taking turns with moto and the handlers under one interpreter lock.
 
-The endpoint's data capture still goes to the local S3, through moto's server, over HTTP.
+The parent starts ``python -m local_stack.endpoint_process SETTINGS_JSON``, reads one line
+(``ready URL`` or ``error MESSAGE``), and stops it by closing the child's stdin, which also
+happens when the parent dies, so the endpoint never outlives the stack. A subprocess rather
+than ``multiprocessing``: its spawn start method runs the parent's ``__main__`` again, which a
+script without an ``if __name__ == "__main__"`` guard does not survive.
+
+The endpoint's data capture still goes to the local S3, through moto's server, over HTTP; it is
+flushed before the process exits, and a failed flush is its exit code.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+import json
 import signal
+import subprocess
+import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from local_stack.runner import LocalStackError
 
-_START_TIMEOUT_SECONDS = 60
+_STOP_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)
 class EndpointSettings:
-    """What the endpoint's process needs; plain values, so that they cross the process boundary."""
+    """What the endpoint's process needs; plain values, so that they travel as JSON."""
 
     endpoint_name: str
     model_path: Path
@@ -36,67 +43,72 @@ class EndpointSettings:
     host: str = "127.0.0.1"
     region: str = "us-east-1"
 
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "model_path": str(self.model_path)})
+
+    @classmethod
+    def from_json(cls, text: str) -> EndpointSettings:
+        fields = json.loads(text)
+        return cls(**{**fields, "model_path": Path(fields["model_path"])})
+
 
 @dataclass
 class EndpointProcess:
     """A running endpoint process: ``url`` to call it, ``close`` to flush its capture and stop it."""
 
-    process: Any  # multiprocessing.Process
-    stop: Any  # multiprocessing.Event
+    process: subprocess.Popen
     url: str
 
     def close(self) -> None:
         """Stop it; its data capture is flushed into S3 first. Raise if that flush failed."""
-        if self.process.exitcode is None:
-            self.stop.set()
-            self.process.join(timeout=30)
-            if self.process.exitcode is None:
+        if self.process.poll() is None:
+            self.process.stdin.close()  # the signal to stop
+            try:
+                self.process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.join()
+                self.process.wait()
                 raise LocalStackError(
-                    "the local endpoint did not stop within 30 s; its data capture may be lost"
-                )
-        if self.process.exitcode != 0:
+                    f"the local endpoint did not stop within {_STOP_TIMEOUT_SECONDS} s; "
+                    "its data capture may be lost"
+                ) from None
+        self.process.stdout.close()
+        if self.process.returncode != 0:
             raise LocalStackError(
-                f"the local endpoint exited with code {self.process.exitcode} (its error is above); "
+                f"the local endpoint exited with code {self.process.returncode} (its error is above); "
                 "its data capture may be incomplete"
             )
 
 
 def start_endpoint_process(settings: EndpointSettings) -> EndpointProcess:
     """Start the endpoint in a new process and wait until it serves; raise if it cannot start."""
-    context = multiprocessing.get_context("spawn")  # no fork of a process running server threads
-    receive, send = context.Pipe(duplex=False)
-    stop = context.Event()
-    process = context.Process(
-        target=_serve, args=(settings, send, stop, os.getpid()), name="local-endpoint", daemon=True
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack.endpoint_process", settings.to_json()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
     )
-    process.start()
-    send.close()
     try:
-        if not receive.poll(_START_TIMEOUT_SECONDS):
-            raise LocalStackError(f"the local endpoint did not start within {_START_TIMEOUT_SECONDS} s")
-        status, detail = receive.recv()
-    except EOFError:  # it died before it could say why (its traceback is on stderr)
-        process.join(timeout=10)
-        status, detail = "error", f"its process exited with code {process.exitcode}"
+        status, _, detail = process.stdout.readline().strip().partition(" ")
     except BaseException:
-        process.terminate()
+        process.kill()
+        process.wait()
         raise
-    finally:
-        receive.close()
     if status != "ready":
-        process.join(timeout=10)
-        raise LocalStackError(f"the local endpoint did not start: {detail}")
-    return EndpointProcess(process, stop, detail)
+        process.kill()
+        process.wait()
+        reason = detail if status == "error" else f"its process exited with code {process.returncode}"
+        raise LocalStackError(f"the local endpoint did not start: {reason}")
+    return EndpointProcess(process, detail)
 
 
-def _serve(settings: EndpointSettings, ready: Any, stop: Any, parent_pid: int) -> None:
-    """The endpoint process: serve until ``stop`` (or SIGTERM, or the parent is gone), then flush."""
+def _serve(settings: EndpointSettings) -> int:
+    """The endpoint process: serve until stdin closes (or SIGTERM), then flush and exit."""
     # Ctrl-C reaches the whole process group; the parent decides when we stop, after the last call
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    terminated = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: terminated.set())  # stop, but flush first
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # stop, but flush first
     try:
         import boto3
 
@@ -128,13 +140,23 @@ def _serve(settings: EndpointSettings, ready: Any, stop: Any, parent_pid: int) -
         )
         handle = serve(endpoint, host=settings.host, port=0, name="endpoint")
     except Exception as error:
-        ready.send(("error", f"{type(error).__name__}: {error}"))
-        return
-    ready.send(("ready", handle.url))
-    ready.close()
+        print(f"error {type(error).__name__}: {error}", flush=True)
+        return 1
+    print(f"ready {handle.url}", flush=True)
+    sys.stdout = sys.stderr  # nobody reads our stdout any more
+
+    def wait_for_end_of_input() -> None:
+        sys.stdin.read()  # returns when the parent closes our stdin, or dies
+        stop.set()
+
+    threading.Thread(target=wait_for_end_of_input, daemon=True).start()
     try:
-        while not stop.wait(1.0) and not terminated.is_set():
-            if os.getppid() != parent_pid:  # the parent was killed: nobody will set stop
-                break
+        while not stop.wait(1.0):  # a timeout, so that SIGTERM's handler gets to run
+            pass
     finally:
-        handle.close()  # flushes the data capture into S3; a failure exits non-zero
+        handle.close()  # flushes the data capture into S3; raises if it cannot
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_serve(EndpointSettings.from_json(sys.argv[1])))

@@ -431,7 +431,7 @@ def test_endpoint_process_serves_and_flushes_its_capture_on_close(model_path, s3
         answers = [json.loads(invoke(runtime_client(endpoint.url), body)["Body"]) for body in images]
     finally:
         endpoint.close()
-    assert endpoint.process.exitcode == 0
+    assert endpoint.process.returncode == 0
     assert all(len(answer) == 2 and abs(sum(answer) - 1) < 1e-5 for answer in answers)
     records = [record for file_records in capture_objects(s3, bucket).values() for record in file_records]
     sent = sorted(base64.b64encode(body).decode() for body in images)

@@ -1,30 +1,18 @@
-"""The local SageMaker Runtime endpoint in a process of its own, as a real endpoint is a server
-of its own: the model's inference and the endpoint's HTTP work use the second core instead of
-taking turns with moto and the handlers under one interpreter lock.
+"""The local SageMaker Runtime endpoint in a process of its own (see ``child_server``): the
+model's inference and the endpoint's HTTP work use another core than moto and the handlers.
 
-The parent starts ``python -m local_stack.endpoint_process SETTINGS_JSON``, reads one line
-(``ready URL`` or ``error MESSAGE``), and stops it by closing the child's stdin, which also
-happens when the parent dies, so the endpoint never outlives the stack. A subprocess rather
-than ``multiprocessing``: its spawn start method runs the parent's ``__main__`` again, which a
-script without an ``if __name__ == "__main__"`` guard does not survive.
-
-The endpoint's data capture still goes to the local S3, through moto's server, over HTTP; it is
-flushed before the process exits, and a failed flush is its exit code.
+Its data capture goes to the local S3 over HTTP; it is flushed before the process exits, and a
+failed flush is its exit code, which ``close`` turns into a ``LocalStackError``.
 """
 
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from local_stack.runner import LocalStackError
-
-_STOP_TIMEOUT_SECONDS = 30
+from local_stack.child_server import ChildServer, serve_until_stopped, start_child_server
 
 
 @dataclass(frozen=True)
@@ -33,7 +21,7 @@ class EndpointSettings:
 
     endpoint_name: str
     model_path: Path
-    moto_url: str
+    s3_url: str
     bucket: str
     capture_prefix: str
     sampling_percentage: int = 100
@@ -52,111 +40,43 @@ class EndpointSettings:
         return cls(**{**fields, "model_path": Path(fields["model_path"])})
 
 
-@dataclass
-class EndpointProcess:
-    """A running endpoint process: ``url`` to call it, ``close`` to flush its capture and stop it."""
-
-    process: subprocess.Popen
-    url: str
-
-    def close(self) -> None:
-        """Stop it; its data capture is flushed into S3 first. Raise if that flush failed."""
-        if self.process.poll() is None:
-            self.process.stdin.close()  # the signal to stop
-            try:
-                self.process.wait(timeout=_STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise LocalStackError(
-                    f"the local endpoint did not stop within {_STOP_TIMEOUT_SECONDS} s; "
-                    "its data capture may be lost"
-                ) from None
-        self.process.stdout.close()
-        if self.process.returncode != 0:
-            raise LocalStackError(
-                f"the local endpoint exited with code {self.process.returncode} (its error is above); "
-                "its data capture may be incomplete"
-            )
-
-
-def start_endpoint_process(settings: EndpointSettings) -> EndpointProcess:
+def start_endpoint_process(settings: EndpointSettings) -> ChildServer:
     """Start the endpoint in a new process and wait until it serves; raise if it cannot start."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack.endpoint_process", settings.to_json()],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+    return start_child_server("local_stack.endpoint_process", settings.to_json(), "local endpoint")
+
+
+def _start(settings: EndpointSettings):
+    import boto3
+
+    from local_stack.capture import DataCaptureWriter
+    from local_stack.endpoint import LocalEndpoint
+    from local_stack.wsgi_server import serve
+
+    s3 = boto3.client(
+        "s3",
+        region_name=settings.region,
+        endpoint_url=settings.s3_url,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
     )
-    try:
-        status, _, detail = process.stdout.readline().strip().partition(" ")
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
-    if status != "ready":
-        process.kill()
-        process.wait()
-        reason = detail if status == "error" else f"its process exited with code {process.returncode}"
-        raise LocalStackError(f"the local endpoint did not start: {reason}")
-    return EndpointProcess(process, detail)
-
-
-def _serve(settings: EndpointSettings) -> int:
-    """The endpoint process: serve until stdin closes (or SIGTERM), then flush and exit."""
-    # Ctrl-C reaches the whole process group; the parent decides when we stop, after the last call
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # stop, but flush first
-    try:
-        import boto3
-
-        from local_stack.capture import DataCaptureWriter
-        from local_stack.endpoint import LocalEndpoint
-        from local_stack.wsgi_server import serve
-
-        s3 = boto3.client(
-            "s3",
-            region_name=settings.region,
-            endpoint_url=settings.moto_url,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        capture = DataCaptureWriter(
-            s3,
-            bucket=settings.bucket,
-            prefix=settings.capture_prefix,
-            endpoint_name=settings.endpoint_name,
-            sampling_percentage=settings.sampling_percentage,
-        )
-        endpoint = LocalEndpoint(
-            settings.endpoint_name,
-            settings.model_path,
-            capture=capture,
-            fail_rate=settings.fail_rate,
-            latency_ms=settings.latency_ms,
-            seed=settings.seed,
-        )
-        handle = serve(endpoint, host=settings.host, port=0, name="endpoint")
-    except Exception as error:
-        print(f"error {type(error).__name__}: {error}", flush=True)
-        return 1
-    print(f"ready {handle.url}", flush=True)
-    sys.stdout = sys.stderr  # nobody reads our stdout any more
-
-    def wait_for_end_of_input() -> None:
-        sys.stdin.read()  # returns when the parent closes our stdin, or dies
-        stop.set()
-
-    threading.Thread(target=wait_for_end_of_input, daemon=True).start()
-    try:
-        while not stop.wait(1.0):  # a timeout, so that SIGTERM's handler gets to run
-            pass
-    finally:
-        handle.close()  # flushes the data capture into S3; raises if it cannot
-    return 0
+    capture = DataCaptureWriter(
+        s3,
+        bucket=settings.bucket,
+        prefix=settings.capture_prefix,
+        endpoint_name=settings.endpoint_name,
+        sampling_percentage=settings.sampling_percentage,
+    )
+    endpoint = LocalEndpoint(
+        settings.endpoint_name,
+        settings.model_path,
+        capture=capture,
+        fail_rate=settings.fail_rate,
+        latency_ms=settings.latency_ms,
+        seed=settings.seed,
+    )
+    return serve(endpoint, host=settings.host, port=0, name="endpoint")  # its close flushes the capture
 
 
 if __name__ == "__main__":
-    sys.exit(_serve(EndpointSettings.from_json(sys.argv[1])))
+    settings = EndpointSettings.from_json(sys.argv[1])
+    sys.exit(serve_until_stopped(lambda: _start(settings)))

@@ -1,5 +1,6 @@
-"""Start the local AWS: a moto server (S3, IAM, Lambda, Step Functions with its ASL
-interpreter) and the local SageMaker Runtime endpoint, each on a free loopback port."""
+"""Start the local AWS, each part on a free loopback port: a moto server in this process (IAM,
+Lambda, Step Functions with its ASL interpreter, which runs our handlers here), and two more in
+processes of their own: S3 (a second moto server) and the SageMaker Runtime endpoint."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from pathlib import Path
 import boto3
 
 from local_stack import lambda_bridge
-from local_stack.endpoint_process import EndpointProcess, EndpointSettings, start_endpoint_process
+from local_stack.child_server import ChildServer
+from local_stack.endpoint_process import EndpointSettings, start_endpoint_process
+from local_stack.s3_process import start_s3_process
 from local_stack.wsgi_server import ServingHandle, serve
 
 REGION = "us-east-1"
@@ -27,6 +30,7 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loca
 _STACK_SETTINGS = (
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
     "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
     "MOTO_PORT",
     "POWERTOOLS_TRACE_DISABLED",
@@ -39,7 +43,8 @@ class LocalServices:
     moto_url: str
     endpoint_name: str
     bucket: str
-    endpoint: EndpointProcess | None = None  # once started
+    s3: ChildServer | None = None  # once started
+    endpoint: ChildServer | None = None  # once started
     capture_prefix: str = CAPTURE_PREFIX
     saved_environment: dict[str, str | None] = field(default_factory=dict, repr=False)
     restore: tuple = field(default=(None, None), repr=False)  # (stdout before start, function log)
@@ -52,6 +57,7 @@ class LocalServices:
             **FAKE_CREDENTIALS,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ENDPOINT_URL_S3": self.s3.url,
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.endpoint.url,
         }
 
@@ -66,7 +72,11 @@ class LocalServices:
             if self.endpoint is not None:
                 self.endpoint.close()  # flushes the data capture into S3 first; raises if that failed
         finally:
-            self.moto.close()
+            try:
+                if self.s3 is not None:
+                    self.s3.close()
+            finally:
+                self.moto.close()
             lambda_bridge.unregister_all()
             previous_stdout, sink = self.restore
             if previous_stdout is not None:
@@ -112,12 +122,14 @@ def start(
         # Powertools warns on every invocation that ends before adding a metric (the failure paths).
         warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-        boto3.client("s3", region_name=REGION, endpoint_url=moto_url).create_bucket(Bucket=bucket)
+        services.s3 = start_s3_process(LOOPBACK)
+        os.environ["AWS_ENDPOINT_URL_S3"] = services.s3.url
+        boto3.client("s3", region_name=REGION, endpoint_url=services.s3.url).create_bucket(Bucket=bucket)
         services.endpoint = start_endpoint_process(
             EndpointSettings(
                 endpoint_name=endpoint_name,
                 model_path=Path(model_path),
-                moto_url=moto_url,
+                s3_url=services.s3.url,
                 bucket=bucket,
                 capture_prefix=CAPTURE_PREFIX,
                 sampling_percentage=sampling_percentage,

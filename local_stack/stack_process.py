@@ -38,7 +38,12 @@ class StackProcess:
             aws_access_key_id=self.environment["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=self.environment["AWS_SECRET_ACCESS_KEY"],
             region_name=self.environment["AWS_DEFAULT_REGION"],
-        ).client(service, endpoint_url=self.environment["AWS_ENDPOINT_URL"])
+        ).client(
+            service,
+            endpoint_url=self.environment.get(
+                f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}", self.environment["AWS_ENDPOINT_URL"]
+            ),
+        )
 
     def cpu_seconds(self) -> float | None:
         """CPU time the stack's processes (``up`` and its endpoint) have used so far; Linux only,

@@ -15,6 +15,8 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
     with start_stack_process(["--bucket", "scones-child-process"]) as stack:
         assert stack.bucket == "scones-child-process"
         assert stack.environment["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        # S3 is a moto server of its own, found through the service's own setting
+        assert stack.environment["AWS_ENDPOINT_URL_S3"] != stack.environment["AWS_ENDPOINT_URL"]
         machines = stack.client("stepfunctions").list_state_machines()["stateMachines"]
         assert [m["stateMachineArn"] for m in machines] == [stack.state_machine_arn]
         assert (

@@ -50,14 +50,15 @@ def _start(settings: EndpointSettings):
 
     from local_stack.capture import DataCaptureWriter
     from local_stack.endpoint import LocalEndpoint
+    from local_stack.services import FAKE_CREDENTIALS
     from local_stack.wsgi_server import serve
 
     s3 = boto3.client(
         "s3",
         region_name=settings.region,
         endpoint_url=settings.s3_url,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
     capture = DataCaptureWriter(
         s3,

@@ -85,7 +85,7 @@ def load_function(code_dir: Path, environment: Mapping[str, str] | None = None) 
     before = set(sys.modules)
     sys.path.insert(0, str(code_dir))
     try:
-        with _environment(environment or {}):
+        with environment_set(environment or {}):
             spec = importlib.util.spec_from_file_location(f"lambda_app_{code_dir.name}", code_dir / "app.py")
             app = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(app)
@@ -100,7 +100,8 @@ def load_function(code_dir: Path, environment: Mapping[str, str] | None = None) 
 
 
 @contextlib.contextmanager
-def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+def environment_set(variables: Mapping[str, str]) -> Iterator[None]:
+    """``variables`` in ``os.environ`` for the block, as they were afterwards."""
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:

@@ -40,7 +40,6 @@ _STACK_SETTINGS = (
 @dataclass
 class LocalServices:
     moto: ServingHandle
-    moto_url: str
     endpoint_name: str
     bucket: str
     s3: ChildServer | None = None  # once started
@@ -49,6 +48,10 @@ class LocalServices:
     saved_environment: dict[str, str | None] = field(default_factory=dict, repr=False)
     restore: tuple = field(default=(None, None), repr=False)  # (stdout before start, function log)
     closed: bool = field(default=False, repr=False)
+
+    @property
+    def moto_url(self) -> str:
+        return self.moto.url
 
     @property
     def environment(self) -> dict[str, str]:
@@ -103,7 +106,6 @@ def start(
     # execution history already holds it.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     moto = serve(lambda_bridge.moto_app(), host=LOOPBACK, port=0, name="moto")
-    moto_url = moto.url
     # moto's interpreter calls AWS services back on MOTO_PORT (moto's own server sets it).
     os.environ["MOTO_PORT"] = str(moto.port)
     # The functions' JSON logs and EMF metrics (CloudWatch's share in AWS) go to function_log,
@@ -111,11 +113,11 @@ def start(
     sink = function_log.open("a") if function_log else None
     previous_stdout, sys.stdout = sys.stdout, lambda_bridge.FunctionOutput(sys.stdout, sink)
     services = LocalServices(
-        moto, moto_url, endpoint_name, bucket, saved_environment=saved, restore=(previous_stdout, sink)
+        moto, endpoint_name, bucket, saved_environment=saved, restore=(previous_stdout, sink)
     )
     try:
-        _post_json(f"{moto_url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
-        os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto_url})
+        _post_json(f"{moto.url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto.url})
         # No X-Ray daemon here. (Metrics stay on: Powertools 3.37 with POWERTOOLS_METRICS_DISABLED
         # never clears its metric set, and prints it every 100 values anyway.)
         os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"

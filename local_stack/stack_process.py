@@ -46,8 +46,8 @@ class StackProcess:
         )
 
     def cpu_seconds(self) -> float | None:
-        """CPU time the stack's processes (``up`` and its endpoint) have used so far; Linux only,
-        None elsewhere."""
+        """CPU time the stack's processes (``up`` and its child servers, S3 and the endpoint)
+        have used so far; Linux only, None elsewhere."""
         try:
             stats = {
                 pid: stat

@@ -75,7 +75,7 @@ def _classify_all(images: list[runner.ImageToRun], handlers: dict) -> float:
     return len(images) / (time.perf_counter() - started)
 
 
-def run_bench(executions: int, concurrency: int) -> int:
+def run_bench(executions: int, concurrency: int, execution_environments: int) -> int:
     samples, _ = runner.find_images(SAMPLES_DIR, SAMPLES_LST)
     photos = [image for image in samples if image.path.suffix == ".png"]
     images = list(islice(cycle(photos), executions))
@@ -93,7 +93,14 @@ def run_bench(executions: int, concurrency: int) -> int:
 
     # the stack as a user runs it: `up` in one process, the client in this one
     with start_stack_process(
-        ["--endpoint-name", "vehicle-classifier-bench", "--bucket", "scones-bench"]
+        [
+            "--endpoint-name",
+            "vehicle-classifier-bench",
+            "--bucket",
+            "scones-bench",
+            "--execution-environments",
+            str(execution_environments),
+        ]
     ) as stack:
         keys = runner.upload_images(stack.client("s3"), stack.bucket, photos)
         sfn = stack.client("stepfunctions")

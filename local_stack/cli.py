@@ -15,6 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "samples" / "images"
 SAMPLES_LST = REPO_ROOT / "samples" / "images.lst"
 STACK_NAME = "scones-local"
+DEFAULT_EXECUTION_ENVIRONMENTS = 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--executions", type=int, default=400)
     bench.add_argument("--concurrency", type=int, default=16)
+    bench.add_argument("--execution-environments", type=int, default=DEFAULT_EXECUTION_ENVIRONMENTS)
     bench.set_defaults(func=_bench)
     return parser
 
@@ -80,8 +82,16 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
         "--endpoint-latency-ms",
         type=float,
         default=0.0,
-        help="added to every endpoint call (the handlers run one at a time, so this also caps "
-        "executions/s at 1000 / latency)",
+        help="added to every endpoint call (each execution environment runs one handler at a "
+        "time, so this also caps executions/s at environments x 1000 / latency)",
+    )
+    parser.add_argument(
+        "--execution-environments",
+        type=int,
+        default=DEFAULT_EXECUTION_ENVIRONMENTS,
+        help="worker processes that run the functions, one invocation each at a time, as Lambda's "
+        "execution environments do; 0 runs them in the stack's own process, one at a time "
+        f"(default {DEFAULT_EXECUTION_ENVIRONMENTS})",
     )
     parser.add_argument("--log-level", default="WARNING", help="the functions' POWERTOOLS_LOG_LEVEL")
     parser.add_argument(
@@ -107,6 +117,8 @@ def start_stack(args: argparse.Namespace):
 
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise LocalStackError(f"--threshold {args.threshold}: must lie in 0..1")
+    if args.execution_environments < 0:
+        raise LocalStackError(f"--execution-environments {args.execution_environments}: must be 0 or more")
     if not 0 <= args.endpoint_fail_rate <= 1:
         raise LocalStackError(f"--endpoint-fail-rate {args.endpoint_fail_rate}: must lie in 0..1")
     model = args.model or MODEL_PATH
@@ -131,10 +143,13 @@ def start_stack(args: argparse.Namespace):
             bucket=args.bucket,
             stack_name=STACK_NAME,
             parameters=parameters,
+            execution_environments=args.execution_environments,
+            function_log=args.function_log,
         )
     except Exception:
         running.close()
         raise
+    running.execution_environments = deployed.environments  # closed with the services
     return running, deployed
 
 
@@ -225,4 +240,4 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from local_stack.bench import run_bench
 
-    return run_bench(args.executions, args.concurrency)
+    return run_bench(args.executions, args.concurrency, args.execution_environments)

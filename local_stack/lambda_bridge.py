@@ -1,12 +1,14 @@
-"""Run our real Lambda handlers in-process when moto's Step Functions interpreter calls Lambda.
+"""Run our real Lambda handlers when moto's Step Functions interpreter calls Lambda: in this
+process, or in the execution environments of ``local_stack.execution_environment``.
 
 Written for moto 5.2.5 (pinned in pyproject.toml); it patches these internals of moto:
 
 * ``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload, errored, logs)``
   is where moto would start a Docker container. We replace it: a function registered here runs
-  its handler in this process. An error returns ``{"errorType": <exception class name>, ...}``
-  with ``errored=True``, exactly as the Lambda runtime answers, and moto's interpreter turns
-  that ``errorType`` into the ASL error name that ``Retry``/``Catch`` match.
+  its handler through its invoker (``register``: here; ``register_invoker``: elsewhere). An
+  error returns ``{"errorType": <exception class name>, ...}`` with ``errored=True``, exactly
+  as the Lambda runtime answers, and moto's interpreter turns that ``errorType`` into the ASL
+  error name that ``Retry``/``Catch`` match.
 * ``moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils.boto_client_for``:
   the interpreter builds a new boto3 Lambda client for every Lambda task (about 14 ms) and, in
   server mode, sends each invocation over HTTP back into the moto server, through its global
@@ -52,8 +54,9 @@ from types import SimpleNamespace
 from typing import Any
 
 Handler = Callable[[Any, Any], Any]
+Invoker = Callable[[Any], tuple[str, bool]]  # event -> (payload as JSON, errored), as ``invoke``
 
-_registry: dict[str, Handler] = {}
+_registry: dict[str, Invoker] = {}
 _registry_lock = threading.Lock()
 
 
@@ -175,8 +178,15 @@ def _invoke(function_name: str, handler: Handler, event: Any) -> tuple[str, bool
 
 
 def register(function_name: str, handler: Handler) -> None:
+    """Run ``function_name``'s invocations with ``handler``, here, one at a time."""
+    register_invoker(function_name, functools.partial(invoke, function_name, handler))
+
+
+def register_invoker(function_name: str, invoker: Invoker) -> None:
+    """Run ``function_name``'s invocations with ``invoker`` (e.g. in an execution environment
+    of ``local_stack.execution_environment``)."""
     with _registry_lock:
-        _registry[function_name] = handler
+        _registry[function_name] = invoker
 
 
 def unregister_all() -> None:
@@ -216,11 +226,10 @@ class _InProcessLambda:
     def invoke(self, **parameters: Any) -> dict:
         # FunctionName may be a name, an ARN, or either with a :qualifier.
         name = str(parameters["FunctionName"]).split(":function:")[-1].split(":")[0]
-        handler = _registry.get(name)
-        if handler is None:
+        invoker = _registry.get(name)
+        if invoker is None:
             return self._client.invoke(**parameters)
-        payload = parameters.get("Payload") or b"{}"
-        payload, errored = invoke(name, handler, json.loads(payload))
+        payload, errored = invoker(json.loads(parameters.get("Payload") or b"{}"))
         response = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": io.BytesIO(payload.encode())}
         if errored:
             response["FunctionError"] = "Unhandled"
@@ -249,10 +258,10 @@ def install() -> None:
     original_invoke = LambdaFunction._invoke_lambda
 
     def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
-        handler = _registry.get(self.function_name)
-        if handler is None:
+        invoker = _registry.get(self.function_name)
+        if invoker is None:
             return original_invoke(self, event)
-        payload, errored = invoke(self.function_name, handler, event if event is not None else {})
+        payload, errored = invoker(event if event is not None else {})
         return payload, errored, ""
 
     original_client_for = boto_client.boto_client_for

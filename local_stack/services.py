@@ -18,6 +18,7 @@ import boto3
 from local_stack import lambda_bridge
 from local_stack.child_server import ChildServer
 from local_stack.endpoint_process import EndpointSettings, start_endpoint_process
+from local_stack.execution_environment import ExecutionEnvironments
 from local_stack.s3_process import start_s3_process
 from local_stack.wsgi_server import ServingHandle, serve
 
@@ -45,6 +46,8 @@ class LocalServices:
     s3: ChildServer | None = None  # once started
     endpoint: ChildServer | None = None  # once started
     capture_prefix: str = CAPTURE_PREFIX
+    # the functions' worker processes, once deployed into them (local_stack.execution_environment)
+    execution_environments: ExecutionEnvironments | None = None
     saved_environment: dict[str, str | None] = field(default_factory=dict, repr=False)
     restore: tuple = field(default=(None, None), repr=False)  # (stdout before start, function log)
     closed: bool = field(default=False, repr=False)
@@ -72,6 +75,8 @@ class LocalServices:
             return
         self.closed = True
         try:
+            if self.execution_environments is not None:
+                self.execution_environments.close()  # first: no handler calls S3 or the endpoint after
             if self.endpoint is not None:
                 self.endpoint.close()  # flushes the data capture into S3 first; raises if that failed
         finally:

@@ -6,10 +6,12 @@ server (``python -m local_stack up``): it only speaks boto3.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +19,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from local_stack import lambda_bridge
+from local_stack.execution_environment import ExecutionEnvironments, FunctionSpec
 from local_stack.template import Template, make_resolver
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -44,6 +47,12 @@ class DeployedStack:
     function_names: dict[str, str]
     parameters: dict[str, str]
     functions: dict[str, SimpleNamespace] = field(repr=False, default_factory=dict)
+    environments: ExecutionEnvironments | None = field(repr=False, default=None)
+
+    def close(self) -> None:
+        """End the execution environments' processes, if the functions run in any."""
+        if self.environments is not None:
+            self.environments.close()
 
 
 def deploy(
@@ -54,9 +63,16 @@ def deploy(
     stack_name: str = "scones-local",
     parameters: dict[str, str] | None = None,
     template: Template | None = None,
+    execution_environments: int = 0,
+    function_log: Path | None = None,
 ) -> DeployedStack:
-    """Create the bucket, the three functions (running our handlers in-process) and the
-    state machine from the real ASL with the template's substitutions. Idempotent."""
+    """Create the bucket, the three functions and the state machine from the real ASL with the
+    template's substitutions. Idempotent.
+
+    The functions run our handlers in ``execution_environments`` worker processes (see
+    ``local_stack.execution_environment``; their logs go to ``function_log``), or, with 0, in
+    this process, one invocation at a time (``DeployedStack.functions`` holds their modules).
+    """
     template = template or Template.load()
     lambda_bridge.install()
     region = session.region_name
@@ -73,23 +89,37 @@ def deploy(
     attributes: dict[str, str] = {"ImageBucket": bucket}
     resolve = make_resolver(params, attributes, pseudo)
     lambda_client = session.client("lambda")
-    function_names, functions = {}, {}
+    function_names, specs = {}, {}
     for logical_id in FUNCTION_IDS:
         name = f"{stack_name}-{logical_id}"
         environment = template.function_environment(logical_id, resolve)
-        functions[logical_id] = lambda_bridge.load_function(
-            template.function_code_dir(logical_id), environment
-        )
-        lambda_bridge.register(name, functions[logical_id].app.lambda_handler)
+        specs[name] = FunctionSpec(template.function_code_dir(logical_id), environment)
         arn = _ensure_function(lambda_client, name, role_arn, environment)
         attributes.update({logical_id: name, f"{logical_id}.Arn": arn})
         function_names[logical_id] = name
 
-    definition = template.state_machine(STATE_MACHINE_ID, resolve)
-    state_machine_arn = _ensure_state_machine(
-        session.client("stepfunctions"), f"{stack_name}-ClassifyImage", definition, role_arn
+    functions, environments = {}, None
+    if execution_environments:
+        environments = ExecutionEnvironments(specs, execution_environments, function_log)
+        for name in specs:
+            lambda_bridge.register_invoker(name, functools.partial(environments.invoke, name))
+    else:
+        for logical_id, name in function_names.items():
+            functions[logical_id] = lambda_bridge.load_function(specs[name].code_dir, specs[name].environment)
+            lambda_bridge.register(name, functions[logical_id].app.lambda_handler)
+
+    try:
+        definition = template.state_machine(STATE_MACHINE_ID, resolve)
+        state_machine_arn = _ensure_state_machine(
+            session.client("stepfunctions"), f"{stack_name}-ClassifyImage", definition, role_arn
+        )
+    except BaseException:
+        if environments is not None:
+            environments.close()
+        raise
+    return DeployedStack(
+        stack_name, bucket, state_machine_arn, function_names, params, functions, environments
     )
-    return DeployedStack(stack_name, bucket, state_machine_arn, function_names, params, functions)
 
 
 def _create_bucket(s3: Any, bucket: str, region: str) -> None:

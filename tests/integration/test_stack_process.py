@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.cli import DEFAULT_EXECUTION_ENVIRONMENTS
 from local_stack.runner import LocalStackError
 from local_stack.stack_process import _process_stats, start_stack_process
 
@@ -26,13 +27,23 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
         if Path("/proc").is_dir():
             assert cpu > 0
             children = [pid for pid, stat in _process_stats() if stat[1] == stack.process.pid]
-            assert len(children) == 2  # the S3 and endpoint processes
+            modules = sorted(_module_of(pid) for pid in children)
+            assert modules == [  # S3, the endpoint, and the functions' execution environments
+                "local_stack.endpoint_process",
+                *["local_stack.execution_environment"] * DEFAULT_EXECUTION_ENVIRONMENTS,
+                "local_stack.s3_process",
+            ]
     assert stack.process.returncode == 0  # SIGTERM is a clean stop, like Ctrl-C
     if Path("/proc").is_dir():  # they end with it
         deadline = time.monotonic() + 5
         while [pid for pid in children if Path(f"/proc/{pid}").exists()] and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+
+
+def _module_of(pid: int) -> str:
+    """``M`` of a ``python -m M ...`` process."""
+    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[2].decode()
 
 
 def test_an_up_that_fails_to_start_is_a_named_error():

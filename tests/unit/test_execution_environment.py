@@ -1,0 +1,124 @@
+"""Lambda execution environments as worker processes: same answers as the handler run here,
+one invocation per environment at a time, a dead environment answered and replaced."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from local_stack import lambda_bridge
+from local_stack.execution_environment import ExecutionEnvironments, FunctionSpec
+from local_stack.runner import LocalStackError
+from tests.conftest import load_event
+
+
+def write_function(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "app.py").write_text(textwrap.dedent(body))
+    return folder
+
+
+@pytest.fixture
+def probe(tmp_path) -> FunctionSpec:
+    """Answers its process id and its setting; exits the process when asked to."""
+    code_dir = write_function(
+        tmp_path / "probe",
+        """
+        import os, time
+        SETTING = os.environ["PROBE_SETTING"]  # read at import, as our functions read theirs
+
+        def lambda_handler(event, context):
+            if event.get("exit"):
+                os._exit(event["exit"])
+            if event.get("fail"):
+                raise ValueError(event["fail"])
+            print("handled", event.get("n"))  # a log line: goes to the function log
+            time.sleep(event.get("sleep", 0))
+            return {
+                "pid": os.getpid(), "setting": SETTING, "n": event.get("n"), "function": context.function_name
+            }
+        """,
+    )
+    return FunctionSpec(code_dir, {"PROBE_SETTING": "from-the-template"})
+
+
+def test_the_filter_answers_as_it_does_in_this_process(template, functions):
+    filter_dir = template.function_code_dir("FilterInferencesFunction")
+    spec = FunctionSpec(filter_dir, {**_filter_environment(template)})
+    events = [load_event("filter_inferences.json"), load_event("filter_inferences_low_confidence.json")]
+    with ExecutionEnvironments({"filter": spec}, size=1) as environments:
+        remote = [environments.invoke("filter", event) for event in events]
+    handler = functions["FilterInferences"].app.lambda_handler
+    here = [lambda_bridge.invoke("filter", handler, event) for event in events]
+
+    assert remote[0] == here[0] and remote[0][1] is False
+    (text, errored), (here_text, _) = remote[1], here[1]
+    assert errored is True
+    assert json.loads(text)["errorType"] == json.loads(here_text)["errorType"] == "ThresholdConfidenceNotMet"
+    assert json.loads(text)["errorMessage"] == json.loads(here_text)["errorMessage"]
+
+
+def _filter_environment(template) -> dict[str, str]:
+    from local_stack.template import make_resolver
+
+    resolve = make_resolver({**template.parameter_defaults(), "EndpointName": "e"}, {}, {})
+    return template.function_environment("FilterInferencesFunction", resolve)
+
+
+def test_each_environment_runs_one_invocation_at_a_time_and_they_run_side_by_side(probe, tmp_path):
+    log = tmp_path / "functions.log"
+    with ExecutionEnvironments({"probe": probe}, size=2, function_log=log) as environments:
+
+        def call(n: int) -> dict:
+            text, errored = environments.invoke("probe", {"n": n, "sleep": 0.02})
+            assert not errored, text
+            return json.loads(text)
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(call, range(40)))
+    # eight callers, two environments: every caller got its own answer (no two invocations
+    # shared an environment's pipe at once)
+    assert [a["n"] for a in answers] == list(range(40))
+    assert {a["setting"] for a in answers} == {"from-the-template"}
+    assert {a["function"] for a in answers} == {"probe"}
+    assert len({a["pid"] for a in answers}) == 2  # both environments served
+    # what the handlers printed went to the function log, whole lines, none lost
+    lines = log.read_text().splitlines()
+    assert sorted(lines) == sorted(f"handled {n}" for n in range(40))
+
+
+def test_a_handler_error_is_a_lambda_error_payload(probe):
+    with ExecutionEnvironments({"probe": probe}, size=1) as environments:
+        text, errored = environments.invoke("probe", {"fail": "bad input"})
+    assert errored is True
+    error = json.loads(text)
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "bad input")
+    assert error["stackTrace"]
+
+
+def test_an_environment_that_dies_answers_runtime_exit_error_and_is_replaced(probe):
+    with ExecutionEnvironments({"probe": probe}, size=1) as environments:
+        before = json.loads(environments.invoke("probe", {"n": 1})[0])["pid"]
+        text, errored = environments.invoke("probe", {"exit": 3})
+        after = json.loads(environments.invoke("probe", {"n": 2})[0])["pid"]
+
+    assert errored is True
+    error = json.loads(text)
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in error["errorMessage"]
+    assert after != before  # a fresh environment (a cold start) took its place
+
+
+def test_a_function_that_cannot_be_imported_stops_the_start_with_a_named_error(tmp_path):
+    broken = write_function(tmp_path / "broken", "import a_module_that_does_not_exist\n")
+    with pytest.raises(LocalStackError, match="did not start: ModuleNotFoundError"):
+        ExecutionEnvironments({"broken": FunctionSpec(broken, {})}, size=2)
+
+
+def test_at_least_one_environment(probe):
+    with pytest.raises(LocalStackError, match="at least 1"):
+        ExecutionEnvironments({"probe": probe}, size=0)

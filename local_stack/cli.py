@@ -146,10 +146,10 @@ def start_stack(args: argparse.Namespace):
             execution_environments=args.execution_environments,
             function_log=args.function_log,
         )
-    except Exception:
+    except BaseException:  # Ctrl-C too: nothing is left running
         running.close()
         raise
-    running.execution_environments = deployed.environments  # closed with the services
+    running.execution_environments = deployed.environments  # closed first when the services close
     return running, deployed
 
 

@@ -4,17 +4,22 @@ process running one invocation at a time, as an execution environment does in La
 Why not in the stack's own process: there the handlers take turns with moto and the ASL
 interpreter under one interpreter lock, and Powertools keeps its metric set and logger keys in
 class-level state, so they also had to take turns with each other (one invocation at a time
-for the whole stack). In worker processes they run side by side, on every core, each with a
-Powertools state of its own. The interpreter still calls them through ``lambda_bridge``; only
-where the handler runs changes.
+for the whole stack). In worker processes they run side by side, on every core; the three
+functions in one worker share its Powertools state and take turns, as before. The interpreter
+still calls them through ``lambda_bridge``; only where the handler runs changes.
 
 The protocol is a pipe each way, one JSON line per message: the parent first writes the
 configuration (``{"functions": {name: {"code_dir", "environment"}}, "function_log"}``), the
-worker imports every function and answers ``{"ready": true}`` (or ``{"error": ...}``); then
-each ``{"function", "event"}`` line gets ``{"payload", "errored"}`` back, the payload being what
-the Lambda runtime would answer. A worker ends when its stdin closes, which also happens when
-the stack's process dies. A worker that dies mid-invocation answers as Lambda's runtime does
-(``Runtime.ExitError``) and is replaced by a fresh one, a cold start.
+worker imports every function and answers ``{"ready": true}`` (or ``{"error": {"errorType",
+"errorMessage"}}``); then each ``{"function", "event", "request_id"}`` line gets ``{"payload",
+"errored"}`` back, the payload being what the Lambda runtime would answer. A worker ends when
+its stdin closes, which also happens when the stack's process dies.
+
+What Lambda does around a handler, the pool does too: an environment that dies mid-invocation
+answers ``Runtime.ExitError``, one that runs past the function's ``Timeout`` is stopped and
+answers ``Sandbox.Timedout``; either way its slot is empty and the next invocation there starts
+a fresh environment (a cold start), as does one whose environment died while idle. A cold start
+that fails answers the function's init error (``Runtime.ImportModuleError``, ...).
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ import contextlib
 import json
 import os
 import queue
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,14 +49,22 @@ _STOP_TIMEOUT_SECONDS = 10
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """What a worker needs to import a function as its Lambda would."""
+    """What a worker needs to import a function as its Lambda would, and its ``Timeout``."""
 
     code_dir: Path
     environment: Mapping[str, str]
+    timeout_seconds: float | None = None
+
+
+class _ColdStartFailed(Exception):
+    def __init__(self, payload: dict) -> None:
+        super().__init__(payload["errorMessage"])
+        self.payload = payload
 
 
 class ExecutionEnvironments:
-    """A fixed set of worker processes, each able to run any of the stack's functions."""
+    """A fixed number of slots, each holding a worker process (or none yet: the next
+    invocation there starts one), each worker able to run any of the stack's functions."""
 
     def __init__(self, functions: Mapping[str, FunctionSpec], size: int, function_log: Path | None = None):
         if size < 1:
@@ -62,45 +78,69 @@ class ExecutionEnvironments:
                 "function_log": str(function_log) if function_log else None,
             }
         )
-        self._idle: queue.SimpleQueue[subprocess.Popen] = queue.SimpleQueue()
-        self._all: set[subprocess.Popen] = set()
+        self._timeouts = {name: spec.timeout_seconds for name, spec in functions.items()}
+        self._slots: queue.SimpleQueue[subprocess.Popen | None] = queue.SimpleQueue()
+        self._live: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._closed = False
-        started = [self._spawn() for _ in range(size)]  # all at once: their imports overlap
         try:
+            started = [self._spawn() for _ in range(size)]  # all at once: their imports overlap
             for process in started:
                 self._wait_until_ready(process)
-                self._idle.put(process)
+        except _ColdStartFailed as failure:
+            self.close()
+            error = failure.payload
+            raise LocalStackError(
+                f"a Lambda execution environment did not start: {error['errorType']}: {error['errorMessage']}"
+            ) from None
         except BaseException:
             self.close()
             raise
+        for process in started:
+            self._slots.put(process)
 
     def invoke(self, function_name: str, event: Any) -> tuple[str, bool]:
-        """Run one invocation in an idle environment (waiting for one if all are busy)."""
-        process = self._idle.get()
+        """Run one invocation in a free slot (waiting for one if all are busy)."""
+        request_id = str(uuid.uuid4())
+        request = json.dumps({"function": function_name, "event": event, "request_id": request_id})
+        process = self._take_slot()
         try:
-            process.stdin.write(json.dumps({"function": function_name, "event": event}) + "\n")
-            process.stdin.flush()
-            line = process.stdout.readline()
-        except (BrokenPipeError, ValueError):  # ValueError: the pipe was closed by close()
-            line = ""
-        if not line:
-            return self._replace_after_exit(process)
-        self._idle.put(process)
+            process = self._deliver(process, request + "\n")
+        except _ColdStartFailed as failure:
+            self._slots.put(None)
+            return json.dumps(failure.payload), True
+        except BaseException:
+            self._slots.put(None)
+            raise
+        timeout = self._timeouts.get(function_name)
+        if timeout is not None and not select.select([process.stdout], [], [], timeout)[0]:
+            self._end(process, kill=True)
+            self._slots.put(None)
+            message = f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"
+            return json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}), True
+        line = process.stdout.readline()
+        if not line:  # it died mid-invocation
+            self._slots.put(None)
+            status = _exit_status(self._end(process))
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
+            return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}), True
+        self._slots.put(process)
         answer = json.loads(line)
         return answer["payload"], answer["errored"]
 
     def close(self) -> None:
-        """End every worker: close its stdin, wait, kill the ones that do not end."""
+        """End every worker: close its stdin (it finishes the invocation in hand), wait, kill
+        the ones still running at the deadline. Invocations not yet started fail."""
         with self._lock:
             self._closed = True
-            processes, self._all = list(self._all), set()
+            processes, self._live = list(self._live), set()
         for process in processes:
             with contextlib.suppress(OSError):  # already broken: it died
                 process.stdin.close()
+        deadline = time.monotonic() + _STOP_TIMEOUT_SECONDS
         for process in processes:
             try:
-                process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -112,6 +152,33 @@ class ExecutionEnvironments:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _take_slot(self) -> subprocess.Popen | None:
+        while True:
+            if self._closed:
+                raise LocalStackError("the stack's execution environments are closed")
+            with contextlib.suppress(queue.Empty):
+                return self._slots.get(timeout=0.5)  # a timeout, so that close() ends the wait
+
+    def _deliver(self, process: subprocess.Popen | None, request: str) -> subprocess.Popen:
+        """Write the request to ``process``, starting a fresh one first if the slot is empty or
+        its worker died while idle (then this invocation is a cold start, not a failure)."""
+        for _ in range(2):
+            if process is None or process.poll() is not None:
+                if process is not None:
+                    self._end(process)
+                process = self._spawn()
+                self._wait_until_ready(process)
+            try:
+                process.stdin.write(request)
+                process.stdin.flush()
+                return process
+            except (BrokenPipeError, ValueError):  # ValueError: close() closed the pipe
+                if self._closed:
+                    raise LocalStackError("the stack's execution environments are closed") from None
+                self._end(process)
+                process = None
+        raise LocalStackError("two fresh execution environments in a row died before their first invocation")
+
     def _spawn(self) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-m", "local_stack.execution_environment"],
@@ -122,7 +189,13 @@ class ExecutionEnvironments:
             env=dict(os.environ),  # the stack's exports: where S3 and the endpoint are
         )
         with self._lock:
-            self._all.add(process)
+            closed = self._closed
+            if not closed:
+                self._live.add(process)
+        if closed:
+            process.kill()
+            process.wait()
+            raise LocalStackError("the stack's execution environments are closed")
         process.stdin.write(self._configuration + "\n")
         process.stdin.flush()
         return process
@@ -130,23 +203,45 @@ class ExecutionEnvironments:
     def _wait_until_ready(self, process: subprocess.Popen) -> None:
         line = process.stdout.readline()
         answer = json.loads(line) if line.startswith("{") else {}
-        if not answer.get("ready"):
-            reason = answer.get("error") or f"its process exited with code {process.wait()}"
-            raise LocalStackError(f"a Lambda execution environment did not start: {reason}")
+        if answer.get("ready"):
+            return
+        error = answer.get("error") or {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": f"Runtime exited with error: {_exit_status(self._end(process))}",
+        }
+        self._end(process)
+        raise _ColdStartFailed(error)
 
-    def _replace_after_exit(self, process: subprocess.Popen) -> tuple[str, bool]:
-        """The worker died mid-invocation: answer as Lambda's runtime does, start another."""
-        code = process.wait()
+    def _end(self, process: subprocess.Popen, kill: bool = False) -> int:
+        """Stop tracking ``process``; kill it if asked; its exit code once it has ended."""
         with self._lock:
-            self._all.discard(process)
-            closed = self._closed
+            self._live.discard(process)
+        if kill:
+            process.kill()
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        code = process.wait()
         process.stdout.close()
-        if not closed:
-            replacement = self._spawn()
-            self._wait_until_ready(replacement)
-            self._idle.put(replacement)
-        message = f"RequestId: {uuid.uuid4()} Error: Runtime exited with error: exit status {code}"
-        return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}), True
+        return code
+
+
+def _exit_status(code: int) -> str:
+    """As Lambda words it: ``exit status 3``, or ``signal: killed`` for a signal."""
+    if code < 0:
+        return f"signal: {(signal.strsignal(-code) or str(-code)).lower()}"
+    return f"exit status {code}"
+
+
+def _init_error(error: Exception) -> dict:
+    """The error the Lambda runtime reports when a function's module fails to import."""
+    if isinstance(error, ImportError):
+        return {
+            "errorType": "Runtime.ImportModuleError",
+            "errorMessage": f"Unable to import module 'app': {error}",
+        }
+    if isinstance(error, SyntaxError):
+        return {"errorType": "Runtime.UserCodeSyntaxError", "errorMessage": str(error)}
+    return {"errorType": type(error).__name__, "errorMessage": str(error)}
 
 
 def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]) -> int:
@@ -159,7 +254,7 @@ def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]
             for name, spec in configuration["functions"].items()
         }
     except Exception as error:
-        answers.write(json.dumps({"error": f"{type(error).__name__}: {error}"}) + "\n")
+        answers.write(json.dumps({"error": _init_error(error)}) + "\n")
         answers.flush()
         return 1
     answers.write(json.dumps({"ready": True}) + "\n")
@@ -167,7 +262,8 @@ def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]
     for line in requests:
         request = json.loads(line)
         name = request["function"]
-        payload, errored = lambda_bridge.invoke(name, handlers[name], request["event"])
+        # (invoke's one-at-a-time lock is never contended here: one thread)
+        payload, errored = lambda_bridge.invoke(name, handlers[name], request["event"], request["request_id"])
         answers.write(json.dumps({"payload": payload, "errored": errored}) + "\n")
         answers.flush()
     return 0
@@ -176,16 +272,22 @@ def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]
 def _main() -> int:
     # Ctrl-C reaches the whole process group; the stack decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    configuration = json.loads(sys.stdin.readline() or "{}")
+    # as in the stack's process: Powertools warns on every invocation that ends before adding a
+    # metric (the failure paths)
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    requests = os.fdopen(os.dup(sys.stdin.fileno()), "r")
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
-    # What the handlers print (their JSON logs and EMF metrics, CloudWatch's share in AWS) goes
-    # to the function log, or nowhere; only the answers go to the stack. Line-buffered: one
-    # write per line, so that the workers' lines never interleave in the shared log.
-    log_path = configuration.get("function_log") or os.devnull
-    log = open(log_path, "a", buffering=1)  # noqa: SIM115 - stdout for the life of the process
+    # The pipes are ours alone: a handler (or a process it starts) that reads stdin reads
+    # nothing, and what it prints (its JSON logs and EMF metrics, CloudWatch's share in AWS) goes
+    # to the function log, or nowhere. Line-buffered: one write per line, so that the workers'
+    # lines never interleave in the shared log.
+    configuration = json.loads(requests.readline() or "{}")
+    null_input = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null_input, sys.stdin.fileno())
+    log = open(configuration.get("function_log") or os.devnull, "a", buffering=1)  # noqa: SIM115 - for the life of the process
     os.dup2(log.fileno(), sys.stdout.fileno())
     sys.stdout = log
-    return _serve(configuration, sys.stdin, answers)
+    return _serve(configuration, requests, answers)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,14 @@ Written for moto 5.2.5 (pinned in pyproject.toml); it patches these internals of
   parser, for every path of every state (a seventh of the stack's CPU in ResultPath alone); we
   memoise both by path. A parsed path is never changed by ``find``/``update_or_create``.
 
-And one it subclasses, for the moto server (``moto_app``):
+And, for the moto server (``moto_app``), one it subclasses and one more it memoises:
 
 * ``moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host`` lists moto's
   service packages on disk (``backends.list_of_moto_modules``) for every request, under a global
   lock; the answer depends on the host name alone, so we keep it per host.
+* ``method_names_from_class`` as imported by ``moto.core.responses``: every request lists the
+  methods of its service's response class with ``inspect.getmembers`` (3% of the stack
+  process's CPU), only to test whether the action is one of them; we keep the names per class.
 
 Everything else, S3, the state machine, the execution history, goes through moto's public API.
 """
@@ -154,16 +157,18 @@ _in_handler = threading.local()
 _one_invocation_at_a_time = threading.Lock()
 
 
-def invoke(function_name: str, handler: Handler, event: Any) -> tuple[str, bool]:
+def invoke(
+    function_name: str, handler: Handler, event: Any, request_id: str | None = None
+) -> tuple[str, bool]:
     """Call a handler the way the Lambda runtime does: JSON in, JSON out, errors as a payload."""
     with _one_invocation_at_a_time:
-        return _invoke(function_name, handler, event)
+        return _invoke(function_name, handler, event, request_id or str(uuid.uuid4()))
 
 
-def _invoke(function_name: str, handler: Handler, event: Any) -> tuple[str, bool]:
+def _invoke(function_name: str, handler: Handler, event: Any, request_id: str) -> tuple[str, bool]:
     _in_handler.active = True
     try:
-        result = handler(event, FakeLambdaContext(function_name=function_name))
+        result = handler(event, FakeLambdaContext(function_name=function_name, aws_request_id=request_id))
     except Exception as error:
         return json.dumps(
             {
@@ -174,7 +179,17 @@ def _invoke(function_name: str, handler: Handler, event: Any) -> tuple[str, bool
         ), True
     finally:
         _in_handler.active = False
-    return json.dumps(result), False
+    try:
+        return json.dumps(result), False
+    except (TypeError, ValueError) as error:  # what the Lambda runtime answers for such a result
+        return json.dumps(
+            {
+                "errorMessage": f"Unable to marshal response: {error}",
+                "errorType": "Runtime.MarshalError",
+                "requestId": request_id,
+                "stackTrace": [],
+            }
+        ), True
 
 
 def register(function_name: str, handler: Handler) -> None:
@@ -301,8 +316,14 @@ def install() -> None:
 
 def moto_app() -> Any:
     """moto's server as a WSGI app (what ``moto_server`` serves), with its backend lookup kept
-    per host name."""
+    per host name and its response classes' method names kept per class."""
+    from moto.core import responses
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    if not hasattr(responses.method_names_from_class, "cache_info"):
+        # a tuple: the names are only tested with ``in``, and a cached list could be changed
+        names = responses.method_names_from_class
+        responses.method_names_from_class = functools.lru_cache(maxsize=None)(lambda cls: tuple(names(cls)))
 
     class CachedDispatcher(DomainDispatcherApplication):
         def __init__(self) -> None:

@@ -47,12 +47,8 @@ class DeployedStack:
     function_names: dict[str, str]
     parameters: dict[str, str]
     functions: dict[str, SimpleNamespace] = field(repr=False, default_factory=dict)
+    # the worker processes the functions run in, if any; whoever deployed closes them
     environments: ExecutionEnvironments | None = field(repr=False, default=None)
-
-    def close(self) -> None:
-        """End the execution environments' processes, if the functions run in any."""
-        if self.environments is not None:
-            self.environments.close()
 
 
 def deploy(
@@ -70,8 +66,9 @@ def deploy(
     template's substitutions. Idempotent.
 
     The functions run our handlers in ``execution_environments`` worker processes (see
-    ``local_stack.execution_environment``; their logs go to ``function_log``), or, with 0, in
-    this process, one invocation at a time (``DeployedStack.functions`` holds their modules).
+    ``local_stack.execution_environment``; their logs go to ``function_log``; the caller closes
+    ``DeployedStack.environments``), or, with 0, in this process, one invocation at a time
+    (``DeployedStack.functions`` holds their modules). A later deploy registers its own.
     """
     template = template or Template.load()
     lambda_bridge.install()
@@ -93,7 +90,9 @@ def deploy(
     for logical_id in FUNCTION_IDS:
         name = f"{stack_name}-{logical_id}"
         environment = template.function_environment(logical_id, resolve)
-        specs[name] = FunctionSpec(template.function_code_dir(logical_id), environment)
+        specs[name] = FunctionSpec(
+            template.function_code_dir(logical_id), environment, template.function_timeout(logical_id)
+        )
         arn = _ensure_function(lambda_client, name, role_arn, environment)
         attributes.update({logical_id: name, f"{logical_id}.Arn": arn})
         function_names[logical_id] = name

@@ -69,6 +69,11 @@ class Template:
         own = self.body["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
         return {name: resolve(value) for name, value in {**global_vars, **own}.items()}
 
+    def function_timeout(self, logical_id: str) -> float:
+        """The function's ``Timeout`` in seconds: its own, else Globals', else Lambda's default 3."""
+        own = self.body["Resources"][logical_id]["Properties"].get("Timeout")
+        return float(own or self.body.get("Globals", {}).get("Function", {}).get("Timeout", 3))
+
     def function_code_dir(self, logical_id: str) -> Path:
         return REPO_ROOT / self.body["Resources"][logical_id]["Properties"]["CodeUri"]
 

@@ -4,7 +4,11 @@ one invocation per environment at a time, a dead environment answered and replac
 from __future__ import annotations
 
 import json
+import os
+import signal
 import textwrap
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -115,8 +119,77 @@ def test_an_environment_that_dies_answers_runtime_exit_error_and_is_replaced(pro
 
 def test_a_function_that_cannot_be_imported_stops_the_start_with_a_named_error(tmp_path):
     broken = write_function(tmp_path / "broken", "import a_module_that_does_not_exist\n")
-    with pytest.raises(LocalStackError, match="did not start: ModuleNotFoundError"):
+    with pytest.raises(LocalStackError, match=r"did not start: Runtime\.ImportModuleError: Unable to import"):
         ExecutionEnvironments({"broken": FunctionSpec(broken, {})}, size=2)
+
+
+def test_an_environment_killed_while_idle_is_a_cold_start_not_a_failure(probe):
+    with ExecutionEnvironments({"probe": probe}, size=1) as environments:
+        first = json.loads(environments.invoke("probe", {"n": 1})[0])["pid"]
+        os.kill(first, signal.SIGKILL)
+        time.sleep(0.2)  # it is dead (a zombie) before the next invocation looks
+        text, errored = environments.invoke("probe", {"n": 2})
+    assert errored is False
+    assert json.loads(text)["pid"] != first
+
+
+def test_a_killed_environment_answers_as_lambda_words_a_signal(probe):
+    with ExecutionEnvironments({"probe": probe}, size=1) as environments:
+        text, errored = environments.invoke("probe", {"exit": -9})  # os._exit(-9): status 247
+        assert "exit status 247" in json.loads(text)["errorMessage"]
+        killer = threading.Timer(0.3, lambda: os.kill(_only_worker(environments), signal.SIGKILL))
+        killer.start()
+        text, errored = environments.invoke("probe", {"n": 1, "sleep": 5})
+    assert errored is True
+    assert json.loads(text)["errorMessage"].endswith("Runtime exited with error: signal: killed")
+
+
+def _only_worker(environments: ExecutionEnvironments) -> int:
+    (process,) = environments._live
+    return process.pid
+
+
+def test_an_invocation_past_the_timeout_is_stopped_and_answers_sandbox_timedout(probe):
+    slow = FunctionSpec(probe.code_dir, probe.environment, timeout_seconds=0.5)
+    with ExecutionEnvironments({"probe": slow}, size=1) as environments:
+        started = time.monotonic()
+        text, errored = environments.invoke("probe", {"n": 1, "sleep": 30})
+        waited = time.monotonic() - started
+        after, _ = environments.invoke("probe", {"n": 2})  # a fresh environment serves the next one
+    assert errored is True and waited < 5
+    error = json.loads(text)
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert error["errorMessage"].endswith("Task timed out after 0.50 seconds")
+    assert json.loads(after)["n"] == 2
+
+
+def test_a_cold_start_that_fails_answers_the_init_error_and_the_slot_stays(probe, tmp_path):
+    with ExecutionEnvironments({"probe": probe}, size=1) as environments:
+        (probe.code_dir / "app.py").write_text("raise KeyError('SETTING')\n")  # the code changed meanwhile
+        environments.invoke("probe", {"exit": 1})  # its environment ends: the next one starts afresh
+        answers = [environments.invoke("probe", {"n": n}) for n in range(3)]  # never blocks
+    for text, errored in answers:
+        assert errored is True
+        assert (json.loads(text)["errorType"], json.loads(text)["errorMessage"]) == ("KeyError", "'SETTING'")
+
+
+def test_close_ends_waiting_invocations_instead_of_leaving_them_blocked(probe):
+    environments = ExecutionEnvironments({"probe": probe}, size=1)
+    with ThreadPoolExecutor(4) as pool:
+        calls = [pool.submit(environments.invoke, "probe", {"n": n, "sleep": 0.5}) for n in range(4)]
+        time.sleep(0.2)
+        environments.close()
+        outcomes = []
+        for call in calls:
+            try:
+                outcomes.append(call.result(timeout=15))
+            except LocalStackError as error:
+                outcomes.append(str(error))
+    answered = [o for o in outcomes if isinstance(o, tuple)]
+    assert len(answered) >= 1 and json.loads(answered[0][0])["n"] == 0  # the one in hand finished
+    assert "the stack's execution environments are closed" in outcomes[-1]
+    with pytest.raises(LocalStackError, match="closed"):
+        environments.invoke("probe", {"n": 9})
 
 
 def test_at_least_one_environment(probe):

@@ -34,3 +34,17 @@ def test_concurrent_invocations_do_not_share_powertools_state(functions):
     errors = {json.loads(text)["errorType"] for text, errored in results if errored}
     assert errors == {"ThresholdConfidenceNotMet"}  # the low-confidence event's own error, nothing else
     assert sum(not errored for _, errored in results) == 1500
+
+
+def test_a_result_that_is_not_json_is_the_runtimes_marshal_error():
+    text, errored = lambda_bridge.invoke("f", lambda event, context: {"when": object()}, {}, "request-1")
+    assert errored is True
+    error = json.loads(text)
+    assert error["errorType"] == "Runtime.MarshalError"
+    assert error["errorMessage"].startswith("Unable to marshal response: Object of type object")
+    assert error["requestId"] == "request-1"
+
+
+def test_the_context_carries_the_request_id():
+    text, _ = lambda_bridge.invoke("f", lambda event, context: context.aws_request_id, {}, "request-2")
+    assert json.loads(text) == "request-2"

@@ -1,5 +1,6 @@
 """The local stack: the SAM template's workflow on one machine, no AWS account, no Docker.
 
 moto serves S3 and Step Functions (with its ASL interpreter), our real handlers run the
-Lambda tasks in-process, and a local SageMaker Runtime endpoint serves the ONNX model.
+Lambda tasks in local execution environments (worker processes), and a local SageMaker
+Runtime endpoint serves the ONNX model.
 """

@@ -1,6 +1,7 @@
 """Start the local AWS, each part on a free loopback port: a moto server in this process (IAM,
-Lambda, Step Functions with its ASL interpreter, which runs our handlers here), and two more in
-processes of their own: S3 (a second moto server) and the SageMaker Runtime endpoint."""
+Lambda, Step Functions with its ASL interpreter, which hands our handlers' invocations to the
+execution environments that ``stack.deploy`` starts), and two more in processes of their own:
+S3 (a second moto server) and the SageMaker Runtime endpoint."""
 
 from __future__ import annotations
 

@@ -147,7 +147,7 @@ def _placeholder_zip() -> bytes:
     # moto stores the code but never runs it: lambda_bridge runs the real handler instead.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "# the local stack runs functions/<name>/app.py in-process\n")
+        archive.writestr("app.py", "# the local stack runs functions/<name>/app.py itself\n")
     return buffer.getvalue()
 
 

@@ -172,3 +172,35 @@ def test_an_lst_naming_missing_files_warns_and_runs_the_rest(tmp_path, capsys):
 
     assert "1 file(s) named in" in capsys.readouterr().err
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["executions"] == 1
+
+
+def test_the_execution_environments_write_the_functions_logs_and_metrics(tmp_path):
+    """What CloudWatch would get from the three functions: JSON logs with the execution's id as
+    correlation id, and EMF metrics, written by the worker processes into --function-log."""
+    log = tmp_path / "functions.log"
+    report = run_cli(
+        tmp_path,
+        "--limit",
+        "4",
+        "--log-level",
+        "INFO",
+        "--function-log",
+        str(log),
+        "--execution-environments",
+        "2",
+    )
+    assert report["summary"]["executions"] == 4
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    classified = [r for r in records if r.get("message") == "image classified"]
+    assert len(classified) == report["summary"]["succeeded"] + report["summary"]["failed"].get(
+        "ThresholdConfidenceNotMet", 0
+    )
+    assert all(r["service"] == "vehicle-classifier" and r["correlation_id"] for r in classified)
+    metric_names = {
+        metric["Name"]
+        for r in records
+        if "_aws" in r
+        for directive in r["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+    assert {"EndpointLatency", "ColdStart"} <= metric_names

@@ -205,12 +205,11 @@ class ExecutionEnvironments:
         answer = json.loads(line) if line.startswith("{") else {}
         if answer.get("ready"):
             return
-        error = answer.get("error") or {
+        exited = {
             "errorType": "Runtime.ExitError",
             "errorMessage": f"Runtime exited with error: {_exit_status(self._end(process))}",
         }
-        self._end(process)
-        raise _ColdStartFailed(error)
+        raise _ColdStartFailed(answer.get("error") or exited)
 
     def _end(self, process: subprocess.Popen, kill: bool = False) -> int:
         """Stop tracking ``process``; kill it if asked; its exit code once it has ended."""

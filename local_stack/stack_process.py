@@ -46,8 +46,14 @@ class StackProcess:
         )
 
     def cpu_seconds(self) -> float | None:
-        """CPU time the stack's processes (``up`` and its child servers, S3 and the endpoint)
-        have used so far; Linux only, None elsewhere."""
+        """CPU time the stack's processes have used so far; Linux only, None elsewhere."""
+        parts = self.cpu_seconds_by_part()
+        return sum(parts.values()) if parts else None
+
+    def cpu_seconds_by_part(self) -> dict[str, float]:
+        """CPU time so far of ``up`` itself (moto and the interpreter) and of each kind of child
+        (the execution environments, S3, the endpoint); Linux only, empty elsewhere. A child that
+        ended (a replaced execution environment) no longer counts."""
         try:
             stats = {
                 pid: stat
@@ -55,9 +61,14 @@ class StackProcess:
                 if pid == self.process.pid or stat[1] == self.process.pid
             }
         except OSError:
-            return None
-        ticks = sum(stat[11] + stat[12] for stat in stats.values())  # utime + stime, proc(5)
-        return ticks / os.sysconf("SC_CLK_TCK") if stats else None
+            return {}
+        parts: dict[str, float] = {}
+        for pid, stat in stats.items():
+            is_up = pid == self.process.pid
+            part = "moto + interpreter" if is_up else _CHILD_PARTS.get(_module_of(pid), "other")
+            ticks = stat[11] + stat[12]  # utime + stime, proc(5)
+            parts[part] = parts.get(part, 0.0) + ticks / os.sysconf("SC_CLK_TCK")
+        return parts
 
     def close(self) -> None:
         """SIGTERM, as Ctrl-C: ``up`` flushes the data capture and stops its servers."""
@@ -115,6 +126,22 @@ def start_stack_process(options: list[str]) -> StackProcess:
 def _forward(stream: Any) -> None:
     for line in stream:
         sys.stdout.write(line)
+
+
+_CHILD_PARTS = {
+    "local_stack.execution_environment": "execution environments",
+    "local_stack.endpoint_process": "endpoint",
+    "local_stack.s3_process": "S3",
+}
+
+
+def _module_of(pid: int) -> str:
+    """``M`` of a ``python -m M ...`` process ('' if it is not one, or has ended)."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return ""
+    return arguments[2].decode() if len(arguments) > 2 and arguments[1] == b"-m" else ""
 
 
 def _process_stats():

@@ -9,7 +9,7 @@ import pytest
 
 from local_stack.cli import DEFAULT_EXECUTION_ENVIRONMENTS
 from local_stack.runner import LocalStackError
-from local_stack.stack_process import _process_stats, start_stack_process
+from local_stack.stack_process import _module_of, _process_stats, start_stack_process
 
 
 def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
@@ -28,6 +28,12 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
             assert cpu > 0
             children = [pid for pid, stat in _process_stats() if stat[1] == stack.process.pid]
             modules = sorted(_module_of(pid) for pid in children)
+            assert set(stack.cpu_seconds_by_part()) == {
+                "moto + interpreter",
+                "execution environments",
+                "S3",
+                "endpoint",
+            }
             assert modules == [  # S3, the endpoint, and the functions' execution environments
                 "local_stack.endpoint_process",
                 *["local_stack.execution_environment"] * DEFAULT_EXECUTION_ENVIRONMENTS,
@@ -39,11 +45,6 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
         while [pid for pid in children if Path(f"/proc/{pid}").exists()] and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
-
-
-def _module_of(pid: int) -> str:
-    """``M`` of a ``python -m M ...`` process."""
-    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[2].decode()
 
 
 def test_an_up_that_fails_to_start_is_a_named_error():

@@ -15,10 +15,10 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from local_stack.runner import LocalStackError
+from local_stack.template import REPO_ROOT
 
 _STOP_TIMEOUT_SECONDS = 30
 
@@ -57,7 +57,7 @@ def start_child_server(module: str, argument: str, name: str) -> ChildServer:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=REPO_ROOT,
     )
     try:
         status, _, detail = process.stdout.readline().strip().partition(" ")

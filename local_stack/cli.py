@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 from local_stack.runner import LocalStackError
+from local_stack.template import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "samples" / "images"
 SAMPLES_LST = REPO_ROOT / "samples" / "images.lst"
 STACK_NAME = "scones-local"

@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from local_stack.runner import LocalStackError
+from local_stack.template import REPO_ROOT
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 _STOP_TIMEOUT_SECONDS = 10
 
 
@@ -185,7 +185,7 @@ class ExecutionEnvironments:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=_REPO_ROOT,
+            cwd=REPO_ROOT,
             env=dict(os.environ),  # the stack's exports: where S3 and the endpoint are
         )
         with self._lock:

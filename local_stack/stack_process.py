@@ -19,8 +19,7 @@ from typing import Any
 import boto3
 
 from local_stack.runner import LocalStackError
-
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+from local_stack.template import REPO_ROOT
 
 
 @dataclass
@@ -96,7 +95,7 @@ def start_stack_process(options: list[str]) -> StackProcess:
         [sys.executable, "-m", "local_stack", "up", "--stop-with-parent", *options],
         stdout=subprocess.PIPE,
         text=True,
-        cwd=_REPO_ROOT,
+        cwd=REPO_ROOT,
         env=environment,
     )
     exports: dict[str, str] = {}

@@ -11,9 +11,10 @@ still calls them through ``lambda_bridge``; only where the handler runs changes.
 The protocol is a pipe each way, one JSON line per message: the parent first writes the
 configuration (``{"functions": {name: {"code_dir", "environment"}}, "function_log"}``), the
 worker imports every function and answers ``{"ready": true}`` (or ``{"error": {"errorType",
-"errorMessage"}}``); then each ``{"function", "event", "request_id"}`` line gets ``{"payload",
-"errored"}`` back, the payload being what the Lambda runtime would answer. A worker ends when
-its stdin closes, which also happens when the stack's process dies.
+"errorMessage"}}``); then each ``{"function", "event", "request_id"}`` line gets one line
+back, ``1`` (errored) or ``0`` followed by the payload that the Lambda runtime would answer,
+already JSON (one line: JSON escapes newlines), so it is not encoded a second time. A worker
+ends when its stdin closes, which also happens when the stack's process dies.
 
 What Lambda does around a handler, the pool does too: an environment that dies mid-invocation
 answers ``Runtime.ExitError``, one that runs past the function's ``Timeout`` is stopped and
@@ -125,8 +126,7 @@ class ExecutionEnvironments:
             message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
             return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}), True
         self._slots.put(process)
-        answer = json.loads(line)
-        return answer["payload"], answer["errored"]
+        return line[1:].rstrip("\n"), line[0] == "1"
 
     def close(self) -> None:
         """End every worker: close its stdin (it finishes the invocation in hand), wait, kill
@@ -263,7 +263,7 @@ def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]
         name = request["function"]
         # (invoke's one-at-a-time lock is never contended here: one thread)
         payload, errored = lambda_bridge.invoke(name, handlers[name], request["event"], request["request_id"])
-        answers.write(json.dumps({"payload": payload, "errored": errored}) + "\n")
+        answers.write(f"{int(errored)}{payload}\n")
         answers.flush()
     return 0
 

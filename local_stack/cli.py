@@ -115,10 +115,11 @@ def start_stack(args: argparse.Namespace):
     from local_stack import services, stack
     from training_job.local_model import MODEL_PATH
 
-    if args.threshold is not None and not 0 <= args.threshold <= 1:
-        raise LocalStackError(f"--threshold {args.threshold}: must lie in 0..1")
+    parameters = _template_parameters(args)
     if args.execution_environments < 0:
         raise LocalStackError(f"--execution-environments {args.execution_environments}: must be 0 or more")
+    if not 0 <= args.sampling_percentage <= 100:
+        raise LocalStackError(f"--sampling-percentage {args.sampling_percentage}: must lie in 0..100")
     if not 0 <= args.endpoint_fail_rate <= 1:
         raise LocalStackError(f"--endpoint-fail-rate {args.endpoint_fail_rate}: must lie in 0..1")
     model = args.model or MODEL_PATH
@@ -133,9 +134,6 @@ def start_stack(args: argparse.Namespace):
         endpoint_latency_ms=args.endpoint_latency_ms,
         function_log=args.function_log,
     )
-    parameters = {"LogLevel": args.log_level}
-    if args.threshold is not None:
-        parameters["ConfidenceThreshold"] = str(args.threshold)
     try:
         deployed = stack.deploy(
             running.session(),
@@ -151,6 +149,34 @@ def start_stack(args: argparse.Namespace):
         raise
     running.execution_environments = deployed.environments  # closed first when the services close
     return running, deployed
+
+
+def _template_parameters(args: argparse.Namespace) -> dict[str, str]:
+    """The template parameters the options set, refused as `sam deploy` would refuse them
+    (the template's constraints, S3's bucket naming rules) before anything starts."""
+    from local_stack.stack import check_bucket_name
+    from local_stack.template import Template, TemplateError
+
+    parameters = {"EndpointName": args.endpoint_name, "LogLevel": args.log_level}
+    if args.threshold is not None:
+        parameters["ConfidenceThreshold"] = str(args.threshold)
+    flags = {
+        "EndpointName": "--endpoint-name",
+        "LogLevel": "--log-level",
+        "ConfidenceThreshold": "--threshold",
+    }
+    template = Template.load()
+    for name, value in parameters.items():
+        try:
+            template.check_parameters({name: value})
+        except TemplateError as error:
+            raise LocalStackError(f"{flags[name]} {value}: {error}") from error
+    try:
+        check_bucket_name(args.bucket)
+    except TemplateError as error:
+        raise LocalStackError(f"--bucket: {error}") from error
+    del parameters["EndpointName"]  # deploy takes it as an argument of its own
+    return parameters
 
 
 def _up(args: argparse.Namespace) -> int:

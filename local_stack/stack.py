@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import io
+import ipaddress
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from local_stack import lambda_bridge
 from local_stack.execution_environment import ExecutionEnvironments, FunctionSpec
-from local_stack.template import Template, make_resolver
+from local_stack.template import Template, TemplateError, make_resolver
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 STATE_MACHINE_ID = "ClassifyImageStateMachine"
@@ -37,6 +39,37 @@ _ASSUME_LAMBDA_AND_STATES = json.dumps(
         ],
     }
 )
+
+
+class InvalidBucketName(TemplateError):
+    """S3 would refuse the name (its ``InvalidBucketName``): said before anything starts."""
+
+
+# S3's naming rules for general purpose buckets, in the order its documentation lists them
+_RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def check_bucket_name(bucket: str) -> None:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+        problem = "3-63 lower-case letters, digits, dots and hyphens, a letter or digit at each end"
+    elif ".." in bucket:
+        problem = "no two adjacent dots"
+    elif _is_ip_address(bucket):
+        problem = "not an IP address"
+    elif bucket.startswith(_RESERVED_BUCKET_PREFIXES) or bucket.endswith(_RESERVED_BUCKET_SUFFIXES):
+        problem = "not a prefix or suffix that S3 reserves"
+    else:
+        return
+    raise InvalidBucketName(f"bucket name {bucket!r} is not valid in S3: {problem}")
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -73,6 +106,8 @@ def deploy(
     template = template or Template.load()
     lambda_bridge.install()
     region = session.region_name
+    template.check_parameters({**(parameters or {}), "EndpointName": endpoint_name})
+    check_bucket_name(bucket)
     params = {**template.parameter_defaults(), **(parameters or {}), "EndpointName": endpoint_name}
     pseudo = {
         "AWS::Partition": "aws",

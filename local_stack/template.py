@@ -20,6 +20,11 @@ class TemplateError(ValueError):
     """The template uses something this reader cannot resolve locally."""
 
 
+class ParameterValidationError(TemplateError):
+    """A parameter value breaks the template's own constraints: CloudFormation would refuse the
+    deploy (its ``ValidationError``) before creating anything, and so does the local stack."""
+
+
 class _CfnLoader(yaml.SafeLoader):
     """SafeLoader that keeps CloudFormation's short-form tags as {"Fn::...": ...} mappings."""
 
@@ -58,6 +63,22 @@ class Template:
             if "Default" in spec
         }
 
+    def check_parameters(self, values: Mapping[str, str]) -> None:
+        """Check values against each parameter's ``AllowedPattern``, ``AllowedValues``,
+        ``MinValue``/``MaxValue`` and ``MinLength``/``MaxLength``, as CloudFormation does."""
+        for name, value in values.items():
+            spec = self.body.get("Parameters", {}).get(name)
+            if spec is None:
+                raise ParameterValidationError(f"Parameters: [{name}] do not exist in the template")
+            problem = _parameter_problem(spec, str(value))
+            if problem:
+                constraint = spec.get("ConstraintDescription")
+                raise ParameterValidationError(
+                    f"Parameter {name} failed to satisfy constraint: {constraint}"
+                    if constraint
+                    else f"Parameter '{name}' {problem}"
+                )
+
     def resources_of_type(self, resource_type: str) -> dict[str, dict]:
         return {k: v for k, v in self.body["Resources"].items() if v["Type"] == resource_type}
 
@@ -85,6 +106,27 @@ class Template:
             definition = definition.replace("${" + name + "}", resolve(value))
         json.loads(definition)  # a substitution must never break the JSON
         return definition
+
+
+def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        return "must be one of AllowedValues"
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+        return f"must match pattern {spec['AllowedPattern']}"
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return "must be a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"must be a number not less than {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"must be a number not greater than {spec['MaxValue']}"
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        return f"must contain at least {spec['MinLength']} characters"
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        return f"must contain at most {spec['MaxLength']} characters"
+    return None
 
 
 def make_resolver(

@@ -146,7 +146,15 @@ def test_capture_holds_one_record_per_answered_invocation_and_feeds_the_report(t
     [
         (["run", "--images", "/nonexistent-folder"], "no such folder"),
         (["run", "--images", str(SAMPLES_DIR), "--lst", "/nonexistent.lst"], "no such file"),
-        (["run", "--images", str(SAMPLES_DIR), "--threshold", "1.5"], "must lie in 0..1"),
+        (
+            ["run", "--images", str(SAMPLES_DIR), "--threshold", "1.5"],
+            "--threshold 1.5: Parameter 'ConfidenceThreshold' must be a number not greater",
+        ),
+        (["up", "--endpoint-name", "Bad_Name"], "EndpointName failed to satisfy constraint"),
+        (["up", "--bucket", "b1"], "is not valid in S3: 3-63"),
+        (["up", "--bucket", "192.168.1.10"], "not an IP address"),
+        (["up", "--log-level", "LOUD"], "--log-level LOUD: Parameter 'LogLevel' must be one of"),
+        (["up", "--sampling-percentage", "101"], "must lie in 0..100"),
     ],
 )
 def test_bad_input_is_a_clear_message_not_a_traceback(argv, message, capsys):

@@ -1,0 +1,77 @@
+"""What the local `sam deploy` refuses before starting anything: parameter values that break
+template.yaml's own constraints, and bucket names that S3 refuses."""
+
+import pytest
+
+from local_stack.stack import InvalidBucketName, check_bucket_name
+from local_stack.template import ParameterValidationError, Template
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return Template.load()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"EndpointName": "vehicle-classifier-2026"},
+        {"ConfidenceThreshold": "0"},
+        {"ConfidenceThreshold": "1"},
+        {"LogLevel": "DEBUG"},
+        {"LogRetentionInDays": "14"},
+        {"AlarmEmail": ""},
+    ],
+)
+def test_values_inside_the_constraints_pass(template, values):
+    template.check_parameters(values)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        # ConstraintDescription, when the template gives one, is what CloudFormation says
+        ({"EndpointName": "Vehicle_Classifier"}, "Parameter EndpointName failed to satisfy constraint: 1-63"),
+        ({"EndpointName": "-leading-hyphen"}, "failed to satisfy constraint"),
+        ({"EndpointName": "a" * 64}, "failed to satisfy constraint"),
+        ({"ConfidenceThreshold": "1.01"}, "'ConfidenceThreshold' must be a number not greater than 1"),
+        ({"ConfidenceThreshold": "-0.1"}, "'ConfidenceThreshold' must be a number not less than 0"),
+        ({"ConfidenceThreshold": "high"}, "'ConfidenceThreshold' must be a number"),
+        ({"LogLevel": "TRACE"}, "'LogLevel' must be one of AllowedValues"),
+        ({"LogRetentionInDays": "10"}, "'LogRetentionInDays' must be one of AllowedValues"),
+        ({"NoSuchParameter": "x"}, "[NoSuchParameter] do not exist in the template"),
+    ],
+)
+def test_values_outside_the_constraints_are_refused_by_name(template, values, message):
+    with pytest.raises(ParameterValidationError) as raised:
+        template.check_parameters(values)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "bucket", ["abc", "scones-vehicle-images-local", "my.bucket.name", "a" * 63, "1-2-3"]
+)
+def test_bucket_names_s3_accepts(bucket):
+    check_bucket_name(bucket)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "problem"),
+    [
+        ("ab", "3-63"),
+        ("a" * 64, "3-63"),
+        ("Scones", "3-63"),
+        ("scones_images", "3-63"),
+        ("-scones", "3-63"),
+        ("scones-", "3-63"),
+        ("scones..images", "no two adjacent dots"),
+        ("192.168.5.4", "not an IP address"),
+        ("xn--scones", "reserves"),
+        ("sthree-scones", "reserves"),
+        ("scones-s3alias", "reserves"),
+        ("scones--ol-s3", "reserves"),
+    ],
+)
+def test_bucket_names_s3_refuses_are_named(bucket, problem):
+    with pytest.raises(InvalidBucketName, match=problem):
+        check_bucket_name(bucket)

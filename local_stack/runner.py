@@ -125,9 +125,11 @@ def run_executions(
 
 
 class ExecutionWatcher:
-    """One thread asks which executions are still RUNNING and describes only those that ended,
-    instead of every worker polling DescribeExecution: the load on the server stays flat as
-    concurrency grows (per-worker polling was most of the requests the local stack served)."""
+    """One thread asks which executions are still RUNNING, instead of every worker polling
+    DescribeExecution: the load on the server stays flat as concurrency grows (per-worker polling
+    was most of the requests the local stack served). A waiter whose execution has left RUNNING
+    describes it itself, so the describes of one round run side by side (one after another in
+    the watcher, they held each ended execution's waiter for ~150 ms at 80 executions/s)."""
 
     def __init__(
         self, sfn: Any, state_machine_arn: str, interval: float = 0.05, timeout: float = 300.0
@@ -140,16 +142,22 @@ class ExecutionWatcher:
         self._thread.start()
 
     def wait(self, execution_arn: str) -> dict:
-        future: Future = Future()
-        with self._lock:
-            self._waiting[execution_arn] = future
-        try:
-            return future.result(timeout=self._timeout)
-        except FutureTimeout:
-            # still running: report it as it stands (status RUNNING) rather than end the whole run
+        """The execution's DescribeExecution once it has ended, or as it stands at the timeout."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            left = Future()
             with self._lock:
-                self._waiting.pop(execution_arn, None)
-            return self._sfn.describe_execution(executionArn=execution_arn)
+                self._waiting[execution_arn] = left
+            try:
+                left.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                # still running: report it as it stands (status RUNNING) rather than end the whole run
+                with self._lock:
+                    self._waiting.pop(execution_arn, None)
+                return self._sfn.describe_execution(executionArn=execution_arn)
+            execution = self._sfn.describe_execution(executionArn=execution_arn)
+            if execution["status"] in TERMINAL:
+                return execution
 
     def close(self) -> None:
         self._stopped.set()
@@ -158,7 +166,7 @@ class ExecutionWatcher:
     def _run(self) -> None:
         while not self._stopped.wait(self._interval):
             with self._lock:
-                waiting = dict(self._waiting)
+                waiting = list(self._waiting)
             if not waiting:
                 continue
             try:
@@ -169,17 +177,17 @@ class ExecutionWatcher:
                     )
                     for execution in page["executions"]
                 }
-                for arn in waiting.keys() - running:
-                    execution = self._sfn.describe_execution(executionArn=arn)
-                    if execution["status"] in TERMINAL:
-                        with self._lock:
-                            self._waiting.pop(arn)
-                        waiting[arn].set_result(execution)
             except Exception as error:  # report to the waiters rather than die silently
                 with self._lock:
-                    for future in self._waiting.values():
-                        future.set_exception(error)
+                    for left in self._waiting.values():
+                        left.set_exception(error)
                     self._waiting.clear()
+                continue
+            with self._lock:
+                for arn in set(waiting) - running:
+                    left = self._waiting.pop(arn, None)  # None: its waiter timed out meanwhile
+                    if left is not None:
+                        left.set_result(None)
 
 
 def _result(image: ImageToRun, execution: dict, seconds: float) -> ExecutionResult:

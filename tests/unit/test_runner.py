@@ -1,5 +1,10 @@
 """local_stack.runner's execution watcher, with a stand-in Step Functions client."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
 from local_stack.runner import ExecutionWatcher
 
 
@@ -33,5 +38,56 @@ def test_an_execution_still_running_at_the_timeout_is_reported_as_running_not_ra
     watcher = ExecutionWatcher(sfn, "sm", interval=0.001, timeout=0.05)
     try:
         assert watcher.wait("slow")["status"] == "RUNNING"
+    finally:
+        watcher.close()
+
+
+def test_each_waiter_describes_its_own_execution_so_describes_run_side_by_side():
+    described_in = []
+
+    class Recording(StepFunctionsStandIn):
+        def describe_execution(self, executionArn):
+            described_in.append(threading.current_thread().name)
+            return super().describe_execution(executionArn)
+
+    sfn = Recording({arn: "SUCCEEDED" for arn in "abc"})
+    watcher = ExecutionWatcher(sfn, "sm", interval=0.001)
+    try:
+        with ThreadPoolExecutor(3, thread_name_prefix="waiter") as pool:
+            assert [e["executionArn"] for e in pool.map(watcher.wait, "abc")] == list("abc")
+    finally:
+        watcher.close()
+    assert len(described_in) == 3 and all(name.startswith("waiter") for name in described_in)
+
+
+def test_an_execution_described_as_running_after_it_left_the_list_is_waited_for_again():
+    class Lagging(StepFunctionsStandIn):
+        """ListExecutions already leaves it out, DescribeExecution still says RUNNING once."""
+
+        def __init__(self):
+            super().__init__({"a": "SUCCEEDED"})
+            self.describes = 0
+
+        def describe_execution(self, executionArn):
+            self.describes += 1
+            return {"executionArn": executionArn, "status": "RUNNING" if self.describes == 1 else "SUCCEEDED"}
+
+    sfn = Lagging()
+    watcher = ExecutionWatcher(sfn, "sm", interval=0.001)
+    try:
+        assert watcher.wait("a")["status"] == "SUCCEEDED" and sfn.describes == 2
+    finally:
+        watcher.close()
+
+
+def test_a_failing_list_reaches_every_waiter_as_the_error():
+    class Broken(StepFunctionsStandIn):
+        def paginate(self, stateMachineArn, statusFilter):
+            raise ConnectionError("stack gone")
+
+    watcher = ExecutionWatcher(Broken({}), "sm", interval=0.001)
+    try:
+        with pytest.raises(ConnectionError, match="stack gone"):
+            watcher.wait("a")
     finally:
         watcher.close()

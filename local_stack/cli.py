@@ -154,28 +154,25 @@ def start_stack(args: argparse.Namespace):
 def _template_parameters(args: argparse.Namespace) -> dict[str, str]:
     """The template parameters the options set, refused as `sam deploy` would refuse them
     (the template's constraints, S3's bucket naming rules) before anything starts."""
-    from local_stack.stack import check_bucket_name
-    from local_stack.template import Template, TemplateError
+    from local_stack.stack import InvalidBucketName, check_bucket_name
+    from local_stack.template import ParameterValidationError, Template
 
-    parameters = {"EndpointName": args.endpoint_name, "LogLevel": args.log_level}
-    if args.threshold is not None:
-        parameters["ConfidenceThreshold"] = str(args.threshold)
     flags = {
+        "ConfidenceThreshold": "--threshold",
         "EndpointName": "--endpoint-name",
         "LogLevel": "--log-level",
-        "ConfidenceThreshold": "--threshold",
     }
-    template = Template.load()
-    for name, value in parameters.items():
-        try:
-            template.check_parameters({name: value})
-        except TemplateError as error:
-            raise LocalStackError(f"{flags[name]} {value}: {error}") from error
+    parameters = {"LogLevel": args.log_level}
+    if args.threshold is not None:
+        parameters["ConfidenceThreshold"] = str(args.threshold)
+    values = {**parameters, "EndpointName": args.endpoint_name}
     try:
+        Template.load().check_parameters(values)
         check_bucket_name(args.bucket)
-    except TemplateError as error:
+    except ParameterValidationError as error:
+        raise LocalStackError(f"{flags[error.parameter]} {values[error.parameter]}: {error}") from error
+    except InvalidBucketName as error:
         raise LocalStackError(f"--bucket: {error}") from error
-    del parameters["EndpointName"]  # deploy takes it as an argument of its own
     return parameters
 
 

@@ -9,8 +9,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -144,24 +144,34 @@ class ExecutionWatcher:
     def wait(self, execution_arn: str) -> dict:
         """The execution's DescribeExecution once it has ended, or as it stands at the timeout."""
         deadline = time.monotonic() + self._timeout
+        backoff = self._interval
         while True:
-            left = Future()
+            left: Future = Future()
             with self._lock:
+                if self._stopped.is_set():
+                    raise LocalStackError("the execution watcher is closed")
                 self._waiting[execution_arn] = left
-            try:
-                left.result(timeout=max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
+            if not futures.wait([left], timeout=max(0.0, deadline - time.monotonic())).done:
                 # still running: report it as it stands (status RUNNING) rather than end the whole run
                 with self._lock:
                     self._waiting.pop(execution_arn, None)
                 return self._sfn.describe_execution(executionArn=execution_arn)
+            left.result()  # raises the watcher's error, if it had one
             execution = self._sfn.describe_execution(executionArn=execution_arn)
             if execution["status"] in TERMINAL:
                 return execution
+            # running, but not listed yet (AWS's ListExecutions is eventually consistent): back off,
+            # or every round would wake and describe it again
+            time.sleep(max(0.0, min(backoff, deadline - time.monotonic())))
+            backoff = min(2 * backoff, 5.0)
 
     def close(self) -> None:
         self._stopped.set()
         self._thread.join()
+        with self._lock:
+            for left in self._waiting.values():
+                left.set_exception(LocalStackError("the execution watcher was closed while waiting"))
+            self._waiting.clear()
 
     def _run(self) -> None:
         while not self._stopped.wait(self._interval):

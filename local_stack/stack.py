@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import io
-import ipaddress
 import json
 import re
 import zipfile
@@ -22,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from local_stack import lambda_bridge
 from local_stack.execution_environment import ExecutionEnvironments, FunctionSpec
-from local_stack.template import Template, TemplateError, make_resolver
+from local_stack.template import DeployInputError, Template, make_resolver
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 STATE_MACHINE_ID = "ClassifyImageStateMachine"
@@ -41,7 +40,7 @@ _ASSUME_LAMBDA_AND_STATES = json.dumps(
 )
 
 
-class InvalidBucketName(TemplateError):
+class InvalidBucketName(DeployInputError):
     """S3 would refuse the name (its ``InvalidBucketName``): said before anything starts."""
 
 
@@ -51,25 +50,20 @@ _RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-
 
 
 def check_bucket_name(bucket: str) -> None:
+    reserved = [p for p in _RESERVED_BUCKET_PREFIXES if bucket.startswith(p)] + [
+        s for s in _RESERVED_BUCKET_SUFFIXES if bucket.endswith(s)
+    ]
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
         problem = "3-63 lower-case letters, digits, dots and hyphens, a letter or digit at each end"
     elif ".." in bucket:
         problem = "no two adjacent dots"
-    elif _is_ip_address(bucket):
-        problem = "not an IP address"
-    elif bucket.startswith(_RESERVED_BUCKET_PREFIXES) or bucket.endswith(_RESERVED_BUCKET_SUFFIXES):
-        problem = "not a prefix or suffix that S3 reserves"
+    elif re.fullmatch(r"\d+(\.\d+){3}", bucket):  # "formatted as an IP address", valid one or not
+        problem = "not formatted as an IP address"
+    elif reserved:
+        problem = f"{reserved[0]!r} is reserved by S3"
     else:
         return
     raise InvalidBucketName(f"bucket name {bucket!r} is not valid in S3: {problem}")
-
-
-def _is_ip_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass

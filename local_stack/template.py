@@ -20,9 +20,16 @@ class TemplateError(ValueError):
     """The template uses something this reader cannot resolve locally."""
 
 
-class ParameterValidationError(TemplateError):
-    """A parameter value breaks the template's own constraints: CloudFormation would refuse the
-    deploy (its ``ValidationError``) before creating anything, and so does the local stack."""
+class DeployInputError(ValueError):
+    """A value the deploy was given that AWS would refuse before creating anything."""
+
+
+class ParameterValidationError(DeployInputError):
+    """A parameter value breaks the template's own constraints: CloudFormation's ``ValidationError``."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -69,14 +76,15 @@ class Template:
         for name, value in values.items():
             spec = self.body.get("Parameters", {}).get(name)
             if spec is None:
-                raise ParameterValidationError(f"Parameters: [{name}] do not exist in the template")
+                raise ParameterValidationError(name, f"Parameters: [{name}] do not exist in the template")
             problem = _parameter_problem(spec, str(value))
             if problem:
                 constraint = spec.get("ConstraintDescription")
                 raise ParameterValidationError(
+                    name,
                     f"Parameter {name} failed to satisfy constraint: {constraint}"
                     if constraint
-                    else f"Parameter '{name}' {problem}"
+                    else f"Parameter '{name}' {problem}",
                 )
 
     def resources_of_type(self, resource_type: str) -> dict[str, dict]:
@@ -108,20 +116,25 @@ class Template:
         return definition
 
 
+# a Number parameter's value as CloudFormation reads it: an integer or a float, nothing more
+# (float() would also take "nan", "inf", " 0.5" and "1_0")
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
     if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
         return "must be one of AllowedValues"
+    if spec.get("Type") == "Number":
+        if not _NUMBER.fullmatch(value):
+            return "must be a number"
+        if "MinValue" in spec and float(value) < float(spec["MinValue"]):
+            return f"must be a number not less than {spec['MinValue']}"
+        if "MaxValue" in spec and float(value) > float(spec["MaxValue"]):
+            return f"must be a number not greater than {spec['MaxValue']}"
+        return None
+    # String constraints
     if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
         return f"must match pattern {spec['AllowedPattern']}"
-    if spec.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            return "must be a number"
-        if "MinValue" in spec and number < float(spec["MinValue"]):
-            return f"must be a number not less than {spec['MinValue']}"
-        if "MaxValue" in spec and number > float(spec["MaxValue"]):
-            return f"must be a number not greater than {spec['MaxValue']}"
     if "MinLength" in spec and len(value) < int(spec["MinLength"]):
         return f"must contain at least {spec['MinLength']} characters"
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):

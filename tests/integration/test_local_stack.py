@@ -141,6 +141,9 @@ def test_capture_holds_one_record_per_answered_invocation_and_feeds_the_report(t
         assert len(probabilities) == 2 and abs(sum(probabilities) - 1) < 1e-3
 
 
+RUN_ONE = ["run", "--images", str(SAMPLES_DIR), "--limit", "1"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -150,11 +153,16 @@ def test_capture_holds_one_record_per_answered_invocation_and_feeds_the_report(t
             ["run", "--images", str(SAMPLES_DIR), "--threshold", "1.5"],
             "--threshold 1.5: Parameter 'ConfidenceThreshold' must be a number not greater",
         ),
-        (["up", "--endpoint-name", "Bad_Name"], "EndpointName failed to satisfy constraint"),
-        (["up", "--bucket", "b1"], "is not valid in S3: 3-63"),
-        (["up", "--bucket", "192.168.1.10"], "not an IP address"),
-        (["up", "--log-level", "LOUD"], "--log-level LOUD: Parameter 'LogLevel' must be one of"),
-        (["up", "--sampling-percentage", "101"], "must lie in 0..100"),
+        # `run` with one image: were a check gone, the test would fail, not serve forever as `up`
+        (
+            [*RUN_ONE, "--threshold", "nan"],
+            "--threshold nan: Parameter 'ConfidenceThreshold' must be a number",
+        ),
+        ([*RUN_ONE, "--endpoint-name", "Bad_Name"], "EndpointName failed to satisfy constraint"),
+        ([*RUN_ONE, "--bucket", "b1"], "is not valid in S3: 3-63"),
+        ([*RUN_ONE, "--bucket", "192.168.1.10"], "not formatted as an IP address"),
+        ([*RUN_ONE, "--log-level", "LOUD"], "--log-level LOUD: Parameter 'LogLevel' must be one of"),
+        ([*RUN_ONE, "--sampling-percentage", "101"], "must lie in 0..100"),
     ],
 )
 def test_bad_input_is_a_clear_message_not_a_traceback(argv, message, capsys):

@@ -18,6 +18,9 @@ def template() -> Template:
         {"EndpointName": "vehicle-classifier-2026"},
         {"ConfidenceThreshold": "0"},
         {"ConfidenceThreshold": "1"},
+        {"ConfidenceThreshold": "0.93"},
+        {"ConfidenceThreshold": "9.3e-1"},
+        {"ConfidenceThreshold": ".5"},
         {"LogLevel": "DEBUG"},
         {"LogRetentionInDays": "14"},
         {"AlarmEmail": ""},
@@ -37,6 +40,11 @@ def test_values_inside_the_constraints_pass(template, values):
         ({"ConfidenceThreshold": "1.01"}, "'ConfidenceThreshold' must be a number not greater than 1"),
         ({"ConfidenceThreshold": "-0.1"}, "'ConfidenceThreshold' must be a number not less than 0"),
         ({"ConfidenceThreshold": "high"}, "'ConfidenceThreshold' must be a number"),
+        # float() takes these; CloudFormation does not, and NaN passes every Min/Max test
+        ({"ConfidenceThreshold": "nan"}, "'ConfidenceThreshold' must be a number"),
+        ({"ConfidenceThreshold": "inf"}, "'ConfidenceThreshold' must be a number"),
+        ({"ConfidenceThreshold": " 0.5"}, "'ConfidenceThreshold' must be a number"),
+        ({"ConfidenceThreshold": "1_0"}, "'ConfidenceThreshold' must be a number"),
         ({"LogLevel": "TRACE"}, "'LogLevel' must be one of AllowedValues"),
         ({"LogRetentionInDays": "10"}, "'LogRetentionInDays' must be one of AllowedValues"),
         ({"NoSuchParameter": "x"}, "[NoSuchParameter] do not exist in the template"),
@@ -46,6 +54,7 @@ def test_values_outside_the_constraints_are_refused_by_name(template, values, me
     with pytest.raises(ParameterValidationError) as raised:
         template.check_parameters(values)
     assert message in str(raised.value)
+    assert raised.value.parameter == next(iter(values))
 
 
 @pytest.mark.parametrize(
@@ -65,11 +74,12 @@ def test_bucket_names_s3_accepts(bucket):
         ("-scones", "3-63"),
         ("scones-", "3-63"),
         ("scones..images", "no two adjacent dots"),
-        ("192.168.5.4", "not an IP address"),
-        ("xn--scones", "reserves"),
-        ("sthree-scones", "reserves"),
-        ("scones-s3alias", "reserves"),
-        ("scones--ol-s3", "reserves"),
+        ("192.168.5.4", "not formatted as an IP address"),
+        ("1.2.3.999", "not formatted as an IP address"),
+        ("xn--scones", "'xn--' is reserved by S3"),
+        ("sthree-scones", "'sthree-' is reserved by S3"),
+        ("scones-s3alias", "'-s3alias' is reserved by S3"),
+        ("scones--ol-s3", "'--ol-s3' is reserved by S3"),
     ],
 )
 def test_bucket_names_s3_refuses_are_named(bucket, problem):

@@ -1,11 +1,12 @@
 """local_stack.runner's execution watcher, with a stand-in Step Functions client."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from local_stack.runner import ExecutionWatcher
+from local_stack.runner import ExecutionWatcher, LocalStackError
 
 
 class StepFunctionsStandIn:
@@ -91,3 +92,49 @@ def test_a_failing_list_reaches_every_waiter_as_the_error():
             watcher.wait("a")
     finally:
         watcher.close()
+
+
+def test_a_running_execution_that_is_not_listed_yet_is_described_with_backoff():
+    """AWS's ListExecutions is eventually consistent: a new execution may be missing from it."""
+
+    class NotListedYet(StepFunctionsStandIn):
+        def __init__(self):
+            super().__init__({})
+            self.describes = 0
+
+        def describe_execution(self, executionArn):
+            self.describes += 1
+            return {"executionArn": executionArn, "status": "RUNNING"}
+
+    sfn = NotListedYet()
+    watcher = ExecutionWatcher(sfn, "sm", interval=0.001, timeout=0.3)
+    try:
+        assert watcher.wait("new")["status"] == "RUNNING"
+    finally:
+        watcher.close()
+    assert sfn.describes <= 12  # 1, 2, 4 ... 256 ms apart, not once per round (~300)
+
+
+def test_a_timeout_of_the_list_call_reaches_the_waiter_as_an_error_not_as_running():
+    class TimingOut(StepFunctionsStandIn):
+        def paginate(self, stateMachineArn, statusFilter):
+            raise TimeoutError("read timed out")
+
+    watcher = ExecutionWatcher(TimingOut({}), "sm", interval=0.001)
+    try:
+        with pytest.raises(TimeoutError, match="read timed out"):
+            watcher.wait("a")
+    finally:
+        watcher.close()
+
+
+def test_close_ends_the_waits_with_a_named_error():
+    watcher = ExecutionWatcher(StepFunctionsStandIn({"slow": "RUNNING"}), "sm", interval=0.001)
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(watcher.wait, "slow")
+        time.sleep(0.05)
+        watcher.close()
+        with pytest.raises(LocalStackError, match="closed while waiting"):
+            waiting.result(timeout=5)
+    with pytest.raises(LocalStackError, match="closed"):
+        watcher.wait("later")

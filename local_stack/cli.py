@@ -211,18 +211,21 @@ def _run(args: argparse.Namespace) -> int:
     attached = _running_stack()
     if attached:
         session, state_machine_arn = attached
+        bucket = _stack_bucket(session, args.bucket)
         print(
-            f"local_stack: using the stack at {os.environ['AWS_ENDPOINT_URL']} (its own settings)",
+            f"local_stack: using the stack at {os.environ['AWS_ENDPOINT_URL']} (its own settings), "
+            f"bucket {bucket}",
             file=sys.stderr,
         )
         stop = None
     else:
         running, deployed = start_stack(args)
         session, state_machine_arn, stop = running.session(), deployed.state_machine_arn, running.close
+        bucket = deployed.bucket
     try:
-        keys = runner.upload_images(session.client("s3"), args.bucket, images)
+        keys = runner.upload_images(session.client("s3"), bucket, images)
         results, wall = runner.run_executions(
-            session.client("stepfunctions"), state_machine_arn, args.bucket, images, keys, args.concurrency
+            session.client("stepfunctions"), state_machine_arn, bucket, images, keys, args.concurrency
         )
     finally:
         if stop:
@@ -252,6 +255,22 @@ def _running_stack():
         ) from error
     arns = [m["stateMachineArn"] for m in machines if m["name"] == f"{STACK_NAME}-ClassifyImage"]
     return (session, arns[0]) if arns else None
+
+
+def _stack_bucket(session, requested: str) -> str:
+    """The bucket of the stack that ``up`` serves: ``requested`` if it holds it, else its one
+    bucket (``up --bucket`` may have named another than ``run``'s default)."""
+    from local_stack.services import DEFAULT_BUCKET
+
+    buckets = [bucket["Name"] for bucket in session.client("s3").list_buckets()["Buckets"]]
+    if requested in buckets:
+        return requested
+    if requested == DEFAULT_BUCKET and len(buckets) == 1:
+        return buckets[0]
+    raise LocalStackError(
+        f"--bucket {requested}: the stack at {os.environ['AWS_ENDPOINT_URL']} serves "
+        f"{', '.join(buckets) or 'no bucket'}; name one of them"
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 
-from local_stack.cli import DEFAULT_EXECUTION_ENVIRONMENTS
+from local_stack.cli import DEFAULT_EXECUTION_ENVIRONMENTS, SAMPLES_DIR, main
 from local_stack.runner import LocalStackError
 from local_stack.stack_process import _module_of, _process_stats, start_stack_process
 
@@ -50,3 +51,20 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
 def test_an_up_that_fails_to_start_is_a_named_error():
     with pytest.raises(LocalStackError, match="stopped before serving"):
         start_stack_process(["--threshold", "2"])
+
+
+def test_run_uses_the_bucket_of_the_stack_that_up_serves(tmp_path, monkeypatch, capsys):
+    """`up --bucket X`, then `run` with its exports: the images go to X, not to run's default."""
+    with start_stack_process(["--bucket", "scones-attached"]) as stack:
+        for name, value in stack.environment.items():
+            monkeypatch.setenv(name, value)
+        results = tmp_path / "run.json"
+
+        assert main(["run", "--images", str(SAMPLES_DIR), "--limit", "2", "--json", str(results)]) == 0
+        assert "bucket scones-attached" in capsys.readouterr().err
+        assert json.loads(results.read_text())["summary"]["executions"] == 2
+        listed = stack.client("s3").list_objects_v2(Bucket="scones-attached")["Contents"]
+        assert len({o["Key"] for o in listed if o["Key"].startswith("images/")}) == 2
+
+        assert main(["run", "--images", str(SAMPLES_DIR), "--limit", "1", "--bucket", "someone-elses"]) == 2
+        assert "serves scones-attached; name one of them" in capsys.readouterr().err

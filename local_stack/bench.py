@@ -125,9 +125,16 @@ def run_bench(executions: int, concurrency: int, execution_environments: int) ->
     if parts_ms:
         # the machine runs at about 2 cores / (stack + client) executions/s at best
         detail = ", ".join(f"{part} {ms:.1f}" for part, ms in sorted(parts_ms.items(), key=lambda p: -p[1]))
+        total_ms = sum(parts_ms.values()) + client_cpu_ms
         print(
             f"CPU per execution: stack {sum(parts_ms.values()):.1f} ms ({detail}), "
             f"client {client_cpu_ms:.1f} ms"
+        )
+        # these two hold across machine speeds, where executions/s does not (same code, same
+        # 2-core machine: 28 to 47 ms of CPU per execution within one day)
+        print(
+            f"cores used: {stack_rate * total_ms / 1000:.2f}; CPU per execution is "
+            f"{total_ms / direct_cpu_ms:.1f}x the direct loop's CPU per image"
         )
     print(f"overhead: the stack takes {direct / stack_rate:.1f}x the direct loop's time per image")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -68,3 +69,16 @@ def test_run_uses_the_bucket_of_the_stack_that_up_serves(tmp_path, monkeypatch, 
 
         assert main(["run", "--images", str(SAMPLES_DIR), "--limit", "1", "--bucket", "someone-elses"]) == 2
         assert "serves scones-attached; name one of them" in capsys.readouterr().err
+
+
+def test_bench_runs_end_to_end_and_reports_every_figure(capsys):
+    """A smoke run, not a timing: the figures' values depend on the machine."""
+    from local_stack.bench import run_bench
+
+    assert run_bench(executions=24, concurrency=4, execution_environments=2) == 0
+    out = capsys.readouterr().out
+    assert "local stack: 24 executions at concurrency 4" in out
+    assert re.search(r"direct: three handlers \+ model in a loop: [\d.]+ images/s", out)
+    assert re.search(r"overhead: the stack takes [\d.]+x", out)
+    if Path("/proc").is_dir():
+        assert re.search(r"cores used: [\d.]+; CPU per execution is [\d.]+x", out)

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from local_stack.runner import LocalStackError
-from local_stack.template import REPO_ROOT
+from local_stack.template import REPO_ROOT, Template
 
 SAMPLES_DIR = REPO_ROOT / "samples" / "images"
 SAMPLES_LST = REPO_ROOT / "samples" / "images.lst"
@@ -115,7 +115,8 @@ def start_stack(args: argparse.Namespace):
     from local_stack import services, stack
     from training_job.local_model import MODEL_PATH
 
-    parameters = _template_parameters(args)
+    template = Template.load()
+    parameters = _template_parameters(args, template)
     if args.execution_environments < 0:
         raise LocalStackError(f"--execution-environments {args.execution_environments}: must be 0 or more")
     if not 0 <= args.sampling_percentage <= 100:
@@ -141,6 +142,7 @@ def start_stack(args: argparse.Namespace):
             bucket=args.bucket,
             stack_name=STACK_NAME,
             parameters=parameters,
+            template=template,
             execution_environments=args.execution_environments,
             function_log=args.function_log,
         )
@@ -151,11 +153,11 @@ def start_stack(args: argparse.Namespace):
     return running, deployed
 
 
-def _template_parameters(args: argparse.Namespace) -> dict[str, str]:
+def _template_parameters(args: argparse.Namespace, template: Template) -> dict[str, str]:
     """The template parameters the options set, refused as `sam deploy` would refuse them
     (the template's constraints, S3's bucket naming rules) before anything starts."""
     from local_stack.stack import InvalidBucketName, check_bucket_name
-    from local_stack.template import ParameterValidationError, Template
+    from local_stack.template import ParameterValidationError
 
     flags = {
         "ConfidenceThreshold": "--threshold",
@@ -167,7 +169,7 @@ def _template_parameters(args: argparse.Namespace) -> dict[str, str]:
         parameters["ConfidenceThreshold"] = str(args.threshold)
     values = {**parameters, "EndpointName": args.endpoint_name}
     try:
-        Template.load().check_parameters(values)
+        template.check_parameters(values)
         check_bucket_name(args.bucket)
     except ParameterValidationError as error:
         raise LocalStackError(f"{flags[error.parameter]} {values[error.parameter]}: {error}") from error

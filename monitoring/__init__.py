@@ -5,5 +5,7 @@ from a local folder or ``s3://bucket/prefix`` and writes ``summary.json``, PNG p
 of the least confident inputs and a self-contained ``report.html``. Nothing runs at import.
 """
 
-DEFAULT_THRESHOLD = 0.93
+from training_job.project import DEFAULT_CONFIDENCE_THRESHOLD
+
+DEFAULT_THRESHOLD = DEFAULT_CONFIDENCE_THRESHOLD
 """The template's ``ConfidenceThreshold`` default: the same cut the FilterInferences step applies."""

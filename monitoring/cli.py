@@ -1,4 +1,8 @@
-"""``monitoring report`` (and ``monitoring bench``): a thin CLI over :mod:`monitoring.report`."""
+"""``monitoring report`` (and ``monitoring bench``): a thin CLI over :mod:`monitoring.report`.
+
+Exit codes: 0 done, 1 failed while running (no capture, nothing usable in it, no access), 2 a
+usage error (argparse's code; an option's value is wrong on its own).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,26 @@ def _threshold(text: str) -> float:
     value = float(text)
     if not 0.0 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"the threshold must be in (0, 1], got {text}")
+    return value
+
+
+def _capture(text: str) -> str:
+    """An s3:// URI must name a bucket; a local path is only known to be missing when read."""
+    if text.startswith("s3://"):
+        from monitoring.capture_source import parse_s3_uri
+        from monitoring.exceptions import CaptureSourceError
+
+        try:
+            parse_s3_uri(text)
+        except CaptureSourceError as error:
+            raise argparse.ArgumentTypeError(str(error)) from error
+    return text
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
     return value
 
 
@@ -35,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--capture",
         required=True,
+        type=_capture,
         metavar="SRC",
         help="a local folder (read recursively) or s3://bucket/prefix with *.jsonl capture",
     )
@@ -57,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     bench = commands.add_parser("bench", help="generate N capture records and time the report on them")
-    bench.add_argument("--records", type=int, default=100_000)
-    bench.add_argument("--per-file", type=int, default=1_000, help="records per .jsonl file")
+    bench.add_argument("--records", type=_positive, default=100_000)
+    bench.add_argument("--per-file", type=_positive, default=1_000, help="records per .jsonl file")
     bench.add_argument(
         "--workdir",
         type=Path,

@@ -2,6 +2,7 @@
 
 Each command is a thin layer: parse, call the functions of its module, print what to do next.
 Nothing heavy is imported until a command runs (`--help` never imports the SageMaker SDK).
+Exit codes: 0 done, 1 failed while running, 2 a usage error (argparse's code), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -80,10 +81,10 @@ def run_stage(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from training_job import training
-    from training_job.exceptions import TrainingJobCommandError
+    from training_job.exceptions import UsageError
 
     if args.spot and args.max_wait is not None and args.max_wait < args.max_run:
-        raise TrainingJobCommandError(f"--max-wait ({args.max_wait}) must be >= --max-run ({args.max_run})")
+        raise UsageError(f"--max-wait ({args.max_wait}) must be >= --max-run ({args.max_run})")
     session = _session(args)
     samples = args.num_training_samples or training.count_training_samples(
         session.client("s3"), args.bucket, args.prefix
@@ -162,72 +163,109 @@ def _size(n: int) -> str:
 
 
 def run_teardown(args: argparse.Namespace) -> int:
+    session = _session(args)
+    _teardown_sagemaker(session.client("sagemaker"), args.endpoint_name, dry_run=args.dry_run)
+    s3 = session.client("s3")
+    _report_stack(session.client("cloudformation"), s3, args.stack_name, session.region_name)
+    if args.bucket:
+        _report_bucket(s3, args.bucket, args.prefix)
+    _out(_cost_line())
+    return 0
+
+
+def _teardown_sagemaker(sagemaker, endpoint_name: str | None, *, dry_run: bool) -> None:
+    """Say what is found, then (unless a dry run) delete it and say so."""
     from training_job import teardown
 
-    session = _session(args)
-    region = session.region_name
-    sagemaker = session.client("sagemaker")
-    scope = f"{PROJECT_TAG_KEY}={PROJECT_TAG_VALUE}"
-    if args.endpoint_name:
-        scope += f", endpoint {args.endpoint_name}"
-    found = teardown.find_project_resources(sagemaker, args.endpoint_name)
+    scope = _teardown_scope(endpoint_name)
+    found = teardown.find_project_resources(sagemaker, endpoint_name)
     if not found:
         _out(f"SageMaker: nothing left ({scope}): no endpoint, endpoint config or model")
-    else:
-        verb = "would delete" if args.dry_run else "deleting"
-        for kind, names in (
-            ("endpoint", found.endpoints),
-            ("endpoint config", found.endpoint_configs),
-            ("model", found.models),
-        ):
-            for name in names:
-                _out(f"{verb} {kind} {name}")
-        if not args.dry_run:
-            teardown.delete_resources(sagemaker, found)
-            _out(
-                f"SageMaker: deleted {len(found.endpoints)} endpoints, {len(found.endpoint_configs)} "
-                f"endpoint configs, {len(found.models)} models ({scope})"
-            )
+        return
+    for line in _deletion_lines(found, "would delete" if dry_run else "deleting"):
+        _out(line)
+    if not dry_run:
+        teardown.delete_resources(sagemaker, found)
+        _out(
+            f"SageMaker: deleted {len(found.endpoints)} endpoints, {len(found.endpoint_configs)} "
+            f"endpoint configs, {len(found.models)} models ({scope})"
+        )
 
-    stack = teardown.stack_report(session.client("cloudformation"), args.stack_name)
-    s3 = session.client("s3")
+
+def _report_stack(cloudformation, s3, stack_name: str, region: str) -> None:
+    """The stack's status and contents; a warning per non-empty bucket, which blocks its deletion."""
+    from training_job import teardown
+
+    stack = teardown.stack_report(cloudformation, stack_name)
     if stack.status is None:
-        _out(f"SAM stack {args.stack_name}: not found in {region} (nothing to delete)")
-    else:
-        kinds = ", ".join(f"{n} {t}" for t, n in stack.resource_types.items())
-        _out(f"SAM stack {args.stack_name}: {stack.status}; holds {kinds or 'no resources'}")
-        for bucket in stack.buckets:
-            summary = teardown.bucket_summary(s3, bucket) or {}
-            objects = sum(count for count, _ in summary.values())
-            if objects:
-                _out(
-                    f"  its bucket {bucket} holds {objects} objects; CloudFormation cannot delete a "
-                    f"non-empty bucket, and it is versioned: empty it with the S3 console's Empty "
-                    f"(all versions), then delete the stack"
-                )
-        _out(f"  delete it: sam delete --stack-name {args.stack_name} --region {region}")
-    if args.bucket:
-        summary = teardown.bucket_summary(s3, args.bucket, args.prefix)
-        where = f"s3://{args.bucket}/{args.prefix}".rstrip("/")
-        if summary is None:
-            _out(f"bucket {args.bucket}: not found")
-        elif not summary:
-            _out(f"{where}: empty")
-        else:
-            _out(f"{where} holds:")
-            for top, (count, size) in summary.items():
-                _out(f"  {top:<20} {count:>6} objects {_size(size):>10}")
-            _out(
-                f"  delete them: aws s3 rm {where} --recursive"
-                + ("" if args.prefix else f"   (then the bucket: aws s3 rb s3://{args.bucket})")
-            )
-    _out(
+        _out(f"SAM stack {stack_name}: not found in {region} (nothing to delete)")
+        return
+    _out(_stack_line(stack))
+    for bucket in stack.buckets:
+        objects = sum(count for count, _ in (teardown.bucket_summary(s3, bucket) or {}).values())
+        if objects:
+            _out(_non_empty_bucket_warning(bucket, objects))
+    _out(f"  delete it: sam delete --stack-name {stack_name} --region {region}")
+
+
+def _report_bucket(s3, bucket: str, prefix: str) -> None:
+    from training_job import teardown
+
+    for line in _bucket_lines(bucket, prefix, teardown.bucket_summary(s3, bucket, prefix)):
+        _out(line)
+
+
+def _teardown_scope(endpoint_name: str | None) -> str:
+    scope = f"{PROJECT_TAG_KEY}={PROJECT_TAG_VALUE}"
+    return f"{scope}, endpoint {endpoint_name}" if endpoint_name else scope
+
+
+def _deletion_lines(found, verb: str) -> list[str]:
+    kinds = (
+        ("endpoint", found.endpoints),
+        ("endpoint config", found.endpoint_configs),
+        ("model", found.models),
+    )
+    return [f"{verb} {kind} {name}" for kind, names in kinds for name in names]
+
+
+def _stack_line(stack) -> str:
+    kinds = ", ".join(f"{n} {t}" for t, n in stack.resource_types.items())
+    return f"SAM stack {stack.name}: {stack.status}; holds {kinds or 'no resources'}"
+
+
+def _non_empty_bucket_warning(bucket: str, objects: int) -> str:
+    return (
+        f"  its bucket {bucket} holds {objects} objects; CloudFormation cannot delete a "
+        f"non-empty bucket, and it is versioned: empty it with the S3 console's Empty "
+        f"(all versions), then delete the stack"
+    )
+
+
+def _bucket_lines(bucket: str, prefix: str, summary: dict[str, tuple[int, int]] | None) -> list[str]:
+    """What `bucket_summary` found under the prefix, and the command that deletes it."""
+    where = f"s3://{bucket}/{prefix}".rstrip("/")
+    if summary is None:
+        return [f"bucket {bucket}: not found"]
+    if not summary:
+        return [f"{where}: empty"]
+    return [
+        f"{where} holds:",
+        *(f"  {top:<20} {count:>6} objects {_size(size):>10}" for top, (count, size) in summary.items()),
+        f"  delete them: aws s3 rm {where} --recursive"
+        + ("" if prefix else f"   (then the bucket: aws s3 rb s3://{bucket})"),
+    ]
+
+
+def _cost_line() -> str:
+    from training_job import teardown
+
+    return (
         "cost: "
         + teardown.endpoint_cost_line(DEFAULT_ENDPOINT_INSTANCE)
         + " Deleting the endpoint stops that; S3 storage of the staged images and captures costs "
         "cents per month; the stack's Lambdas and state machine cost only per execution."
     )
-    return 0
 
 
 # --- parser -------------------------------------------------------------------------------
@@ -423,9 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = 1) -> int:
     print(f"error: {message}", file=sys.stderr)
-    return 1
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -437,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    from training_job.exceptions import TrainingJobCommandError
+    from training_job.exceptions import TrainingJobCommandError, UsageError
 
     try:
         return args.func(args)
@@ -448,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     except NoRegionError:
         return _fail("no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)")
+    except UsageError as error:
+        return _fail(str(error), code=2)
     except TrainingJobCommandError as error:
         return _fail(str(error))
     except ClientError as error:
@@ -460,4 +500,4 @@ def main(argv: list[str] | None = None) -> int:
             return _fail("this command needs the SageMaker SDK: pip install '.[cloud]' (sagemaker-core)")
         raise
     except KeyboardInterrupt:
-        return _fail("interrupted (anything already started in AWS keeps running)") + 129
+        return _fail("interrupted (anything already started in AWS keeps running)", code=130)

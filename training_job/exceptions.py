@@ -1,11 +1,15 @@
 """Every failure the cloud commands know, in one place.
 
-The CLI turns each of them into one line on stderr and a non-zero exit code.
+The CLI turns each of them into one line on stderr and exit code 1 (2 for a UsageError).
 """
 
 
 class TrainingJobCommandError(Exception):
     """Base class: a failure with a message that is meant for the person at the terminal."""
+
+
+class UsageError(TrainingJobCommandError):
+    """Options argparse accepts one by one but not together; the CLI exits 2, as argparse does."""
 
 
 class DownloadError(TrainingJobCommandError):

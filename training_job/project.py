@@ -1,4 +1,9 @@
-"""Names the cloud commands share: the project tag, the classes, the data source, defaults."""
+"""Names the cloud commands share: the project tag, the classes, the data source, defaults.
+
+The one source of the classes and the default threshold for all code but the Lambdas, which
+are separate deploy packages with copies (tests/unit/test_domain_facts.py proves them equal).
+It imports nothing, so monitoring imports it at no cost.
+"""
 
 PROJECT_TAG_KEY = "project"
 PROJECT_TAG_VALUE = "scones-vehicle-classifier"
@@ -9,6 +14,9 @@ ENDPOINT_TAG_KEY = "endpoint"
 
 #: Label index -> class name, as the endpoint answers `[p_bicycle, p_motorcycle]`.
 CLASS_NAMES = ("bicycle", "motorcycle")
+#: template.yaml's ConfidenceThreshold default: reports and evaluations judge the cut that
+#: FilterInferences applies.
+DEFAULT_CONFIDENCE_THRESHOLD = 0.93
 #: CIFAR-100 fine label -> our label.
 CIFAR_FINE_LABELS = {8: 0, 48: 1}
 

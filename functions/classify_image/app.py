@@ -9,12 +9,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from endpoint import invoke_endpoint
+from endpoint import invoke_endpoint, parse_endpoint_name
 from event import SerializedImage
 from exceptions import EndpointError, EndpointThrottled, EndpointUnavailable
 from inference import label_of, parse_inferences
 
-ENDPOINT_NAME = os.environ["ENDPOINT_NAME"]
+ENDPOINT_NAME = parse_endpoint_name(os.environ.get("ENDPOINT_NAME"))
 
 logger = Logger()
 tracer = Tracer()

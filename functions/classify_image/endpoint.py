@@ -1,4 +1,5 @@
-"""SageMaker Runtime adapter: one InvokeEndpoint call, with SageMaker's errors mapped to ours."""
+"""SageMaker Runtime adapter: the endpoint's name, and one InvokeEndpoint call with SageMaker's
+errors mapped to ours."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from exceptions import EndpointError, EndpointThrottled, EndpointUnavailable
+from exceptions import EndpointError, EndpointThrottled, EndpointUnavailable, InvalidConfiguration
 
 _THROTTLED = {"ThrottlingException", "TooManyRequestsException"}
 _UNAVAILABLE = {
@@ -17,6 +18,14 @@ _UNAVAILABLE = {
     "InternalDependencyException",
     "ModelNotReadyException",
 }
+
+
+def parse_endpoint_name(raw: str | None) -> str:
+    """The ENDPOINT_NAME template.yaml sets. Read at import: a function deployed without it fails
+    its cold start with InvalidConfiguration, as FilterInferences does for its threshold."""
+    if not raw:
+        raise InvalidConfiguration(f"ENDPOINT_NAME must name the SageMaker endpoint, got {raw!r}")
+    return raw
 
 
 @cache

@@ -5,6 +5,10 @@ class InvalidEvent(ValueError):
     """The event is missing a key or a key has the wrong type; the message names it."""
 
 
+class InvalidConfiguration(ValueError):
+    """ENDPOINT_NAME is missing or empty (a deployment mistake, found at cold start)."""
+
+
 class EndpointError(RuntimeError):
     """The endpoint refused the request or answered something that is not two probabilities;
     the message carries the endpoint's own words. Retrying does not help."""

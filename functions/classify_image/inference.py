@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 
 from exceptions import EndpointError
 
-# The order of the training .lst labels: 0 = bicycle, 1 = motorcycle.
+# The order of the training .lst labels: 0 = bicycle, 1 = motorcycle. A copy of
+# training_job/project.py's, as this package deploys alone; tests/unit/test_domain_facts.py
+# proves the two equal, and that this check accepts what the other copies accept.
 CLASS_NAMES = ("bicycle", "motorcycle")
 # Probabilities that should sum to 1 may be off by float rounding, not by more.
 SUM_TOLERANCE = 1e-3
@@ -23,7 +24,8 @@ def parse_inferences(body: bytes, *, endpoint_name: str) -> list[float]:
         not isinstance(answer, list)
         or len(answer) != len(CLASS_NAMES)
         or not all(isinstance(p, int | float) and not isinstance(p, bool) for p in answer)
-        or not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in answer)
+        # compared as they are: NaN and infinities fail, and a huge int does not overflow float()
+        or not all(0.0 <= p <= 1.0 for p in answer)
         or abs(sum(answer) - 1.0) > SUM_TOLERANCE
     ):
         raise EndpointError(

@@ -8,7 +8,10 @@ column 0 = bicycle, column 1 = motorcycle, as the built-in algorithm answers.
 
 from pathlib import Path
 
+from training_job.project import CLASS_NAMES
+
+__all__ = ["CLASS_NAMES", "INPUT_NAME", "MODEL_PATH", "OUTPUT_NAME"]
+
 MODEL_PATH = Path(__file__).with_name("vehicle_classifier.onnx")
-CLASS_NAMES = ("bicycle", "motorcycle")
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"

@@ -54,15 +54,32 @@ def _pct(value) -> str:
 
 
 def render_model_card(info: dict) -> str:
-    config = info["config"]
-    calibration = info["calibration"]
+    sections = [
+        _title(),
+        _interface(info),
+        _data_and_split(info),
+        _architecture_and_training(info),
+        _calibration(info["calibration"]),
+    ]
     report = info.get("report")
-    lines = [
+    if report:
+        sections += [_validation_numbers(report), _targets(report)]
+    sections += [_recipe_history(), _reproduce(info)]
+    # one blank line between sections, and a newline at the end of the file
+    return "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+def _title() -> list[str]:
+    return [
         "# Local vehicle classifier (bicycle / motorcycle)",
         "",
         "The small CNN that the local stack serves in place of the SageMaker endpoint. Written by",
         "`train-local`; regenerate it with the command below rather than editing by hand.",
-        "",
+    ]
+
+
+def _interface(info: dict) -> list[str]:
+    return [
         "## Interface",
         "",
         f"- file: `{info['onnx_file']}` ({info['onnx_bytes']:,} bytes), one self-contained ONNX graph",
@@ -71,15 +88,23 @@ def render_model_card(info: dict) -> str:
         "  any size) into that",
         f"- output `probabilities`: float32 `[batch, 2]`, column 0 = {CLASS_NAMES[0]}, "
         f"column 1 = {CLASS_NAMES[1]}",
-        "- inside the graph: logits averaged over "
-        + (
+        "- inside the graph: logits averaged over " + _test_time_views(info["config"]),
+        f"  divided by the fitted temperature T = {info['calibration']['temperature']:.4f}, softmax",
+    ]
+
+
+def _test_time_views(config: dict) -> str:
+    if config.get("tta_shift"):
+        return (
             f"10 test-time views (the image and its mirror image, each also shifted by "
             f"±{config['tta_shift']} px left, right, up and down, reflect-padded),"
-            if config.get("tta_shift")
-            else "the image and its mirror image (test-time flip),"
-        ),
-        f"  divided by the fitted temperature T = {calibration['temperature']:.4f}, softmax",
-        "",
+        )
+    return "the image and its mirror image (test-time flip),"
+
+
+def _data_and_split(info: dict) -> list[str]:
+    config = info["config"]
+    return [
         "## Data and split",
         "",
         f"- {info['n_train'] + info.get('n_calib', 0) + info['n_val']} images from `{info['lst']}` "
@@ -87,41 +112,29 @@ def render_model_card(info: dict) -> str:
         f"- validation: {info['n_val']} images ({_counts(info['val_counts'])}), a stratified "
         f"{info['val_fraction']:.0%} of each class, drawn with seed {config['seed']}; never trained on;",
         f"  listed in `{info['validation_lst']}` (paths relative to the images folder)",
-        f"- training: {info['n_train']} images ({_counts(info['train_counts'])})"
-        + (
-            f"; calibration: {info['n_calib']} images ({_counts(info['calib_counts'])}), a stratified "
-            f"{config.get('calib_fraction', 0):.0%} of each class of the remaining 80%, drawn with seed "
-            f"{config['seed']}, never trained on, used only to fit the temperature"
-            if info.get("n_calib")
-            else ""
-        ),
-        "",
+        f"- training: {info['n_train']} images ({_counts(info['train_counts'])})" + _calibration_split(info),
+    ]
+
+
+def _calibration_split(info: dict) -> str:
+    if not info.get("n_calib"):
+        return ""
+    config = info["config"]
+    return (
+        f"; calibration: {info['n_calib']} images ({_counts(info['calib_counts'])}), a stratified "
+        f"{config.get('calib_fraction', 0):.0%} of each class of the remaining 80%, drawn with seed "
+        f"{config['seed']}, never trained on, used only to fit the temperature"
+    )
+
+
+def _architecture_and_training(info: dict) -> list[str]:
+    config = info["config"]
+    return [
         "## Architecture and training",
         "",
-        f"- ResNet-9-style CNN, widths {config['width']}/{2 * config['width']}/{4 * config['width']}, "
-        "BatchNorm, ReLU, max pooling, two residual blocks, global max pool, linear head"
-        + (
-            f"; an ensemble of {config['members']} such networks (seeds {config['seed']}.."
-            f"{config['seed'] + config['members'] - 1}) whose logits are averaged"
-            if config["members"] > 1
-            else ""
-        )
-        + f"; {info['parameters']:,} parameters in all",
-        f"- {config['epochs']} epochs{' per member' if config['members'] > 1 else ''}, batch "
-        f"{config['batch_size']}, {_optimizer(config)}, one-cycle LR peaking at {config['max_lr']}, "
-        + (
-            f"cross-entropy with label smoothing {config['label_smoothing']} (temperature scaling "
-            "recalibrates afterwards)"
-            if config.get("label_smoothing")
-            else "plain cross-entropy"
-        )
-        + (f", dropout {config['dropout']} before the head" if config.get("dropout") else "")
-        + (f", EMA of the weights (decay {config['ema_decay']})" if config["ema_decay"] else ""),
-        f"- augmentation: random 32x32 crop of the image reflect-padded by {config['pad']}, "
-        f"horizontal flip, brightness/contrast jitter ±{config['jitter']:.0%}"
-        + (f", cutout {config['cutout']}x{config['cutout']}" if config["cutout"] else "")
-        + (f", mixup (alpha {config['mixup_alpha']})" if config["mixup_alpha"] else "")
-        + (f", CutMix on {config['cutmix']:.0%} of the batches" if config.get("cutmix") else ""),
+        _architecture(config, info["parameters"]),
+        _training(config),
+        _augmentation(config),
         f"- seeds fixed (torch, numpy, split), deterministic algorithms, {config['threads']} CPU "
         f"thread{'s' if config['threads'] != 1 else ''}",
         f"- training took {info['train_seconds']:.0f} s ({info['wall_seconds']:.0f} s for the whole "
@@ -129,12 +142,61 @@ def render_model_card(info: dict) -> str:
         "time, so the seconds are pessimistic",
         f"- ONNX export checked against torch with onnxruntime: max |difference| "
         f"{info['onnx_max_abs_diff']:.1e}",
-        "",
+    ]
+
+
+def _architecture(config: dict, parameters: int) -> str:
+    ensemble = (
+        f"; an ensemble of {config['members']} such networks (seeds {config['seed']}.."
+        f"{config['seed'] + config['members'] - 1}) whose logits are averaged"
+        if config["members"] > 1
+        else ""
+    )
+    return (
+        f"- ResNet-9-style CNN, widths {config['width']}/{2 * config['width']}/{4 * config['width']}, "
+        "BatchNorm, ReLU, max pooling, two residual blocks, global max pool, linear head"
+        + ensemble
+        + f"; {parameters:,} parameters in all"
+    )
+
+
+def _training(config: dict) -> str:
+    loss = (
+        f"cross-entropy with label smoothing {config['label_smoothing']} (temperature scaling "
+        "recalibrates afterwards)"
+        if config.get("label_smoothing")
+        else "plain cross-entropy"
+    )
+    return (
+        f"- {config['epochs']} epochs{' per member' if config['members'] > 1 else ''}, batch "
+        f"{config['batch_size']}, {_optimizer(config)}, one-cycle LR peaking at {config['max_lr']}, "
+        + loss
+        + (f", dropout {config['dropout']} before the head" if config.get("dropout") else "")
+        + (f", EMA of the weights (decay {config['ema_decay']})" if config["ema_decay"] else "")
+    )
+
+
+def _augmentation(config: dict) -> str:
+    return (
+        f"- augmentation: random 32x32 crop of the image reflect-padded by {config['pad']}, "
+        f"horizontal flip, brightness/contrast jitter ±{config['jitter']:.0%}"
+        + (f", cutout {config['cutout']}x{config['cutout']}" if config["cutout"] else "")
+        + (f", mixup (alpha {config['mixup_alpha']})" if config["mixup_alpha"] else "")
+        + (f", CutMix on {config['cutmix']:.0%} of the batches" if config.get("cutmix") else "")
+    )
+
+
+def _calibration(calibration: dict) -> list[str]:
+    return [
         "## Calibration (temperature scaling on a held-out share of the training side)",
         "",
+        *_calibration_result(calibration),
     ]
+
+
+def _calibration_result(calibration: dict) -> list[str]:
     if calibration.get("fitted") and "ece_before" in calibration:
-        lines += [
+        return [
             f"T = {calibration['temperature']:.4f}, fitted by minimising the NLL of the test-time-averaged "
             f"logits of the {calibration.get('n_calib', 'held-out')} calibration images, which the network "
             "never trained on. Scored on the validation split (which took no part in fitting T):",
@@ -148,61 +210,83 @@ def render_model_card(info: dict) -> str:
             "The calibration set is small, so T carries some noise; it is one parameter and does not",
             "change which class is predicted, only the confidence and so the coverage at a threshold.",
         ]
-    elif calibration.get("fitted"):
-        lines.append(f"T = {calibration['temperature']:.4f}, fitted on the calibration images.")
-    else:
-        lines.append("No calibration images, so no temperature was fitted (T = 1).")
-    if report:
-        n = report["n"]
-        covered = round(report["coverage"] * n)
-        lines += [
-            "",
-            f"## Numbers on the validation split (onnxruntime, threshold {report['threshold']})",
-            "",
-            f"- accuracy {_pct(report['accuracy'])} ({round(report['accuracy'] * n)}/{n}), "
-            f"95% interval {_wilson(report['accuracy'], n)}",
-            f"- coverage {_pct(report['coverage'])} ({covered}/{n} at or above the threshold)",
-            f"- selective accuracy {_pct(report['selective_accuracy'])}"
-            + (
-                f" ({round(report['selective_accuracy'] * covered)}/{covered}), "
-                f"95% interval {_wilson(report['selective_accuracy'], covered)}"
-                if report["selective_accuracy"] is not None
-                else ""
-            ),
-            f"- ECE {report['ece']:.3f}",
-            "",
-            "| class | precision | recall | F1 | support |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for name, s in report["per_class"].items():
-            lines.append(
-                f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
-            )
-        labels = report["confusion_matrix"]["labels"]
-        lines += [
-            "",
-            "Confusion (rows true, columns predicted):",
-            "",
-            "| | " + " | ".join(labels) + " |",
-            "| --- |" + " --- |" * len(labels),
-        ]
-        for name, row in zip(labels, report["confusion_matrix"]["rows_true_cols_predicted"], strict=True):
-            lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
-        lines += [
-            "",
-            "Threshold sweep:",
-            "",
-            "| threshold | coverage | selective accuracy |",
-            "| --- | --- | --- |",
-        ]
-        for row in report["threshold_sweep"]:
-            lines.append(
-                f"| {row['threshold']:.2f} | {_pct(row['coverage'])} | {_pct(row['selective_accuracy'])} |"
-            )
-    if report:
-        lines += _targets(report)
-    lines += [
+    if calibration.get("fitted"):
+        return [f"T = {calibration['temperature']:.4f}, fitted on the calibration images."]
+    return ["No calibration images, so no temperature was fitted (T = 1)."]
+
+
+def _validation_numbers(report: dict) -> list[str]:
+    return [
+        f"## Numbers on the validation split (onnxruntime, threshold {report['threshold']})",
         "",
+        *_headline_scores(report),
+        "",
+        *_per_class_table(report["per_class"]),
+        "",
+        *_confusion_table(report["confusion_matrix"]),
+        "",
+        *_threshold_sweep_table(report["threshold_sweep"]),
+    ]
+
+
+def _headline_scores(report: dict) -> list[str]:
+    n = report["n"]
+    covered = round(report["coverage"] * n)
+    selective = report["selective_accuracy"]
+    return [
+        f"- accuracy {_pct(report['accuracy'])} ({round(report['accuracy'] * n)}/{n}), "
+        f"95% interval {_wilson(report['accuracy'], n)}",
+        f"- coverage {_pct(report['coverage'])} ({covered}/{n} at or above the threshold)",
+        f"- selective accuracy {_pct(selective)}"
+        + (
+            f" ({round(selective * covered)}/{covered}), 95% interval {_wilson(selective, covered)}"
+            if selective is not None
+            else ""
+        ),
+        f"- ECE {report['ece']:.3f}",
+    ]
+
+
+def _per_class_table(per_class: dict) -> list[str]:
+    return [
+        "| class | precision | recall | F1 | support |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+            for name, s in per_class.items()
+        ),
+    ]
+
+
+def _confusion_table(confusion: dict) -> list[str]:
+    labels = confusion["labels"]
+    return [
+        "Confusion (rows true, columns predicted):",
+        "",
+        "| | " + " | ".join(labels) + " |",
+        "| --- |" + " --- |" * len(labels),
+        *(
+            f"| {name} | " + " | ".join(str(v) for v in row) + " |"
+            for name, row in zip(labels, confusion["rows_true_cols_predicted"], strict=True)
+        ),
+    ]
+
+
+def _threshold_sweep_table(sweep: list[dict]) -> list[str]:
+    return [
+        "Threshold sweep:",
+        "",
+        "| threshold | coverage | selective accuracy |",
+        "| --- | --- | --- |",
+        *(
+            f"| {row['threshold']:.2f} | {_pct(row['coverage'])} | {_pct(row['selective_accuracy'])} |"
+            for row in sweep
+        ),
+    ]
+
+
+def _recipe_history() -> list[str]:
+    return [
         "## How the recipe was chosen",
         "",
         "Each row is one training run on the same split, with test-time averaging and temperature "
@@ -216,15 +300,17 @@ def render_model_card(info: dict) -> str:
         "",
         "| run | accuracy | coverage | selective accuracy | ECE | train s |",
         "| --- | --- | --- | --- | --- | --- |",
+        *(
+            f"| {name} | {_pct(a)} | {_pct(c)} | {_pct(s)} | {'-' if e is None else f'{e:.3f}'} | "
+            f"{'-' if t is None else t} |"
+            for name, a, c, s, e, t in RECIPE_HISTORY
+        ),
     ]
-    lines += [
-        f"| {name} | {_pct(a)} | {_pct(c)} | {_pct(s)} | {'-' if e is None else f'{e:.3f}'} | "
-        f"{'-' if t is None else t} |"
-        for name, a, c, s, e, t in RECIPE_HISTORY
-    ]
+
+
+def _reproduce(info: dict) -> list[str]:
     versions = info["versions"]
-    lines += [
-        "",
+    return [
         "## Reproduce",
         "",
         "```",
@@ -238,9 +324,7 @@ def render_model_card(info: dict) -> str:
         f"python -m training_job evaluate --model <model.onnx> --images {info['images_dir']} "
         f"--lst <folder of the model>/{info['validation_lst']}",
         "```",
-        "",
     ]
-    return "\n".join(lines)
 
 
 def _optimizer(config: dict) -> str:
@@ -258,7 +342,6 @@ def _targets(report: dict) -> list[str]:
         ("selective accuracy", report["selective_accuracy"], covered),
     ]
     lines = [
-        "",
         "## Against the targets of issue 3",
         "",
         "| measure | target | measured | 95% interval | met |",

@@ -1,7 +1,9 @@
 """The ``train-local`` and ``evaluate`` subcommands of ``python -m training_job``.
 
 ``register(subparsers)`` adds them to the parent CLI. Nothing here imports PyTorch at import
-time: ``train-local`` imports it when it runs, ``evaluate`` never does.
+time: ``train-local`` imports it when it runs, ``evaluate`` never does. Exit codes as the parent
+CLI's: 1 when something fails while running (a missing file, PyTorch absent, a malformed .lst),
+2 for a usage error (an option's value out of range).
 """
 
 from __future__ import annotations
@@ -110,6 +112,22 @@ def _probability(text: str) -> float:
     return value
 
 
+def _option_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the values of train-local's options, without looking at any file."""
+    if not 0.0 <= args.val_fraction < 1.0:
+        return f"--val-fraction must be in [0, 1), got {args.val_fraction}"
+    if args.epochs < 1:
+        return f"--epochs must be at least 1, got {args.epochs}"
+    if args.calib_fraction is not None and not 0.0 <= args.calib_fraction < 1.0:
+        return f"--calib-fraction must be in [0, 1), got {args.calib_fraction}"
+    for name in ("width", "threads"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            return f"--{name} must be at least 1, got {getattr(args, name)}"
+    if args.tta_shift is not None and not 0 <= args.tta_shift <= 4:
+        return f"--tta-shift must be in 0..4, got {args.tta_shift}"
+    return None
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from training_job.local_model.evaluate import EvaluationError, evaluate_images, format_report
 
@@ -129,31 +147,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_train_local(args: argparse.Namespace) -> int:
+    # Usage errors first, and with argparse's exit code 2: the command line alone is wrong.
+    problem = _option_problem(args)
+    if problem:
+        print(f"train-local: {problem}", file=sys.stderr)
+        return 2
     for name, path, check in (("--images", args.images, Path.is_dir), ("--lst", args.lst, Path.is_file)):
         if not check(path):
             print(f"train-local: {name} {path} not found", file=sys.stderr)
-            return 2
-    if not 0.0 <= args.val_fraction < 1.0:
-        print(f"train-local: --val-fraction must be in [0, 1), got {args.val_fraction}", file=sys.stderr)
-        return 2
-    if args.epochs < 1:
-        print(f"train-local: --epochs must be at least 1, got {args.epochs}", file=sys.stderr)
-        return 2
-    if args.calib_fraction is not None and not 0.0 <= args.calib_fraction < 1.0:
-        print(f"train-local: --calib-fraction must be in [0, 1), got {args.calib_fraction}", file=sys.stderr)
-        return 2
-    for name in ("width", "threads"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            print(f"train-local: --{name} must be at least 1, got {getattr(args, name)}", file=sys.stderr)
-            return 2
-    if args.tta_shift is not None and not 0 <= args.tta_shift <= 4:
-        print(f"train-local: --tta-shift must be in 0..4, got {args.tta_shift}", file=sys.stderr)
-        return 2
+            return 1
     try:
         from training_job.local_model import train
     except ImportError as error:
         print(f"train-local needs PyTorch and onnx (pip install '.[train]'): {error}", file=sys.stderr)
-        return 2
+        return 1
 
     command = shlex.join(
         [
@@ -197,7 +204,7 @@ def run_train_local(args: argparse.Namespace) -> int:
         )
     except ValueError as error:  # a malformed .lst, too few images
         print(f"train-local: {error}", file=sys.stderr)
-        return 2
+        return 1
     summary = {
         key: info[key] for key in ("parameters", "train_seconds", "onnx_bytes", "n_train", "n_calib", "n_val")
     }

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from training_job.local_model import CLASS_NAMES
+from training_job.project import CLASS_NAMES, DEFAULT_CONFIDENCE_THRESHOLD
 
-DEFAULT_THRESHOLD = 0.93
+DEFAULT_THRESHOLD = DEFAULT_CONFIDENCE_THRESHOLD
 SWEEP_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 
 

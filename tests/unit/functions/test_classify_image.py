@@ -25,6 +25,17 @@ def endpoint(classify):
         stubber.assert_no_pending_responses()
 
 
+@pytest.fixture
+def sent(classify):
+    """The parameters of each InvokeEndpoint call, as they leave for the endpoint."""
+    requests = []
+    events = classify.endpoint.sagemaker_runtime_client().meta.events
+    hook = "provide-client-params.sagemaker-runtime.InvokeEndpoint"
+    events.register(hook, lambda params, **_: requests.append(params), unique_id="test-sent")
+    yield requests
+    events.unregister(hook, unique_id="test-sent")
+
+
 def answer(body) -> dict:
     raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
     return {"Body": StreamingBody(io.BytesIO(raw), len(raw)), "ContentType": "application/json"}
@@ -56,11 +67,13 @@ def test_motorcycle_is_the_second_probability(classify, endpoint, lambda_context
     assert (result["label"], result["confidence"]) == ("motorcycle", 0.8)
 
 
-def test_jpeg_goes_out_as_image_jpeg(classify, endpoint, lambda_context):
+def test_jpeg_goes_out_as_image_jpeg(classify, endpoint, sent, lambda_context):
     event = {**load_event("classify_image.json"), "content_type": "image/jpeg"}
-    endpoint.add_response("invoke_endpoint", answer([0.5, 0.5]), expected_request(event))
+    endpoint.add_response("invoke_endpoint", answer([0.5, 0.5]))
 
     classify.app.lambda_handler(event, lambda_context)
+
+    assert [request["ContentType"] for request in sent] == ["image/jpeg"]
 
 
 @pytest.mark.parametrize(
@@ -191,4 +204,14 @@ def test_endpoint_errors_are_counted(classify, endpoint, lambda_context, capsys)
         classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
 
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert any(doc.get("EndpointErrors") == [1.0] or doc.get("EndpointErrors") == 1.0 for doc in emf)
+    assert [doc["EndpointErrors"] for doc in emf if "EndpointErrors" in doc] == [[1.0]]
+
+
+@pytest.mark.parametrize("raw", [None, ""])
+def test_a_missing_endpoint_name_is_a_configuration_error(classify, raw):
+    with pytest.raises(classify.exceptions.InvalidConfiguration, match="ENDPOINT_NAME must name"):
+        classify.endpoint.parse_endpoint_name(raw)
+
+
+def test_endpoint_name_comes_from_the_environment(classify):
+    assert classify.app.ENDPOINT_NAME == TEST_ENDPOINT_NAME

@@ -53,7 +53,7 @@ def test_confidence_is_the_highest_probability_and_the_threshold_is_inclusive(fi
     [
         ({}, "missing required key 'inferences'"),
         ({"inferences": "0.9,0.1"}, "'inferences' must be \\[p_bicycle, p_motorcycle\\]"),
-        ({"inferences": [0.9]}, "two probabilities in 0..1, got \\[0.9\\]"),
+        ({"inferences": [0.9]}, "two probabilities in 0..1 summing to 1, got \\[0.9\\]"),
         ({"inferences": [0.9, None]}, "got \\[0.9, None\\]"),
         ({"inferences": [1.2, -0.2]}, "got \\[1.2, -0.2\\]"),
         ("not an object", "event must be a JSON object, got str"),

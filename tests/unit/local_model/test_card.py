@@ -1,7 +1,12 @@
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from training_job.local_model.card import render_model_card
 from training_job.local_model.metrics import summarise
+
+GOLDEN = Path(__file__).with_name("golden")
 
 
 def info(report):
@@ -68,3 +73,47 @@ def test_card_without_validation_split():
     card = render_model_card(data)
     assert "no temperature was fitted" in card
     assert "Against the targets" not in card
+
+
+def every_option_on() -> dict:
+    data = info(
+        summarise(np.array([[0.99, 0.01], [0.6, 0.4], [0.02, 0.98], [0.3, 0.7]]), np.array([0, 0, 1, 1]))
+    )
+    data["config"].update(
+        tta_shift=2,
+        members=3,
+        optimizer="sgd",
+        label_smoothing=0.1,
+        dropout=0.2,
+        ema_decay=0.98,
+        cutout=8,
+        mixup_alpha=0.2,
+        cutmix=0.5,
+        calib_fraction=0.1,
+        threads=1,
+    )
+    data.update(n_calib=2, calib_counts=[1, 1])
+    data["calibration"]["n_calib"] = 2
+    return data
+
+
+def every_target_met() -> dict:
+    data = info(summarise(np.array([[0.999, 0.001], [0.001, 0.999]]), np.array([0, 1])))
+    data["calibration"] = {"temperature": 1.25, "fitted": True}
+    return data
+
+
+def every_option_off() -> dict:
+    data = info(None)
+    data["calibration"] = {"temperature": 1.0, "fitted": False}
+    return data
+
+
+@pytest.mark.parametrize(
+    "make", [every_option_on, every_target_met, every_option_off], ids=lambda f: f.__name__
+)
+def test_card_is_byte_for_byte_the_golden_card(make):
+    # The golden cards were rendered before render_model_card was split into one function per
+    # section; a change to them is a change to the card, made on purpose.
+    golden = (GOLDEN / f"model_card_{make.__name__}.md").read_text(encoding="utf-8")
+    assert render_model_card(make()) == golden

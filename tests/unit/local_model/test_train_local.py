@@ -54,7 +54,7 @@ def test_train_local_one_epoch_writes_a_valid_model(cli, capsys, tmp_path, share
     assert "train-local" in card and "Threshold sweep" in card
 
 
-def test_train_local_missing_inputs_are_messages(cli, capsys, tmp_path):
+def test_train_local_missing_inputs_are_runtime_errors(cli, capsys, tmp_path):
     code = cli(
         "train-local",
         "--images",
@@ -64,8 +64,36 @@ def test_train_local_missing_inputs_are_messages(cli, capsys, tmp_path):
         "--out",
         tmp_path / "m.onnx",
     )
+    assert code == 1
+    assert capsys.readouterr().err == f"train-local: --images {tmp_path / 'absent'} not found\n"
+
+
+def test_train_local_malformed_list_is_a_runtime_error(cli, capsys, tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "x.lst").write_text("0 0 a.png\n")
+    code = cli("train-local", "--images", tmp_path / "images", "--lst", tmp_path / "x.lst", "--out", "m")
+    assert code == 1
+    assert capsys.readouterr().err.startswith("train-local: ")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+        (["--val-fraction", "1"], "--val-fraction must be in [0, 1), got 1.0"),
+        (["--calib-fraction", "-0.1"], "--calib-fraction must be in [0, 1), got -0.1"),
+        (["--width", "0"], "--width must be at least 1, got 0"),
+        (["--threads", "0"], "--threads must be at least 1, got 0"),
+        (["--tta-shift", "5"], "--tta-shift must be in 0..4, got 5"),
+    ],
+)
+def test_train_local_bad_option_values_are_usage_errors(cli, capsys, tmp_path, option, message):
+    # checked before the files: the command line alone is wrong, whatever the files
+    code = cli(
+        "train-local", "--images", tmp_path / "absent", "--lst", tmp_path / "x.lst", "--out", "m", *option
+    )
     assert code == 2
-    assert "--images" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"train-local: {message}\n"
 
 
 def test_cli_defaults_match_the_train_config():

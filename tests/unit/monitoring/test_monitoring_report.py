@@ -250,6 +250,32 @@ def test_threshold_is_validated(tmp_path, bad):
     assert caught.value.code == 2
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--capture", "s3://", "--out", "o"],
+        ["report", "--capture", "s3:///prefix", "--out", "o"],
+        ["report", "--capture", "c"],
+        ["report", "--capture", "c", "--out", "o", "--gallery-size", "-1"],
+        ["bench", "--records", "0"],
+        ["bench", "--per-file", "0"],
+        ["bench", "--records", "many"],
+        ["no-such-command"],
+    ],
+)
+def test_usage_errors_exit_2_before_anything_runs(argv, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert "usage: monitoring" in capsys.readouterr().err
+
+
+def test_a_bucket_without_a_name_is_refused_as_a_usage_error(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--capture", "s3://", "--out", "o"])
+    assert "not an s3://bucket/prefix URI: 's3://'" in capsys.readouterr().err
+
+
 @mock_aws
 def test_s3_source_with_a_nested_prefix(aws_credentials, tmp_path, make_record):
     s3 = boto3.client("s3", region_name="us-east-1")

@@ -129,10 +129,35 @@ def test_stage_errors_are_one_line(moto_session, cli_uses, capsys, tmp_path):
     assert capsys.readouterr().err.startswith("error: cannot use bucket 'missing-bucket'")
 
 
-def test_train_refuses_max_wait_below_max_run(capsys):
+def test_train_refuses_max_wait_below_max_run_as_a_usage_error(capsys):
     argv = ["train", "--bucket", "b", "--role-arn", "r", "--spot", "--max-run", "600", "--max-wait", "60"]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert "--max-wait (60) must be >= --max-run (600)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["no-such-command"],
+        ["stage"],
+        ["teardown", "--no-such-option"],
+        ["train", "--bucket", "b", "--role-arn", "r", "--epochs", "many"],
+        ["deploy", "--model-data", "model.tar.gz", "--endpoint-name", "e", "--role-arn", "r"],
+    ],
+)
+def test_usage_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+
+
+def test_an_interrupt_exits_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training_job.cli.run_teardown", interrupted)
+    assert main(["teardown"]) == 130
+    assert capsys.readouterr().err.startswith("error: interrupted")
 
 
 def test_model_data_must_be_an_s3_uri(capsys):

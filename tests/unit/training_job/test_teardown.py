@@ -5,7 +5,7 @@ import json
 import pytest
 
 from training_job import teardown
-from training_job.cli import main
+from training_job.cli import _bucket_lines, main
 
 STACK_BUCKET = {"BucketName": "stack-images"}
 OURS = [{"Key": "project", "Value": "scones-vehicle-classifier"}]
@@ -104,3 +104,73 @@ def test_reports_the_stack_and_the_bucket_with_the_commands_to_delete_them(
     assert "SAM stack scones-vehicle-classifier: CREATE_COMPLETE; holds 1 AWS::S3::Bucket" in out
     assert "stack-images holds" in out and "versioned: empty it with the S3 console's Empty" in out
     assert "sam delete --stack-name scones-vehicle-classifier --region us-east-1" in out
+
+
+# Captured before run_teardown was split into reporting and formatting functions: the whole
+# report, byte for byte, with every part present (deletions, stack, a non-empty stack bucket,
+# the --bucket listing and the cost line).
+WHOLE_DRY_RUN_REPORT = """\
+would delete endpoint vehicle-classifier
+would delete endpoint vehicle-classifier-staging
+would delete endpoint config vehicle-classifier-v1
+would delete endpoint config vehicle-classifier-staging-v1
+would delete model vehicle-classifier-v1
+would delete model vehicle-classifier-staging-v1
+SAM stack scones-vehicle-classifier: CREATE_COMPLETE; holds 2 AWS::S3::Bucket, 1 AWS::SNS::Topic
+  its bucket stack-images holds 1 objects; CloudFormation cannot delete a non-empty bucket, and it \
+is versioned: empty it with the S3 console's Empty (all versions), then delete the stack
+  delete it: sam delete --stack-name scones-vehicle-classifier --region us-east-1
+s3://scones-test-bucket holds:
+  captures/                 1 objects     4.8 MB
+  top.txt                   1 objects        1 B
+  vehicle-classifier/       2 objects     2.9 KB
+  delete them: aws s3 rm s3://scones-test-bucket --recursive   (then the bucket: aws s3 rb \
+s3://scones-test-bucket)
+cost: An endpoint on one ml.m5.large costs about $0.115/hour (~$83/month, us-east-1 on-demand, \
+approximate) while it exists. Deleting the endpoint stops that; S3 storage of the staged images and \
+captures costs cents per month; the stack's Lambdas and state machine cost only per execution.
+"""
+
+
+def test_the_whole_report_is_unchanged(sagemaker, moto_session, bucket, cli_uses, capsys):
+    cli_uses(moto_session)
+    s3 = moto_session.client("s3")
+    for key, size in (
+        ("vehicle-classifier/train/a.png", 3000),
+        ("vehicle-classifier/train/b.png", 5),
+        ("captures/x.jsonl", 5_000_000),
+        ("top.txt", 1),
+    ):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"1" * size)
+    resources = {
+        "Images": {"Type": "AWS::S3::Bucket", "Properties": STACK_BUCKET},
+        "Empty": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "stack-empty"}},
+        "Topic": {"Type": "AWS::SNS::Topic"},
+    }
+    moto_session.client("cloudformation").create_stack(
+        StackName="scones-vehicle-classifier", TemplateBody=json.dumps({"Resources": resources})
+    )
+    s3.put_object(Bucket="stack-images", Key="in/one.png", Body=b"1")
+
+    assert main(["teardown", "--dry-run", "--bucket", bucket]) == 0
+    assert capsys.readouterr().out == WHOLE_DRY_RUN_REPORT
+
+
+@pytest.mark.parametrize(
+    ("prefix", "summary", "lines"),
+    [
+        ("", None, ["bucket b: not found"]),
+        ("p/", {}, ["s3://b/p: empty"]),
+        (
+            "p",
+            {"x/": (2, 2048)},
+            [
+                "s3://b/p holds:",
+                "  x/                        2 objects     2.0 KB",
+                "  delete them: aws s3 rm s3://b/p --recursive",
+            ],
+        ),
+    ],
+)
+def test_bucket_lines(prefix, summary, lines):
+    assert _bucket_lines("b", prefix, summary) == lines

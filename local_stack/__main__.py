@@ -1,5 +1,5 @@
 import sys
 
-from local_stack.cli import main
+from local_stack.commands.cli import main
 
 sys.exit(main())

@@ -31,8 +31,8 @@ for _variable in (
 ):
     os.environ.pop(_variable, None)
 
-from local_stack import lambda_bridge  # noqa: E402 - needs the environment above
-from local_stack.template import Template, make_resolver  # noqa: E402
+from local_stack.aws import lambda_runtime, moto_patches  # noqa: E402 - needs the environment above
+from local_stack.aws.template import Template, make_resolver  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
@@ -46,8 +46,8 @@ def load_event(name: str) -> dict:
 
 
 @pytest.fixture
-def lambda_context() -> lambda_bridge.FakeLambdaContext:
-    return lambda_bridge.FakeLambdaContext(function_name="test-function")
+def lambda_context() -> lambda_runtime.FakeLambdaContext:
+    return lambda_runtime.FakeLambdaContext(function_name="test-function")
 
 
 @pytest.fixture(scope="session")
@@ -60,11 +60,18 @@ def functions(template: Template) -> dict:
     """Each function's modules, imported once with the environment template.yaml gives it."""
     resolve = make_resolver({**template.parameter_defaults(), "EndpointName": TEST_ENDPOINT_NAME}, {}, {})
     return {
-        logical_id.removesuffix("Function"): lambda_bridge.load_function(
+        logical_id.removesuffix("Function"): lambda_runtime.load_function(
             template.function_code_dir(logical_id), template.function_environment(logical_id, resolve)
         )
         for logical_id in ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")
     }
+
+
+@pytest.fixture
+def retry_sleeps():
+    """The intervals moto's interpreter would sleep between Retry attempts, recorded instead."""
+    with moto_patches.retry_sleeps_recorded() as slept:
+        yield slept
 
 
 @pytest.fixture(autouse=True)

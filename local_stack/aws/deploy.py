@@ -19,11 +19,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from local_stack import lambda_bridge
-from local_stack.execution_environment import ExecutionEnvironments, FunctionSpec
-from local_stack.template import DeployInputError, Template, make_resolver
+from local_stack.aws import lambda_runtime, moto_patches
+from local_stack.aws.template import Template, make_resolver
+from local_stack.errors import InvalidBucketName
+from local_stack.processes.execution_environments import ExecutionEnvironments, FunctionSpec
+from local_stack.settings import ACCOUNT_ID, STACK_NAME
 
-ACCOUNT_ID = "123456789012"  # moto's default account
 STATE_MACHINE_ID = "ClassifyImageStateMachine"
 FUNCTION_IDS = ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")
 _ASSUME_LAMBDA_AND_STATES = json.dumps(
@@ -38,10 +39,6 @@ _ASSUME_LAMBDA_AND_STATES = json.dumps(
         ],
     }
 )
-
-
-class InvalidBucketName(DeployInputError):
-    """S3 would refuse the name (its ``InvalidBucketName``): said before anything starts."""
 
 
 # S3's naming rules for general purpose buckets, in the order its documentation lists them
@@ -83,7 +80,7 @@ def deploy(
     *,
     endpoint_name: str,
     bucket: str,
-    stack_name: str = "scones-local",
+    stack_name: str = STACK_NAME,
     parameters: dict[str, str] | None = None,
     template: Template | None = None,
     execution_environments: int = 0,
@@ -93,49 +90,27 @@ def deploy(
     template's substitutions. Idempotent.
 
     The functions run our handlers in ``execution_environments`` worker processes (see
-    ``local_stack.execution_environment``; their logs go to ``function_log``; the caller closes
-    ``DeployedStack.environments``), or, with 0, in this process, one invocation at a time
-    (``DeployedStack.functions`` holds their modules). A later deploy registers its own.
+    ``local_stack.processes.execution_environments``; their logs go to ``function_log``; the
+    caller closes ``DeployedStack.environments``), or, with 0, in this process, one invocation at
+    a time (``DeployedStack.functions`` holds their modules). A later deploy registers its own.
     """
     template = template or Template.load()
-    lambda_bridge.install()
-    region = session.region_name
+    moto_patches.install()
     template.check_parameters({**(parameters or {}), "EndpointName": endpoint_name})
     check_bucket_name(bucket)
     params = {**template.parameter_defaults(), **(parameters or {}), "EndpointName": endpoint_name}
     pseudo = {
         "AWS::Partition": "aws",
-        "AWS::Region": region,
+        "AWS::Region": session.region_name,
         "AWS::AccountId": ACCOUNT_ID,
         "AWS::StackName": stack_name,
     }
-    _create_bucket(session.client("s3"), bucket, region)
+    _create_bucket(session.client("s3"), bucket, session.region_name)
     role_arn = _ensure_role(session.client("iam"), f"{stack_name}-role")
-
     attributes: dict[str, str] = {"ImageBucket": bucket}
     resolve = make_resolver(params, attributes, pseudo)
-    lambda_client = session.client("lambda")
-    function_names, specs = {}, {}
-    for logical_id in FUNCTION_IDS:
-        name = f"{stack_name}-{logical_id}"
-        environment = template.function_environment(logical_id, resolve)
-        specs[name] = FunctionSpec(
-            template.function_code_dir(logical_id), environment, template.function_timeout(logical_id)
-        )
-        arn = _ensure_function(lambda_client, name, role_arn, environment)
-        attributes.update({logical_id: name, f"{logical_id}.Arn": arn})
-        function_names[logical_id] = name
-
-    functions, environments = {}, None
-    if execution_environments:
-        environments = ExecutionEnvironments(specs, execution_environments, function_log)
-        for name in specs:
-            lambda_bridge.register_invoker(name, functools.partial(environments.invoke, name))
-    else:
-        for logical_id, name in function_names.items():
-            functions[logical_id] = lambda_bridge.load_function(specs[name].code_dir, specs[name].environment)
-            lambda_bridge.register(name, functions[logical_id].app.lambda_handler)
-
+    created = _create_functions(session.client("lambda"), template, stack_name, role_arn, resolve, attributes)
+    functions, environments = _run_functions(created, execution_environments, function_log)
     try:
         definition = template.state_machine(STATE_MACHINE_ID, resolve)
         state_machine_arn = _ensure_state_machine(
@@ -145,9 +120,53 @@ def deploy(
         if environments is not None:
             environments.close()
         raise
+    function_names = {logical_id: name for logical_id, (name, _) in created.items()}
     return DeployedStack(
         stack_name, bucket, state_machine_arn, function_names, params, functions, environments
     )
+
+
+def _create_functions(
+    lambda_client: Any,
+    template: Template,
+    stack_name: str,
+    role_arn: str,
+    resolve: Any,
+    attributes: dict[str, str],
+) -> dict[str, tuple[str, FunctionSpec]]:
+    """Create the template's functions in moto; add their names and ARNs to ``attributes`` (Ref
+    and GetAtt for the state machine's substitutions); return ``{logical id: (name, spec)}``."""
+    created = {}
+    for logical_id in FUNCTION_IDS:
+        name = f"{stack_name}-{logical_id}"
+        environment = template.function_environment(logical_id, resolve)
+        created[logical_id] = (
+            name,
+            FunctionSpec(
+                template.function_code_dir(logical_id), environment, template.function_timeout(logical_id)
+            ),
+        )
+        arn = _ensure_function(lambda_client, name, role_arn, environment)
+        attributes.update({logical_id: name, f"{logical_id}.Arn": arn})
+    return created
+
+
+def _run_functions(
+    created: dict[str, tuple[str, FunctionSpec]], execution_environments: int, function_log: Path | None
+) -> tuple[dict[str, SimpleNamespace], ExecutionEnvironments | None]:
+    """Register where each function's invocations run: in ``execution_environments`` worker
+    processes, or (0) here, one at a time; returns the modules loaded here and the pool."""
+    if execution_environments:
+        specs = dict(created.values())
+        environments = ExecutionEnvironments(specs, execution_environments, function_log)
+        for name in specs:
+            lambda_runtime.register_invoker(name, functools.partial(environments.invoke, name))
+        return {}, environments
+    functions = {}
+    for logical_id, (name, spec) in created.items():
+        functions[logical_id] = lambda_runtime.load_function(spec.code_dir, spec.environment)
+        lambda_runtime.register(name, functions[logical_id].app.lambda_handler)
+    return functions, None
 
 
 def _create_bucket(s3: Any, bucket: str, region: str) -> None:
@@ -173,7 +192,7 @@ def _ensure_role(iam: Any, name: str) -> str:
 
 
 def _placeholder_zip() -> bytes:
-    # moto stores the code but never runs it: lambda_bridge runs the real handler instead.
+    # moto stores the code but never runs it: lambda_runtime runs the real handler instead.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "# the local stack runs functions/<name>/app.py itself\n")

@@ -29,7 +29,7 @@ which clients retry. The model is loaded on the first request and again on each 
 it loads, so the endpoint can be started before the model is trained.
 
 Successful invocations (only those, as SageMaker captures request and response) go to an
-optional :class:`local_stack.capture.DataCaptureWriter`.
+optional :class:`local_stack.aws.data_capture.DataCaptureWriter`.
 """
 
 from __future__ import annotations
@@ -47,15 +47,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from local_stack.capture import DataCaptureWriter
+from local_stack.aws.data_capture import DataCaptureWriter
+from local_stack.settings import ACCOUNT_ID, REGION
 from training_job.local_model import MODEL_PATH
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.preprocess import UndecodableImage, decode_image
 
 logger = logging.getLogger(__name__)
 
-ACCOUNT_ID = "123456789012"  # moto's default account, the one the local stack pretends to be
-REGION = "us-east-1"
 SUPPORTED_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "application/x-image"})
 JSON = "application/json"
 _ACCEPTED = frozenset({JSON, "*/*", "application/*"})

@@ -12,24 +12,8 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_PATH = REPO_ROOT / "template.yaml"
-
-
-class TemplateError(ValueError):
-    """The template uses something this reader cannot resolve locally."""
-
-
-class DeployInputError(ValueError):
-    """A value the deploy was given that AWS would refuse before creating anything."""
-
-
-class ParameterValidationError(DeployInputError):
-    """A parameter value breaks the template's own constraints: CloudFormation's ``ValidationError``."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(message)
-        self.parameter = parameter
+from local_stack.errors import ParameterValidationError, TemplateError
+from local_stack.settings import REPO_ROOT, TEMPLATE_PATH
 
 
 class _CfnLoader(yaml.SafeLoader):

@@ -17,11 +17,15 @@ import boto3
 from botocore.response import StreamingBody
 from moto import mock_aws
 
-from local_stack import lambda_bridge, runner
-from local_stack.cli import SAMPLES_DIR, SAMPLES_LST
-from local_stack.stack import FUNCTION_IDS
-from local_stack.stack_process import start_stack_process
-from local_stack.template import Template, make_resolver
+from local_stack.aws import lambda_runtime
+from local_stack.aws.deploy import FUNCTION_IDS
+from local_stack.aws.template import Template, make_resolver
+from local_stack.client import images, results
+from local_stack.client.executions import run_executions
+from local_stack.client.images import ImageToRun
+from local_stack.process_state import environment_set
+from local_stack.processes.stack_process import start_stack_process
+from local_stack.settings import SAMPLES_DIR, SAMPLES_LST
 from training_job.local_model import MODEL_PATH
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.preprocess import decode_image
@@ -40,7 +44,7 @@ class _ModelAsEndpoint:
         return {"Body": StreamingBody(io.BytesIO(answer), len(answer))}
 
 
-def direct_loop(images: list[runner.ImageToRun]) -> float:
+def direct_loop(to_run: list[ImageToRun]) -> float:
     """Images/s calling the three handlers in order (S3 in-process moto), no Step Functions."""
     template = Template.load()
     resolve = make_resolver(
@@ -48,7 +52,7 @@ def direct_loop(images: list[runner.ImageToRun]) -> float:
     )
     with mock_aws():
         handlers = {
-            logical_id: lambda_bridge.load_function(
+            logical_id: lambda_runtime.load_function(
                 template.function_code_dir(logical_id), template.function_environment(logical_id, resolve)
             )
             for logical_id in FUNCTION_IDS
@@ -57,64 +61,78 @@ def direct_loop(images: list[runner.ImageToRun]) -> float:
         handlers["ClassifyImageFunction"].endpoint.sagemaker_runtime_client = lambda: model
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="bench")
-        for image in {i.path.name: i for i in images}.values():
+        for image in {i.path.name: i for i in to_run}.values():
             s3.put_object(Bucket="bench", Key=image.path.name, Body=image.path.read_bytes())
         with contextlib.redirect_stdout(io.StringIO()):  # the handlers' logs and EMF metrics
-            return _classify_all(images, handlers)
+            return _classify_all(to_run, handlers)
 
 
-def _classify_all(images: list[runner.ImageToRun], handlers: dict) -> float:
+def _classify_all(to_run: list[ImageToRun], handlers: dict) -> float:
     started = time.perf_counter()
-    for image in images:
+    for image in to_run:
         payload = {"s3_bucket": "bench", "s3_key": image.path.name}
         for logical_id in FUNCTION_IDS:
-            text, errored = lambda_bridge.invoke(logical_id, handlers[logical_id].app.lambda_handler, payload)
+            text, errored = lambda_runtime.invoke(
+                logical_id, handlers[logical_id].app.lambda_handler, payload
+            )
             if errored:
                 break
             payload = json.loads(text)
-    return len(images) / (time.perf_counter() - started)
+    return len(to_run) / (time.perf_counter() - started)
 
 
 def run_bench(executions: int, concurrency: int, execution_environments: int) -> int:
-    samples, _ = runner.find_images(SAMPLES_DIR, SAMPLES_LST)
+    samples, _ = images.find_images(SAMPLES_DIR, SAMPLES_LST)
     photos = [image for image in samples if image.path.suffix == ".png"]
-    images = list(islice(cycle(photos), executions))
-
-    # as the stack runs them: no X-Ray daemon, metrics on (their EMF lines go nowhere)
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    with lambda_bridge.environment_set({"POWERTOOLS_TRACE_DISABLED": "true"}):
-        cpu = time.process_time()
-        direct = direct_loop(images)
-        direct_cpu_ms = (time.process_time() - cpu) * 1000 / len(images)
+    to_run = list(islice(cycle(photos), executions))
+    direct, direct_cpu_ms = _measure_direct_loop(to_run)
     print(
         f"direct: three handlers + model in a loop: {direct:.1f} images/s ({1000 / direct:.2f} ms each, "
         f"CPU {direct_cpu_ms:.1f} ms each)"
     )
+    summary, parts_ms, client_cpu_ms = _measure_stack(photos, to_run, concurrency, execution_environments)
+    _print_stack_figures(summary, concurrency, parts_ms, client_cpu_ms, direct, direct_cpu_ms)
+    return 0
 
-    # the stack as a user runs it: `up` in one process, the client in this one
-    with start_stack_process(
-        [
-            "--endpoint-name",
-            "vehicle-classifier-bench",
-            "--bucket",
-            "scones-bench",
-            "--execution-environments",
-            str(execution_environments),
-        ]
-    ) as stack:
-        keys = runner.upload_images(stack.client("s3"), stack.bucket, photos)
+
+def _measure_direct_loop(to_run: list[ImageToRun]) -> tuple[float, float]:
+    """Images/s and CPU ms per image of the direct loop, as the stack runs the handlers: no X-Ray
+    daemon, metrics on (their EMF lines go nowhere)."""
+    with warnings.catch_warnings(), environment_set({"POWERTOOLS_TRACE_DISABLED": "true"}):
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        cpu = time.process_time()
+        direct = direct_loop(to_run)
+        return direct, (time.process_time() - cpu) * 1000 / len(to_run)
+
+
+def _measure_stack(
+    photos: list[ImageToRun], to_run: list[ImageToRun], concurrency: int, execution_environments: int
+) -> tuple[dict, dict[str, float], float]:
+    """The stack as a user runs it, ``up`` in one process and the client in this one: the run's
+    summary, CPU ms per execution of each part of the stack, and of the client."""
+    options = ["--endpoint-name", "vehicle-classifier-bench", "--bucket", "scones-bench"]
+    with start_stack_process([*options, "--execution-environments", str(execution_environments)]) as stack:
+        keys = images.upload_images(stack.client("s3"), stack.bucket, photos)
         sfn = stack.client("stepfunctions")
-        runner.run_executions(sfn, stack.state_machine_arn, stack.bucket, photos[:4], keys, 4)  # warm up
+        run_executions(sfn, stack.state_machine_arn, stack.bucket, photos[:4], keys, 4)  # warm up
         cpu, parts_before = time.process_time(), stack.cpu_seconds_by_part()
-        results, wall = runner.run_executions(
-            sfn, stack.state_machine_arn, stack.bucket, images, keys, concurrency
-        )
-        client_cpu_ms = (time.process_time() - cpu) * 1000 / len(images)
+        ran, wall = run_executions(sfn, stack.state_machine_arn, stack.bucket, to_run, keys, concurrency)
+        client_cpu_ms = (time.process_time() - cpu) * 1000 / len(to_run)
         parts_ms = {
-            part: (seconds - parts_before.get(part, 0.0)) * 1000 / len(images)
+            part: (seconds - parts_before.get(part, 0.0)) * 1000 / len(to_run)
             for part, seconds in stack.cpu_seconds_by_part().items()
         }
-    summary = runner.summarize(results, wall)
+    return results.summarize(ran, wall), parts_ms, client_cpu_ms
+
+
+def _print_stack_figures(
+    summary: dict,
+    concurrency: int,
+    parts_ms: dict[str, float],
+    client_cpu_ms: float,
+    direct: float,
+    direct_cpu_ms: float,
+) -> None:
     stack_rate = summary["executions_per_second"]
     print(
         f"local stack: {summary['executions']} executions at concurrency {concurrency}: "
@@ -137,4 +155,3 @@ def run_bench(executions: int, concurrency: int, execution_environments: int) ->
             f"{total_ms / direct_cpu_ms:.1f}x the direct loop's CPU per image"
         )
     print(f"overhead: the stack takes {direct / stack_rate:.1f}x the direct loop's time per image")
-    return 0

@@ -8,13 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from local_stack import runner
-from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, default_stack_options, start_stack
+from local_stack.client import executions, images, results
+from local_stack.commands.stack_options import default_stack_options, start_stack
+from local_stack.settings import SAMPLES_DIR, SAMPLES_LST
 
 
 def run_demo(out: Path) -> int:
     started = time.perf_counter()
-    images, warnings = runner.find_images(SAMPLES_DIR, SAMPLES_LST)
+    found, warnings = images.find_images(SAMPLES_DIR, SAMPLES_LST)
     for warning in warnings:
         print(f"local_stack: {warning}", file=sys.stderr)
     options = default_stack_options()
@@ -22,9 +23,9 @@ def run_demo(out: Path) -> int:
     try:
         session = running.session()
         s3 = session.client("s3")
-        keys = runner.upload_images(s3, deployed.bucket, images)
-        results, wall = runner.run_executions(
-            session.client("stepfunctions"), deployed.state_machine_arn, deployed.bucket, images, keys, 8
+        keys = images.upload_images(s3, deployed.bucket, found)
+        ran, wall = executions.run_executions(
+            session.client("stepfunctions"), deployed.state_machine_arn, deployed.bucket, found, keys, 8
         )
         running.endpoint.close()  # flush the data capture into the local S3
         capture_uri = f"s3://{deployed.bucket}/{running.capture_prefix}/{running.endpoint_name}"
@@ -34,9 +35,9 @@ def run_demo(out: Path) -> int:
         report_status = _report(capture_uri, out / "report")
     finally:
         running.close()
-    summary = runner.summarize(results, wall)
-    runner.print_table(results, summary)
-    runner.write_json(out / "executions.json", summary, results)
+    summary = results.summarize(ran, wall)
+    results.print_table(ran, summary)
+    results.write_json(out / "executions.json", summary, ran)
     print()
     print(f"executions:    {out / 'executions.json'}")
     print(f"data capture:  {capture_dir} ({copied} files, copied from {capture_uri})")

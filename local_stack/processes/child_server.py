@@ -1,11 +1,9 @@
 """A local server in a process of its own, as the AWS service it stands for is a server of its
 own: its HTTP work uses another core instead of taking turns under one interpreter lock.
 
-The parent starts ``python -m MODULE ARGUMENT``; the child serves on a free port and prints one
-line, ``ready URL`` or ``error MESSAGE``; the parent stops it by closing the child's stdin, which
-also happens when the parent dies, so a child never outlives its stack. A subprocess rather than
-``multiprocessing``: its spawn start method runs the parent's ``__main__`` again, which a script
-without an ``if __name__ == "__main__"`` guard does not survive.
+The parent starts ``python -m MODULE ARGUMENT`` (``child_process``); the child serves on a free
+port and prints one line, ``ready URL`` or ``error MESSAGE``; the parent stops it by closing the
+child's stdin, which also happens when the parent dies, so a child never outlives its stack.
 """
 
 from __future__ import annotations
@@ -17,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from local_stack.runner import LocalStackError
-from local_stack.template import REPO_ROOT
+from local_stack.errors import LocalStackError
+from local_stack.processes import child_process
 
 _STOP_TIMEOUT_SECONDS = 30
 
@@ -32,17 +30,8 @@ class ChildServer:
     url: str
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.close()  # the signal to stop
-            try:
-                self.process.wait(timeout=_STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise LocalStackError(
-                    f"the {self.name} did not stop within {_STOP_TIMEOUT_SECONDS} s"
-                ) from None
-        self.process.stdout.close()
+        if not child_process.stop(self.process, _STOP_TIMEOUT_SECONDS):
+            raise LocalStackError(f"the {self.name} did not stop within {_STOP_TIMEOUT_SECONDS} s")
         if self.process.returncode != 0:
             raise LocalStackError(
                 f"the {self.name} exited with code {self.process.returncode} while stopping "
@@ -52,23 +41,11 @@ class ChildServer:
 
 def start_child_server(module: str, argument: str, name: str) -> ChildServer:
     """Start ``python -m module argument`` and wait until it serves; raise if it cannot start."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, argument],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    try:
-        status, _, detail = process.stdout.readline().strip().partition(" ")
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
+    process = child_process.spawn(module, argument)
+    status, _, detail = (child_process.read_until_ready(process, str.strip) or "").partition(" ")
     if status != "ready":
-        process.kill()
-        process.wait()
-        reason = detail if status == "error" else f"its process exited with code {process.returncode}"
+        code = child_process.kill(process)
+        reason = detail if status == "error" else f"its process exited with code {code}"
         raise LocalStackError(f"the {name} did not start: {reason}")
     return ChildServer(name, process, detail)
 

@@ -12,7 +12,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from local_stack.child_server import ChildServer, serve_until_stopped, start_child_server
+from local_stack.processes.child_server import ChildServer, serve_until_stopped, start_child_server
+from local_stack.settings import LOOPBACK, REGION
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class EndpointSettings:
     fail_rate: float = 0.0
     latency_ms: float = 0.0
     seed: int | None = None
-    host: str = "127.0.0.1"
-    region: str = "us-east-1"
+    host: str = LOOPBACK
+    region: str = REGION
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "model_path": str(self.model_path)})
@@ -40,18 +41,18 @@ class EndpointSettings:
         return cls(**{**fields, "model_path": Path(fields["model_path"])})
 
 
-def start_endpoint_process(settings: EndpointSettings) -> ChildServer:
+def start_endpoint_server(settings: EndpointSettings) -> ChildServer:
     """Start the endpoint in a new process and wait until it serves; raise if it cannot start."""
-    return start_child_server("local_stack.endpoint_process", settings.to_json(), "local endpoint")
+    return start_child_server("local_stack.processes.endpoint_server", settings.to_json(), "local endpoint")
 
 
 def _start(settings: EndpointSettings):
     import boto3
 
-    from local_stack.capture import DataCaptureWriter
-    from local_stack.endpoint import LocalEndpoint
-    from local_stack.services import FAKE_CREDENTIALS
-    from local_stack.wsgi_server import serve
+    from local_stack.aws.data_capture import DataCaptureWriter
+    from local_stack.aws.sagemaker_endpoint import LocalEndpoint
+    from local_stack.processes.wsgi_server import serve
+    from local_stack.settings import FAKE_CREDENTIALS
 
     s3 = boto3.client(
         "s3",

@@ -6,7 +6,7 @@ interpreter under one interpreter lock, and Powertools keeps its metric set and 
 class-level state, so they also had to take turns with each other (one invocation at a time
 for the whole stack). In worker processes they run side by side, on every core; the three
 functions in one worker share its Powertools state and take turns, as before. The interpreter
-still calls them through ``lambda_bridge``; only where the handler runs changes.
+still calls them through ``aws.lambda_runtime``'s registry; only where the handler runs changes.
 
 The protocol is a pipe each way, one JSON line per message: the parent first writes the
 configuration (``{"functions": {name: {"code_dir", "environment"}}, "function_log"}``), the
@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from local_stack.runner import LocalStackError
-from local_stack.template import REPO_ROOT
+from local_stack.errors import LocalStackError
+from local_stack.processes import child_process
 
 _STOP_TIMEOUT_SECONDS = 10
 
@@ -136,15 +136,10 @@ class ExecutionEnvironments:
             processes, self._live = list(self._live), set()
         for process in processes:
             with contextlib.suppress(OSError):  # already broken: it died
-                process.stdin.close()
+                process.stdin.close()  # all of them at once: they finish side by side
         deadline = time.monotonic() + _STOP_TIMEOUT_SECONDS
         for process in processes:
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            process.stdout.close()
+            child_process.stop(process, deadline - time.monotonic())
 
     def __enter__(self) -> ExecutionEnvironments:
         return self
@@ -180,29 +175,21 @@ class ExecutionEnvironments:
         raise LocalStackError("two fresh execution environments in a row died before their first invocation")
 
     def _spawn(self) -> subprocess.Popen:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local_stack.execution_environment"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=REPO_ROOT,
-            env=dict(os.environ),  # the stack's exports: where S3 and the endpoint are
-        )
+        # the stack's exports: where S3 and the endpoint are
+        process = child_process.spawn("local_stack.processes.execution_environments", env=os.environ)
         with self._lock:
             closed = self._closed
             if not closed:
                 self._live.add(process)
         if closed:
-            process.kill()
-            process.wait()
+            child_process.kill(process)
             raise LocalStackError("the stack's execution environments are closed")
         process.stdin.write(self._configuration + "\n")
         process.stdin.flush()
         return process
 
     def _wait_until_ready(self, process: subprocess.Popen) -> None:
-        line = process.stdout.readline()
-        answer = json.loads(line) if line.startswith("{") else {}
+        answer = child_process.read_until_ready(process, _answer) or {}
         if answer.get("ready"):
             return
         exited = {
@@ -216,12 +203,15 @@ class ExecutionEnvironments:
         with self._lock:
             self._live.discard(process)
         if kill:
-            process.kill()
-        with contextlib.suppress(OSError):
-            process.stdin.close()
-        code = process.wait()
-        process.stdout.close()
-        return code
+            child_process.kill(process)
+        child_process.stop(process, timeout=_STOP_TIMEOUT_SECONDS)
+        return process.returncode
+
+
+def _answer(line: str) -> dict:
+    """The worker's first line: ``{"ready": true}`` or ``{"error": ...}``; anything else (a
+    crash's output) is no answer, ``{}``."""
+    return json.loads(line) if line.startswith("{") else {}
 
 
 def _exit_status(code: int) -> str:
@@ -245,11 +235,11 @@ def _init_error(error: Exception) -> dict:
 
 def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]) -> int:
     """In the worker: import the functions, then answer invocations until stdin closes."""
-    from local_stack import lambda_bridge
+    from local_stack.aws import lambda_runtime
 
     try:
         handlers = {
-            name: lambda_bridge.load_function(Path(spec["code_dir"]), spec["environment"]).app.lambda_handler
+            name: lambda_runtime.load_function(Path(spec["code_dir"]), spec["environment"]).app.lambda_handler
             for name, spec in configuration["functions"].items()
         }
     except Exception as error:
@@ -262,7 +252,9 @@ def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]
         request = json.loads(line)
         name = request["function"]
         # (invoke's one-at-a-time lock is never contended here: one thread)
-        payload, errored = lambda_bridge.invoke(name, handlers[name], request["event"], request["request_id"])
+        payload, errored = lambda_runtime.invoke(
+            name, handlers[name], request["event"], request["request_id"]
+        )
         answers.write(f"{int(errored)}{payload}\n")
         answers.flush()
     return 0

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import sys
 
-from local_stack.child_server import ChildServer, serve_until_stopped, start_child_server
+from local_stack.processes.child_server import ChildServer, serve_until_stopped, start_child_server
 
 
-def start_s3_process(host: str = "127.0.0.1") -> ChildServer:
-    return start_child_server("local_stack.s3_process", host, "local S3")
+def start_s3_server(host: str = "127.0.0.1") -> ChildServer:
+    return start_child_server("local_stack.processes.s3_server", host, "local S3")
 
 
 def _start(host: str):
-    from local_stack import lambda_bridge
-    from local_stack.wsgi_server import serve
+    from local_stack.aws.moto_patches import moto_app
+    from local_stack.processes.wsgi_server import serve
 
-    return serve(lambda_bridge.moto_app(), host=host, port=0, name="s3")
+    return serve(moto_app(), host=host, port=0, name="s3")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ on one core; in two processes they use two, as they would against AWS.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -18,8 +17,10 @@ from typing import Any
 
 import boto3
 
-from local_stack.runner import LocalStackError
-from local_stack.template import REPO_ROOT
+from local_stack.errors import LocalStackError
+from local_stack.processes import child_process
+
+_STOP_TIMEOUT_SECONDS = 30
 
 
 @dataclass
@@ -71,13 +72,7 @@ class StackProcess:
 
     def close(self) -> None:
         """SIGTERM, as Ctrl-C: ``up`` flushes the data capture and stops its servers."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        child_process.stop(self.process, _STOP_TIMEOUT_SECONDS, by_signal=True)
 
     def __enter__(self) -> StackProcess:
         return self
@@ -91,35 +86,26 @@ def start_stack_process(options: list[str]) -> StackProcess:
     environment = {
         name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")
     }  # a stack of its own, not one that this shell's exports point at
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "up", "--stop-with-parent", *options],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-        env=environment,
-    )
+    process = child_process.spawn("local_stack", "up", "--stop-with-parent", *options, env=environment)
     exports: dict[str, str] = {}
     notes: dict[str, str] = {}
-    try:
-        for line in process.stdout:
-            if line.startswith("export "):
-                name, _, value = line[len("export ") :].strip().partition("=")
-                exports[name] = value
-            elif line.startswith("# ") and ":" in line:
-                key, _, value = line[2:].partition(":")
-                notes[key.strip()] = value.strip()
-            if line.startswith("# serving"):
-                # keep reading what it prints, or it blocks once the pipe is full
-                threading.Thread(target=_forward, args=(process.stdout,), daemon=True).start()
-                return StackProcess(process, exports, notes["bucket"], notes["state machine"])
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
-    process.wait()
-    raise LocalStackError(
-        f"`python -m local_stack up` stopped before serving (exit code {process.returncode})"
-    )
+
+    def serving(line: str) -> bool | None:
+        if line.startswith("export "):
+            name, _, value = line[len("export ") :].strip().partition("=")
+            exports[name] = value
+        elif line.startswith("# ") and ":" in line:
+            key, _, value = line[2:].partition(":")
+            notes[key.strip()] = value.strip()
+        return True if line.startswith("# serving") else None
+
+    if not child_process.read_until_ready(process, serving):
+        raise LocalStackError(
+            f"`python -m local_stack up` stopped before serving (exit code {process.returncode})"
+        )
+    # keep reading what it prints, or it blocks once the pipe is full
+    threading.Thread(target=_forward, args=(process.stdout,), daemon=True).start()
+    return StackProcess(process, exports, notes["bucket"], notes["state machine"])
 
 
 def _forward(stream: Any) -> None:
@@ -128,9 +114,9 @@ def _forward(stream: Any) -> None:
 
 
 _CHILD_PARTS = {
-    "local_stack.execution_environment": "execution environments",
-    "local_stack.endpoint_process": "endpoint",
-    "local_stack.s3_process": "S3",
+    "local_stack.processes.execution_environments": "execution environments",
+    "local_stack.processes.endpoint_server": "endpoint",
+    "local_stack.processes.s3_server": "S3",
 }
 
 

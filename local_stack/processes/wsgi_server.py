@@ -8,7 +8,7 @@ server of CherryPy) keeps boto3's connections alive, answers from a fixed pool o
 sends header names as the app wrote them (waitress, also faster than werkzeug here, capitalises
 them, which turns S3 metadata keys into ``Plain`` where S3 answers ``plain``). Measured on this
 2-core machine, S3 ``GetObject`` through moto: 108 requests/s on werkzeug, 177 on cheroot (with
-the dispatcher cache of ``lambda_bridge.moto_app``).
+the dispatcher cache of ``aws.moto_patches.moto_app``).
 
 One difference from moto's own server remains: WSGI cannot tell ``x-amz-meta-a_b`` from
 ``x-amz-meta-a-b``, so an S3 metadata name with an underscore comes back with a dash (moto's

@@ -1,5 +1,5 @@
 """The local SageMaker Runtime endpoint and its data capture, through real boto3 clients over
-loopback HTTP: the endpoint served by local_stack.wsgi_server (in this process, and in a process
+loopback HTTP: the endpoint served by local_stack.processes.wsgi_server (in this process, and in a process
 of its own as the local stack runs it), S3 on a moto server."""
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 from PIL import Image
 
-from local_stack.capture import CaptureUploadError, DataCaptureWriter
-from local_stack.endpoint import LocalEndpoint
-from local_stack.endpoint_process import EndpointSettings, start_endpoint_process
-from local_stack.runner import LocalStackError
-from local_stack.wsgi_server import serve
+from local_stack.aws.data_capture import CaptureUploadError, DataCaptureWriter
+from local_stack.aws.sagemaker_endpoint import LocalEndpoint
+from local_stack.errors import LocalStackError
+from local_stack.processes.endpoint_server import EndpointSettings, start_endpoint_server
+from local_stack.processes.wsgi_server import serve
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.preprocess import decode_image
 
@@ -423,9 +423,9 @@ def test_close_raises_when_records_cannot_be_written(s3):
 # -- the endpoint in a process of its own (as the local stack runs it) ---------------------------
 
 
-def test_endpoint_process_serves_and_flushes_its_capture_on_close(model_path, s3_url, s3, bucket):
+def test_endpoint_server_serves_and_flushes_its_capture_on_close(model_path, s3_url, s3, bucket):
     settings = EndpointSettings(ENDPOINT, model_path, s3_url, bucket, capture_prefix="data-capture")
-    endpoint = start_endpoint_process(settings)
+    endpoint = start_endpoint_server(settings)
     try:
         images = distinct_images(3)
         answers = [json.loads(invoke(runtime_client(endpoint.url), body)["Body"]) for body in images]
@@ -438,15 +438,15 @@ def test_endpoint_process_serves_and_flushes_its_capture_on_close(model_path, s3
     assert sorted(record["captureData"]["endpointInput"]["data"] for record in records) == sent
 
 
-def test_endpoint_process_that_cannot_start_says_why(model_path, s3_url, bucket):
+def test_endpoint_server_that_cannot_start_says_why(model_path, s3_url, bucket):
     settings = EndpointSettings(ENDPOINT, model_path, s3_url, bucket, "data-capture", sampling_percentage=101)
     with pytest.raises(LocalStackError, match="did not start: ValueError: sampling_percentage"):
-        start_endpoint_process(settings)
+        start_endpoint_server(settings)
 
 
-def test_endpoint_process_says_when_its_capture_could_not_be_flushed(model_path, tmp_path):
+def test_endpoint_server_says_when_its_capture_could_not_be_flushed(model_path, tmp_path):
     dead_s3 = "http://127.0.0.1:9"  # the discard port: nothing answers
-    endpoint = start_endpoint_process(
+    endpoint = start_endpoint_server(
         EndpointSettings(ENDPOINT, model_path, dead_s3, "nowhere", "data-capture")
     )
     invoke(runtime_client(endpoint.url), png_bytes())  # one record waits in the writer

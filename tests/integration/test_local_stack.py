@@ -3,31 +3,54 @@ the local SageMaker endpoint over HTTP serving the shipped model, data capture i
 
 import base64
 import json
+import random
+import re
 from collections import Counter
-from types import SimpleNamespace
 
 import pytest
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from local_stack import runner
-from local_stack.cli import SAMPLES_DIR, SAMPLES_LST, main
+from local_stack.client import executions, images
+from local_stack.commands.cli import main
+from local_stack.settings import SAMPLES_DIR, SAMPLES_LST
 from monitoring.cli import main as monitoring_main
 from training_job.local_model import MODEL_PATH
+from training_job.local_model.inference import load_session, predict_probabilities
+from training_job.local_model.preprocess import UndecodableImage, decode_image
+from training_job.project import CLASS_NAMES, DEFAULT_CONFIDENCE_THRESHOLD
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def fast_retries(monkeypatch):
-    """Retry intervals really sleep in moto's interpreter; keep their count, not their seconds."""
-    slept = []
-    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=slept.append))
-    return slept
+THROTTLED_ATTEMPTS = 5  # the ASL's Retry on EndpointThrottled: MaxAttempts 4 after the first
 
 
-@pytest.fixture
-def sample_count():
-    return sum(1 for p in SAMPLES_DIR.iterdir() if p.is_file())
+@pytest.fixture(scope="module")
+def model_answers() -> dict[str, list[float] | None]:
+    """What the shipped model answers for each sample, called directly (None: not an image):
+    the oracle the stack's results must match exactly."""
+    session = load_session(MODEL_PATH)
+    answers = {}
+    for path in sorted(p for p in SAMPLES_DIR.iterdir() if p.is_file()):
+        try:
+            answers[path.name] = [
+                float(p) for p in predict_probabilities(session, decode_image(path.read_bytes()))[0]
+            ]
+        except UndecodableImage:
+            answers[path.name] = None
+    return answers
+
+
+def expected_outcome(answer: list[float] | None, threshold: float) -> tuple:
+    """(status, label, error) the workflow must end in for an image the model answers so."""
+    if answer is None:
+        return ("FAILED", None, "NotAnImage")
+    confidence = max(answer)
+    if confidence < threshold:
+        return ("FAILED", None, "ThresholdConfidenceNotMet")
+    return ("SUCCEEDED", CLASS_NAMES[answer.index(confidence)], None)
+
+
+def outcomes(report: dict) -> dict[str, tuple]:
+    return {e["image"]: (e["status"], e["label"], e["error"]) for e in report["executions"]}
 
 
 def run_cli(tmp_path, *options: str) -> dict:
@@ -39,67 +62,78 @@ def run_cli(tmp_path, *options: str) -> dict:
     return json.loads(out.read_text())
 
 
-def test_samples_run_through_the_stack_with_named_failures(tmp_path, capsys, sample_count):
+def test_samples_run_through_the_stack_with_named_failures(tmp_path, capsys, model_answers):
     report = run_cli(tmp_path, "--concurrency", "8")
 
-    executions, summary = report["executions"], report["summary"]
-    assert len(executions) == summary["executions"] == sample_count
-    assert {e["status"] for e in executions} <= {"SUCCEEDED", "FAILED"}
-    by_image = {e["image"]: e for e in executions}
-    assert (by_image["not_an_image.txt"]["status"], by_image["not_an_image.txt"]["error"]) == (
-        "FAILED",
-        "NotAnImage",
-    )
-    assert set(summary["failed"]) <= {"NotAnImage", "ThresholdConfidenceNotMet"}
-    # the model's own numbers are evaluate's business (MODEL_CARD.md); here: answers come back, right
-    assert summary["succeeded"] >= sample_count // 3
-    assert summary["accuracy_of_answered"] >= 0.9
-    for execution in executions:
+    expected = {name: expected_outcome(a, DEFAULT_CONFIDENCE_THRESHOLD) for name, a in model_answers.items()}
+    assert outcomes(report) == expected
+    for execution in report["executions"]:
         if execution["status"] == "SUCCEEDED":
-            assert execution["confidence"] >= 0.93 and execution["label"] in ("bicycle", "motorcycle")
+            assert execution["confidence"] == pytest.approx(max(model_answers[execution["image"]]))
+    summary = report["summary"]
+    assert summary["executions"] == len(expected)
+    assert summary["succeeded"] == sum(status == "SUCCEEDED" for status, _, _ in expected.values())
+    assert summary["failed"] == dict(Counter(e for s, _, e in expected.values() if s == "FAILED"))
     table = capsys.readouterr().out
     assert "not_an_image.txt" in table and "executions/s" in table
 
 
-def test_a_high_threshold_turns_answers_into_threshold_failures(tmp_path, sample_count):
+def test_a_high_threshold_turns_answers_into_threshold_failures(tmp_path, model_answers):
     report = run_cli(tmp_path, "--threshold", "0.99999", "--limit", "12")
 
-    failed = report["summary"]["failed"]
-    assert failed.get("ThresholdConfidenceNotMet", 0) >= 6
-    for execution in report["executions"]:
-        assert execution["status"] == "SUCCEEDED" or execution["error"] in (
-            "ThresholdConfidenceNotMet",
-            "NotAnImage",
-        )
+    first_twelve = dict(list(model_answers.items())[:12])
+    assert outcomes(report) == {name: expected_outcome(a, 0.99999) for name, a in first_twelve.items()}
+    assert report["summary"]["failed"]["ThresholdConfidenceNotMet"] >= 6  # the point of the threshold
 
 
-def test_injected_endpoint_throttling_is_retried_and_every_execution_ends(
-    tmp_path, fast_retries, sample_count
-):
-    report = run_cli(tmp_path, "--endpoint-fail-rate", "0.3", "--concurrency", "8")
+def simulate_throttling(photos: list[str], fail_rate: float, seed: int) -> tuple[int, set[str]]:
+    """The endpoint draws one number per call from ``random.Random(seed)``; one execution at a
+    time, the calls come in image order: the Retry count and the images that stay throttled."""
+    rng = random.Random(seed)
+    retries, exhausted = 0, set()
+    for photo in photos:
+        for attempt in range(THROTTLED_ATTEMPTS):
+            if rng.random() >= fail_rate:
+                break
+            if attempt == THROTTLED_ATTEMPTS - 1:
+                exhausted.add(photo)
+            else:
+                retries += 1
+    return retries, exhausted
 
-    assert len(report["executions"]) == sample_count
-    assert len(fast_retries) > 0, "throttled calls were retried"
-    errors = {e["error"] for e in report["executions"] if e["status"] == "FAILED"}
-    assert errors <= {"NotAnImage", "ThresholdConfidenceNotMet", "EndpointThrottled"}
-    # five attempts at a 30 % fault rate: an image fails all of them with p = 0.0024
-    assert report["summary"]["failed"].get("EndpointThrottled", 0) <= 2
+
+def test_injected_endpoint_throttling_is_retried_exactly_as_seeded(tmp_path, retry_sleeps, model_answers):
+    # seed 3 at a 60 % fault rate throttles one image through all five attempts
+    report = run_cli(tmp_path, "--endpoint-fail-rate", "0.6", "--seed", "3", "--concurrency", "1")
+
+    photos = [name for name, answer in model_answers.items() if answer is not None]
+    retries, exhausted = simulate_throttling(photos, 0.6, seed=3)
+    assert exhausted, "the seed should exhaust the retries of at least one image"
+    expected = {
+        name: ("FAILED", None, "EndpointThrottled")
+        if name in exhausted
+        else expected_outcome(answer, DEFAULT_CONFIDENCE_THRESHOLD)
+        for name, answer in model_answers.items()
+    }
+    assert outcomes(report) == expected
+    assert len(retry_sleeps) == retries
 
 
 def test_capture_holds_one_record_per_answered_invocation_and_feeds_the_report(tmp_path):
-    from local_stack import services, stack
+    from local_stack.aws import deploy
+    from local_stack.processes import services
 
-    images, _ = runner.find_images(SAMPLES_DIR, SAMPLES_LST, limit=20)
+    found, _ = images.find_images(SAMPLES_DIR, SAMPLES_LST, limit=20)
     running = services.start(model_path=MODEL_PATH, bucket="capture-test", endpoint_name="capture-test")
     try:
         session = running.session()
-        deployed = stack.deploy(
+        deployed = deploy.deploy(
             session, endpoint_name="capture-test", bucket="capture-test", stack_name="capture"
         )
         s3 = session.client("s3")
-        keys = runner.upload_images(s3, deployed.bucket, images)
-        results, _ = runner.run_executions(
-            session.client("stepfunctions"), deployed.state_machine_arn, deployed.bucket, images, keys, 8
+        keys = images.upload_images(s3, deployed.bucket, found)
+        results, _ = executions.run_executions(
+            session.client("stepfunctions"), deployed.state_machine_arn, deployed.bucket, found, keys, 8
         )
         running.endpoint.close()  # flush
         report_dir = tmp_path / "report"
@@ -166,7 +200,7 @@ RUN_ONE = ["run", "--images", str(SAMPLES_DIR), "--limit", "1"]
     ],
 )
 def test_bad_input_is_a_clear_message_not_a_traceback(argv, message, capsys):
-    assert main(argv) == 2
+    assert main(argv) == 2  # a usage error
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
 
@@ -211,7 +245,12 @@ def test_the_execution_environments_write_the_functions_logs_and_metrics(tmp_pat
     assert len(classified) == report["summary"]["succeeded"] + report["summary"]["failed"].get(
         "ThresholdConfidenceNotMet", 0
     )
-    assert all(r["service"] == "vehicle-classifier" and r["correlation_id"] for r in classified)
+    assert all(r["service"] == "vehicle-classifier" for r in classified)
+    # each execution's ARN is its logs' correlation id: `run` names them <run id>-<number>
+    arns = sorted(r["correlation_id"] for r in classified)
+    prefix = "arn:aws:states:us-east-1:123456789012:execution:scones-local-ClassifyImage:"
+    run_id = re.fullmatch(re.escape(prefix) + r"([0-9a-f]{8})-00000", arns[0]).group(1)
+    assert arns == [f"{prefix}{run_id}-{n:05d}" for n in range(4)]
     metric_names = {
         metric["Name"]
         for r in records

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.cli import DEFAULT_EXECUTION_ENVIRONMENTS, SAMPLES_DIR, main
-from local_stack.runner import LocalStackError
-from local_stack.stack_process import _module_of, _process_stats, start_stack_process
+from local_stack.commands.cli import main
+from local_stack.errors import LocalStackError
+from local_stack.processes.stack_process import _module_of, _process_stats, start_stack_process
+from local_stack.settings import DEFAULT_EXECUTION_ENVIRONMENTS, SAMPLES_DIR
 
 
 def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
@@ -37,9 +38,9 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
                 "endpoint",
             }
             assert modules == [  # S3, the endpoint, and the functions' execution environments
-                "local_stack.endpoint_process",
-                *["local_stack.execution_environment"] * DEFAULT_EXECUTION_ENVIRONMENTS,
-                "local_stack.s3_process",
+                "local_stack.processes.endpoint_server",
+                *["local_stack.processes.execution_environments"] * DEFAULT_EXECUTION_ENVIRONMENTS,
+                "local_stack.processes.s3_server",
             ]
     assert stack.process.returncode == 0  # SIGTERM is a clean stop, like Ctrl-C
     if Path("/proc").is_dir():  # they end with it
@@ -73,7 +74,7 @@ def test_run_uses_the_bucket_of_the_stack_that_up_serves(tmp_path, monkeypatch, 
 
 def test_bench_runs_end_to_end_and_reports_every_figure(capsys):
     """A smoke run, not a timing: the figures' values depend on the machine."""
-    from local_stack.bench import run_bench
+    from local_stack.commands.bench import run_bench
 
     assert run_bench(executions=24, concurrency=4, execution_environments=2) == 0
     out = capsys.readouterr().out

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import lambda_bridge
-from local_stack.execution_environment import ExecutionEnvironments, FunctionSpec
-from local_stack.runner import LocalStackError
+from local_stack.aws import lambda_runtime
+from local_stack.errors import LocalStackError
+from local_stack.processes.execution_environments import ExecutionEnvironments, FunctionSpec
 from tests.conftest import load_event
 
 
@@ -57,7 +57,7 @@ def test_the_filter_answers_as_it_does_in_this_process(template, functions):
     with ExecutionEnvironments({"filter": spec}, size=1) as environments:
         remote = [environments.invoke("filter", event) for event in events]
     handler = functions["FilterInferences"].app.lambda_handler
-    here = [lambda_bridge.invoke("filter", handler, event) for event in events]
+    here = [lambda_runtime.invoke("filter", handler, event) for event in events]
 
     assert remote[0] == here[0] and remote[0][1] is False
     (text, errored), (here_text, _) = remote[1], here[1]
@@ -67,7 +67,7 @@ def test_the_filter_answers_as_it_does_in_this_process(template, functions):
 
 
 def _filter_environment(template) -> dict[str, str]:
-    from local_stack.template import make_resolver
+    from local_stack.aws.template import make_resolver
 
     resolve = make_resolver({**template.parameter_defaults(), "EndpointName": "e"}, {}, {})
     return template.function_environment("FilterInferencesFunction", resolve)
@@ -173,11 +173,15 @@ def test_a_cold_start_that_fails_answers_the_init_error_and_the_slot_stays(probe
         assert (json.loads(text)["errorType"], json.loads(text)["errorMessage"]) == ("KeyError", "'SETTING'")
 
 
-def test_close_ends_waiting_invocations_instead_of_leaving_them_blocked(probe):
-    environments = ExecutionEnvironments({"probe": probe}, size=1)
+def test_close_ends_waiting_invocations_instead_of_leaving_them_blocked(probe, tmp_path):
+    log = tmp_path / "functions.log"
+    environments = ExecutionEnvironments({"probe": probe}, size=1, function_log=log)
     with ThreadPoolExecutor(4) as pool:
         calls = [pool.submit(environments.invoke, "probe", {"n": n, "sleep": 0.5}) for n in range(4)]
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while "handled" not in (log.read_text() if log.exists() else ""):  # one invocation in hand
+            assert time.monotonic() < deadline, "no invocation started"
+            time.sleep(0.01)
         environments.close()
         outcomes = []
         for call in calls:
@@ -186,8 +190,10 @@ def test_close_ends_waiting_invocations_instead_of_leaving_them_blocked(probe):
             except LocalStackError as error:
                 outcomes.append(str(error))
     answered = [o for o in outcomes if isinstance(o, tuple)]
-    assert len(answered) >= 1 and json.loads(answered[0][0])["n"] == 0  # the one in hand finished
-    assert "the stack's execution environments are closed" in outcomes[-1]
+    assert len(answered) == 1  # the one in hand finished; the other three were never started
+    assert json.loads(answered[0][0])["n"] == int(log.read_text().split()[1])
+    refused = [o for o in outcomes if not isinstance(o, tuple)]
+    assert refused == ["the stack's execution environments are closed"] * 3
     with pytest.raises(LocalStackError, match="closed"):
         environments.invoke("probe", {"n": 9})
 

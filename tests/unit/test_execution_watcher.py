@@ -1,4 +1,4 @@
-"""local_stack.runner's execution watcher, with a stand-in Step Functions client."""
+"""local_stack.client.executions: the execution watcher, with a stand-in Step Functions client."""
 
 import threading
 import time
@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from local_stack.runner import ExecutionWatcher, LocalStackError
+from local_stack.client.executions import ExecutionWatcher
+from local_stack.errors import LocalStackError
 
 
 class StepFunctionsStandIn:
@@ -27,20 +28,14 @@ class StepFunctionsStandIn:
 
 def test_an_ended_execution_is_described_once_it_leaves_running():
     sfn = StepFunctionsStandIn({"a": "SUCCEEDED"})
-    watcher = ExecutionWatcher(sfn, "sm", interval=0.001)
-    try:
+    with ExecutionWatcher(sfn, "sm", interval=0.001) as watcher:
         assert watcher.wait("a") == {"executionArn": "a", "status": "SUCCEEDED"}
-    finally:
-        watcher.close()
 
 
 def test_an_execution_still_running_at_the_timeout_is_reported_as_running_not_raised():
     sfn = StepFunctionsStandIn({"slow": "RUNNING"})
-    watcher = ExecutionWatcher(sfn, "sm", interval=0.001, timeout=0.05)
-    try:
+    with ExecutionWatcher(sfn, "sm", interval=0.001, timeout=0.05) as watcher:
         assert watcher.wait("slow")["status"] == "RUNNING"
-    finally:
-        watcher.close()
 
 
 def test_each_waiter_describes_its_own_execution_so_describes_run_side_by_side():
@@ -52,12 +47,11 @@ def test_each_waiter_describes_its_own_execution_so_describes_run_side_by_side()
             return super().describe_execution(executionArn)
 
     sfn = Recording({arn: "SUCCEEDED" for arn in "abc"})
-    watcher = ExecutionWatcher(sfn, "sm", interval=0.001)
-    try:
-        with ThreadPoolExecutor(3, thread_name_prefix="waiter") as pool:
-            assert [e["executionArn"] for e in pool.map(watcher.wait, "abc")] == list("abc")
-    finally:
-        watcher.close()
+    with (
+        ExecutionWatcher(sfn, "sm", interval=0.001) as watcher,
+        ThreadPoolExecutor(3, thread_name_prefix="waiter") as pool,
+    ):
+        assert [e["executionArn"] for e in pool.map(watcher.wait, "abc")] == list("abc")
     assert len(described_in) == 3 and all(name.startswith("waiter") for name in described_in)
 
 
@@ -74,11 +68,8 @@ def test_an_execution_described_as_running_after_it_left_the_list_is_waited_for_
             return {"executionArn": executionArn, "status": "RUNNING" if self.describes == 1 else "SUCCEEDED"}
 
     sfn = Lagging()
-    watcher = ExecutionWatcher(sfn, "sm", interval=0.001)
-    try:
+    with ExecutionWatcher(sfn, "sm", interval=0.001) as watcher:
         assert watcher.wait("a")["status"] == "SUCCEEDED" and sfn.describes == 2
-    finally:
-        watcher.close()
 
 
 @pytest.mark.parametrize(
@@ -92,12 +83,11 @@ def test_a_failing_list_reaches_the_waiter_as_the_error(error):
         def paginate(self, stateMachineArn, statusFilter):
             raise error
 
-    watcher = ExecutionWatcher(Broken({}), "sm", interval=0.001)
-    try:
-        with pytest.raises(type(error), match=str(error)):
-            watcher.wait("a")
-    finally:
-        watcher.close()
+    with (
+        ExecutionWatcher(Broken({}), "sm", interval=0.001) as watcher,
+        pytest.raises(type(error), match=str(error)),
+    ):
+        watcher.wait("a")
 
 
 def test_a_running_execution_that_is_not_listed_yet_is_described_with_backoff():
@@ -113,11 +103,8 @@ def test_a_running_execution_that_is_not_listed_yet_is_described_with_backoff():
             return {"executionArn": executionArn, "status": "RUNNING"}
 
     sfn = NotListedYet()
-    watcher = ExecutionWatcher(sfn, "sm", interval=0.001, timeout=0.3)
-    try:
+    with ExecutionWatcher(sfn, "sm", interval=0.001, timeout=0.3) as watcher:
         assert watcher.wait("new")["status"] == "RUNNING"
-    finally:
-        watcher.close()
     assert sfn.describes <= 12  # 1, 2, 4 ... 256 ms apart, not once per round (~300)
 
 

@@ -7,7 +7,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from local_stack import lambda_bridge
+from local_stack.aws import lambda_runtime
 from tests.conftest import load_event
 
 
@@ -21,7 +21,7 @@ def test_concurrent_invocations_do_not_share_powertools_state(functions):
     def call(number: int) -> tuple[str, bool]:
         if number < 16:
             start.wait()
-        return lambda_bridge.invoke("FilterInferences", handler, events[number % 2])
+        return lambda_runtime.invoke("FilterInferences", handler, events[number % 2])
 
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race needs a switch mid-flush
@@ -37,7 +37,7 @@ def test_concurrent_invocations_do_not_share_powertools_state(functions):
 
 
 def test_a_result_that_is_not_json_is_the_runtimes_marshal_error():
-    text, errored = lambda_bridge.invoke("f", lambda event, context: {"when": object()}, {}, "request-1")
+    text, errored = lambda_runtime.invoke("f", lambda event, context: {"when": object()}, {}, "request-1")
     assert errored is True
     error = json.loads(text)
     assert error["errorType"] == "Runtime.MarshalError"
@@ -46,5 +46,5 @@ def test_a_result_that_is_not_json_is_the_runtimes_marshal_error():
 
 
 def test_the_context_carries_the_request_id():
-    text, _ = lambda_bridge.invoke("f", lambda event, context: context.aws_request_id, {}, "request-2")
+    text, _ = lambda_runtime.invoke("f", lambda event, context: context.aws_request_id, {}, "request-2")
     assert json.loads(text) == "request-2"

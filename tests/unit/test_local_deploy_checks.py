@@ -3,8 +3,9 @@ template.yaml's own constraints, and bucket names that S3 refuses."""
 
 import pytest
 
-from local_stack.stack import InvalidBucketName, check_bucket_name
-from local_stack.template import ParameterValidationError, Template
+from local_stack.aws.deploy import check_bucket_name
+from local_stack.aws.template import Template
+from local_stack.errors import InvalidBucketName, ParameterValidationError
 
 
 @pytest.fixture(scope="module")

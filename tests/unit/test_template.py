@@ -74,7 +74,7 @@ def test_checkov_passes_and_every_skip_has_a_reason():
 
 
 def test_statelint_accepts_the_rendered_definition(template, tmp_path):
-    from local_stack.template import make_resolver
+    from local_stack.aws.template import make_resolver
 
     functions = ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")
     arns = {f"{f}.Arn": f"arn:aws:lambda:us-east-1:123456789012:function:{f}" for f in functions}
@@ -211,7 +211,7 @@ def test_outputs_name_what_a_user_needs(template):
 
 
 def test_dashboard_body_is_json_naming_the_stacks_own_resources(template):
-    from local_stack.template import make_resolver
+    from local_stack.aws.template import make_resolver
 
     resources = template.body["Resources"]
     attributes = {name: f"<{name}>" for name in resources}

@@ -1,20 +1,18 @@
 """The ASL executed for real: moto's Step Functions interpreter runs
 statemachine/classify_image.asl.json with the template's substitutions; the Lambda tasks run
-our handlers in-process (local_stack/lambda_bridge.py); S3 is moto; the endpoint is stubbed."""
+our handlers in-process (local_stack/aws/lambda_runtime.py); S3 is moto; the endpoint is stubbed."""
 
 import io
 import json
 import time
-from types import SimpleNamespace
 
 import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from local_stack import stack
+from local_stack.aws import deploy
 from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME, load_event
 
 BUCKET = load_event("workflow_input.json")["s3_bucket"]
@@ -26,19 +24,10 @@ def endpoint_answer(probabilities) -> dict:
 
 
 @pytest.fixture
-def backoff(monkeypatch):
-    """Retry intervals really sleep in moto; record them instead."""
-    slept: list[float] = []
-    # retrier_decl's own reference to the time module only: our polling must still sleep
-    monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=slept.append))
-    return slept
-
-
-@pytest.fixture
 def workflow():
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         session = boto3.Session(region_name="us-east-1")
-        deployed = stack.deploy(session, endpoint_name=TEST_ENDPOINT_NAME, bucket=BUCKET, stack_name="unit")
+        deployed = deploy.deploy(session, endpoint_name=TEST_ENDPOINT_NAME, bucket=BUCKET, stack_name="unit")
         s3 = session.client("s3")
         for path in (SAMPLES_DIR / "images").iterdir():
             s3.put_object(Bucket=BUCKET, Key=f"images/{path.name}", Body=path.read_bytes())
@@ -121,7 +110,7 @@ def test_a_missing_key_fails_with_invalid_event(workflow):
     assert "missing required key 's3_key'" in execution["cause"]
 
 
-def test_an_endpoint_error_is_not_retried(workflow, backoff):
+def test_an_endpoint_error_is_not_retried(workflow, retry_sleeps):
     workflow.endpoint.add_client_error(
         "invoke_endpoint", service_error_code="ModelError", service_message="bad image", http_status_code=424
     )
@@ -130,10 +119,10 @@ def test_an_endpoint_error_is_not_retried(workflow, backoff):
 
     assert (execution["status"], execution["error"]) == ("FAILED", "EndpointError")
     assert "bad image" in execution["cause"]
-    assert backoff == []
+    assert retry_sleeps == []
 
 
-def test_a_throttled_endpoint_is_retried_with_backoff_then_succeeds(workflow, backoff):
+def test_a_throttled_endpoint_is_retried_with_backoff_then_succeeds(workflow, retry_sleeps):
     for _ in range(2):
         workflow.endpoint.add_client_error(
             "invoke_endpoint", service_error_code="ThrottlingException", http_status_code=400
@@ -145,13 +134,13 @@ def test_a_throttled_endpoint_is_retried_with_backoff_then_succeeds(workflow, ba
     assert execution["status"] == "SUCCEEDED", execution
     assert json.loads(execution["output"])["label"] == "motorcycle"
     # IntervalSeconds 1, BackoffRate 2, full jitter: attempt n waits somewhere in [0, 2**n].
-    assert len(backoff) == 2
-    assert all(0 <= slept <= 2**n for n, slept in enumerate(backoff))
+    assert len(retry_sleeps) == 2
+    assert all(0 <= slept <= 2**n for n, slept in enumerate(retry_sleeps))
     scheduled = [e for e in workflow.history(execution) if e["type"] == "TaskScheduled"]
     assert len(scheduled) == 3 + 2  # serialize, classify x3, filter
 
 
-def test_an_endpoint_that_stays_throttled_fails_after_every_retry(workflow, backoff):
+def test_an_endpoint_that_stays_throttled_fails_after_every_retry(workflow, retry_sleeps):
     for _ in range(5):  # the first attempt and MaxAttempts 4
         workflow.endpoint.add_client_error(
             "invoke_endpoint", service_error_code="ThrottlingException", http_status_code=400
@@ -160,5 +149,5 @@ def test_an_endpoint_that_stays_throttled_fails_after_every_retry(workflow, back
     execution = workflow.run(load_event("workflow_input.json"))
 
     assert (execution["status"], execution["error"]) == ("FAILED", "EndpointThrottled")
-    assert len(backoff) == 4
-    assert all(0 <= slept <= min(2**n, 10) for n, slept in enumerate(backoff))  # MaxDelaySeconds 10
+    assert len(retry_sleeps) == 4
+    assert all(0 <= slept <= min(2**n, 10) for n, slept in enumerate(retry_sleeps))  # MaxDelaySeconds 10

@@ -1,0 +1,284 @@
+"""Every change the local stack makes to moto's internals, behind one door: ``install()`` applies
+them, ``uninstall()`` takes them back, and this module refuses to load on any other moto than
+the one it was written for (``MOTO_VERSION``, pinned in pyproject.toml). Each patch names the
+internal it replaces and the parameters that internal had; ``tests/unit/test_moto_patches.py``
+checks each one against the installed moto, so an upgrade that moves one fails a test by name
+instead of misbehaving quietly.
+
+The interpreter's patches (``install("interpreter")``, in the stack's process):
+
+* ``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload, errored, logs)``
+  is where moto would start a Docker container. A function registered in
+  ``aws.lambda_runtime`` runs through its invoker instead; an error comes back as
+  ``{"errorType": <exception class name>, ...}`` with ``errored=True``, as the Lambda runtime
+  answers, and moto's interpreter turns that ``errorType`` into the ASL error name that
+  ``Retry``/``Catch`` match.
+* ``...asl.component.state.exec.state_task.lambda_eval_utils.boto_client_for``: the interpreter
+  builds a new boto3 Lambda client for every Lambda task (about 14 ms) and, in server mode, sends
+  each invocation over HTTP back into the moto server. We hand it one client per (region,
+  service) whose ``invoke`` calls a registered function directly (the answer has the shape of
+  Lambda's Invoke response) and passes anything else on to the real client.
+* ``...backend.execution_worker.ExecutionWorker._get_evaluation_entrypoint`` parses the
+  definition again for every execution (a fifth of the stack's CPU). We parse each definition
+  once: the parsed program keeps no per-execution state (that lives in the ``Environment``),
+  except ``EvalComponent.heap_key``, a lazily drawn id that Retry uses as a key into the
+  execution's heap, so we draw every id before the program is shared between threads.
+* ``parse`` as imported by ``...asl.utils.json_path`` and by ``...asl.component.common.path.
+  result_path`` (jsonpath_ng's): each call builds a new yacc parser, for every path of every
+  state (a seventh of the stack's CPU in ResultPath alone); we memoise both by path. A parsed
+  path is never changed by ``find``/``update_or_create``.
+
+The server's patch (``install("server")``, in every process that serves moto):
+
+* ``method_names_from_class`` as imported by ``moto.core.responses``: every request lists the
+  methods of its service's response class with ``inspect.getmembers`` (3% of the stack
+  process's CPU), only to test whether the action is one of them; we keep the names per class.
+
+``moto_app()`` serves moto as ``moto_server`` does, with
+``moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host`` kept per
+host name (it lists moto's service packages on disk for every request, under a global lock).
+``retry_sleeps_recorded()`` is for tests: the interpreter's Retry really sleeps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import io
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import moto
+
+from local_stack.aws.lambda_runtime import invoker_for
+from local_stack.errors import MotoVersionError
+
+MOTO_VERSION = "5.2.5"
+
+if moto.__version__ != MOTO_VERSION:
+    raise MotoVersionError(
+        f"local_stack.aws.moto_patches was written for moto {MOTO_VERSION} (pyproject.toml pins "
+        f"moto[server]=={MOTO_VERSION}), but moto {moto.__version__} is installed: run `make setup`, "
+        "or check every patch in this module against the new version before changing the pin"
+    )
+
+_ASL = "moto.stepfunctions.parser.asl"
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One moto internal we replace: ``target`` is ``module:Attribute[.attribute]``,
+    ``parameters`` the internal's parameter names as written for, ``make`` builds the
+    replacement from the original."""
+
+    target: str
+    parameters: tuple[str, ...]
+    make: Callable[[Any], Any]
+
+    def owner_and_name(self) -> tuple[Any, str]:
+        module_name, _, path = self.target.partition(":")
+        owner: Any = importlib.import_module(module_name)
+        *parents, name = path.split(".")
+        for parent in parents:
+            owner = getattr(owner, parent)
+        return owner, name
+
+
+# -- the interpreter's patches ------------------------------------------------------------------
+
+
+def _run_registered_function(original: Callable) -> Callable:
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        invoker = invoker_for(self.function_name)
+        if invoker is None:
+            return original(self, event)
+        payload, errored = invoker(event if event is not None else {})
+        return payload, errored, ""
+
+    return _invoke_lambda
+
+
+class _InProcessLambda:
+    """A Lambda client for the interpreter: registered functions run right here."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def invoke(self, **parameters: Any) -> dict:
+        # FunctionName may be a name, an ARN, or either with a :qualifier.
+        name = str(parameters["FunctionName"]).split(":function:")[-1].split(":")[0]
+        invoker = invoker_for(name)
+        if invoker is None:
+            return self._client.invoke(**parameters)
+        payload, errored = invoker(json.loads(parameters.get("Payload") or b"{}"))
+        response = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": io.BytesIO(payload.encode())}
+        if errored:
+            response["FunctionError"] = "Unhandled"
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def _one_client_per_service(original: Callable) -> Callable:
+    boto_client = importlib.import_module(f"{_ASL}.utils.boto_client")
+    clients: dict[tuple, Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # botocore clients are thread-safe; moto only ever passes its fixed fake credentials.
+        key = (region, service, boto_client.botocore_stubber.enabled, boto_client.moto_server_port())
+        with lock:
+            if key not in clients:
+                client = original(region, service, state_credentials)
+                clients[key] = _InProcessLambda(client) if service == "lambda" else client
+            return clients[key]
+
+    return boto_client_for
+
+
+def _draw_heap_keys(component: Any, eval_component: type, seen: set[int] | None = None) -> None:
+    """Touch ``heap_key`` on every component of the program tree, once, before it is shared."""
+    seen = set() if seen is None else seen
+    if id(component) in seen:
+        return
+    seen.add(id(component))
+    if isinstance(component, eval_component):
+        _ = component.heap_key
+    if isinstance(component, list | tuple):
+        children = component
+    elif isinstance(component, dict):
+        children = component.values()
+    elif type(component).__module__.startswith(_ASL) and hasattr(component, "__dict__"):
+        children = vars(component).values()
+    else:
+        return
+    for child in children:
+        _draw_heap_keys(child, eval_component, seen)
+
+
+def _parse_each_definition_once(_original: Callable) -> Callable:
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    programs: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def _get_evaluation_entrypoint(self: Any) -> Any:
+        definition = self._evaluation_details.state_machine_details.definition
+        with lock:
+            if definition not in programs:
+                program = AmazonStateLanguageParser.parse(definition)[0]
+                _draw_heap_keys(program, EvalComponent)
+                programs[definition] = program
+            return programs[definition]
+
+    return _get_evaluation_entrypoint
+
+
+def _memoised(original: Callable) -> Callable:
+    return functools.lru_cache(maxsize=1024)(original)
+
+
+# -- the server's patch -------------------------------------------------------------------------
+
+
+def _method_names_kept_per_class(original: Callable) -> Callable:
+    # a tuple: the names are only tested with ``in``, and a cached list could be changed
+    return functools.lru_cache(maxsize=None)(lambda cls: tuple(original(cls)))
+
+
+PATCHES: dict[str, tuple[Patch, ...]] = {
+    "interpreter": (
+        Patch(
+            "moto.awslambda.models:LambdaFunction._invoke_lambda", ("self", "event"), _run_registered_function
+        ),
+        Patch(
+            f"{_ASL}.component.state.exec.state_task.lambda_eval_utils:boto_client_for",
+            ("region", "service", "state_credentials"),
+            _one_client_per_service,
+        ),
+        Patch(
+            "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint",
+            ("self",),
+            _parse_each_definition_once,
+        ),
+        Patch(f"{_ASL}.utils.json_path:parse", ("path", "debug"), _memoised),
+        Patch(f"{_ASL}.component.common.path.result_path:parse", ("string",), _memoised),  # jsonpath_ng's
+    ),
+    "server": (
+        Patch("moto.core.responses:method_names_from_class", ("clazz",), _method_names_kept_per_class),
+    ),
+}
+
+_applied: dict[Patch, Any] = {}  # patch -> the original it replaced
+_lock = threading.Lock()
+
+
+def install(*groups: str) -> None:
+    """Apply the patches of ``groups`` (default: all), each once. Functions not registered in
+    ``aws.lambda_runtime`` keep moto's own behaviour."""
+    with _lock:
+        for group in groups or tuple(PATCHES):
+            for patch in PATCHES[group]:
+                if patch not in _applied:
+                    owner, name = patch.owner_and_name()
+                    original = getattr(owner, name)
+                    setattr(owner, name, patch.make(original))
+                    _applied[patch] = original
+
+
+def uninstall() -> None:
+    """Put every original back (the replacements' caches go with them)."""
+    with _lock:
+        for patch, original in reversed(list(_applied.items())):
+            owner, name = patch.owner_and_name()
+            setattr(owner, name, original)
+        _applied.clear()
+
+
+def installed() -> set[str]:
+    """The targets patched now."""
+    with _lock:
+        return {patch.target for patch in _applied}
+
+
+def moto_app() -> Any:
+    """moto's server as a WSGI app (what ``moto_server`` serves), with its backend lookup kept
+    per host name and the server's patch installed."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    install("server")
+
+    class CachedDispatcher(DomainDispatcherApplication):
+        def __init__(self) -> None:
+            super().__init__(create_backend_app)
+            self._backends: dict[str | None, Any] = {}
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            # called under self.lock
+            if host not in self._backends:
+                self._backends[host] = super().get_backend_for_host(host)
+            return self._backends[host]
+
+    return CachedDispatcher()
+
+
+@contextlib.contextmanager
+def retry_sleeps_recorded() -> Iterator[list[float]]:
+    """The interpreter's Retry sleeps its intervals for real: record them instead, for the
+    block. Only ``retrier_decl``'s own reference to ``time`` changes: polling still sleeps."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    slept: list[float] = []
+    original = retrier_decl.time
+    retrier_decl.time = SimpleNamespace(sleep=slept.append)
+    try:
+        yield slept
+    finally:
+        retrier_decl.time = original

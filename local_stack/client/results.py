@@ -1,0 +1,91 @@
+"""What a run found: one result per execution, a summary, the table and the JSON file."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from local_stack.client.images import ImageToRun
+
+
+@dataclass
+class ExecutionResult:
+    image: str
+    expected: str | None
+    status: str
+    label: str | None
+    confidence: float | None
+    error: str | None
+    seconds: float
+
+
+def result_of(image: ImageToRun, execution: dict, seconds: float) -> ExecutionResult:
+    status = execution["status"]
+    label = confidence = error = None
+    if status == "SUCCEEDED":
+        output = json.loads(execution.get("output") or "{}")
+        label, confidence = output.get("label"), output.get("confidence")
+    else:
+        error = execution.get("error") or status
+    return ExecutionResult(
+        image.path.name, image.expected, status, label, confidence, error, round(seconds, 4)
+    )
+
+
+def summarize(results: list[ExecutionResult], wall_seconds: float) -> dict:
+    succeeded = [r for r in results if r.status == "SUCCEEDED"]
+    graded = [r for r in succeeded if r.expected is not None]
+    latencies = sorted(r.seconds for r in results)
+    return {
+        "executions": len(results),
+        "succeeded": len(succeeded),
+        "failed": dict(Counter(r.error for r in results if r.status != "SUCCEEDED").most_common()),
+        "accuracy_of_answered": round(sum(r.label == r.expected for r in graded) / len(graded), 4)
+        if graded
+        else None,
+        "coverage": round(len(succeeded) / len(results), 4) if results else None,
+        "executions_per_second": round(len(results) / wall_seconds, 2) if wall_seconds else None,
+        "latency_p50_seconds": round(statistics.median(latencies), 4) if latencies else None,
+        "latency_p95_seconds": round(latencies[int(0.95 * (len(latencies) - 1))], 4) if latencies else None,
+        "wall_seconds": round(wall_seconds, 3),
+    }
+
+
+def write_json(path: Path, summary: dict, results: list[ExecutionResult]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"summary": summary, "executions": [asdict(r) for r in results]}, indent=2) + "\n"
+    )
+
+
+def print_table(results: list[ExecutionResult], summary: dict, out=None) -> None:
+    out = out or sys.stdout
+    header = ("image", "expected", "status", "label", "confidence", "error", "seconds")
+    rows = [
+        (
+            r.image,
+            r.expected or "-",
+            r.status,
+            r.label or "-",
+            f"{r.confidence:.4f}" if r.confidence is not None else "-",
+            r.error or "-",
+            f"{r.seconds:.3f}",
+        )
+        for r in results
+    ]
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
+    print(file=out)
+    failed = ", ".join(f"{name} {count}" for name, count in summary["failed"].items()) or "none"
+    print(
+        f"executions {summary['executions']}  succeeded {summary['succeeded']}  failed: {failed}\n"
+        f"accuracy of answered {summary['accuracy_of_answered']}  coverage {summary['coverage']}  "
+        f"{summary['executions_per_second']} executions/s  "
+        f"p50 {summary['latency_p50_seconds']} s  p95 {summary['latency_p95_seconds']} s",
+        file=out,
+    )

@@ -1,0 +1,82 @@
+"""``python -m local_stack run``: one execution per image, against a stack of its own or the
+one that ``up`` serves (when its exports are set), then a table and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from local_stack.client import executions, images, results
+from local_stack.commands.stack_options import start_stack
+from local_stack.errors import LocalStackError, UsageError
+from local_stack.settings import DEFAULT_BUCKET, STACK_NAME
+
+
+def run(args: argparse.Namespace) -> int:
+    found, warnings = images.find_images(args.images, args.lst, args.limit)
+    for warning in warnings:
+        print(f"local_stack: {warning}", file=sys.stderr)
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    attached = _running_stack()
+    if attached:
+        session, state_machine_arn = attached
+        bucket = _stack_bucket(session, args.bucket)
+        print(
+            f"local_stack: using the stack at {os.environ['AWS_ENDPOINT_URL']} (its own settings), "
+            f"bucket {bucket}",
+            file=sys.stderr,
+        )
+        stop = None
+    else:
+        running, deployed = start_stack(args)
+        session, state_machine_arn, stop = running.session(), deployed.state_machine_arn, running.close
+        bucket = deployed.bucket
+    try:
+        keys = images.upload_images(session.client("s3"), bucket, found)
+        ran, wall = executions.run_executions(
+            session.client("stepfunctions"), state_machine_arn, bucket, found, keys, args.concurrency
+        )
+    finally:
+        if stop:
+            stop()
+    summary = results.summarize(ran, wall)
+    results.print_table(ran, summary)
+    if args.json:
+        results.write_json(args.json, summary, ran)
+        print(f"results: {args.json}")
+    return 0
+
+
+def _running_stack():
+    """``(session, state machine ARN)`` of a stack that ``up`` serves, when its exports are set."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    url = os.environ.get("AWS_ENDPOINT_URL", "")
+    if not url.startswith("http://127.0.0.1:"):
+        return None
+    session = boto3.Session(region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    try:
+        machines = session.client("stepfunctions").list_state_machines()["stateMachines"]
+    except (BotoCoreError, ClientError) as error:
+        raise LocalStackError(
+            f"AWS_ENDPOINT_URL={url} is set but does not answer ({error}); unset it"
+        ) from error
+    arns = [m["stateMachineArn"] for m in machines if m["name"] == f"{STACK_NAME}-ClassifyImage"]
+    return (session, arns[0]) if arns else None
+
+
+def _stack_bucket(session, requested: str) -> str:
+    """The bucket of the stack that ``up`` serves: ``requested`` if it holds it, else its one
+    bucket (``up --bucket`` may have named another than ``run``'s default)."""
+    buckets = [bucket["Name"] for bucket in session.client("s3").list_buckets()["Buckets"]]
+    if requested in buckets:
+        return requested
+    if requested == DEFAULT_BUCKET and len(buckets) == 1:
+        return buckets[0]
+    raise UsageError(
+        f"--bucket {requested}: the stack at {os.environ['AWS_ENDPOINT_URL']} serves "
+        f"{', '.join(buckets) or 'no bucket'}; name one of them"
+    )

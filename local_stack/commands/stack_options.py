@@ -1,0 +1,136 @@
+"""The options of the commands that start a stack (``up``, ``run``, ``demo``) and the start
+itself: the services, then the local ``sam deploy`` into them, refusing first what AWS would
+refuse (the template's parameter constraints, S3's bucket naming rules)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from local_stack.errors import InvalidBucketName, ParameterValidationError, UsageError
+from local_stack.settings import (
+    DEFAULT_BUCKET,
+    DEFAULT_ENDPOINT_NAME,
+    DEFAULT_EXECUTION_ENVIRONMENTS,
+    STACK_NAME,
+)
+
+# the template parameter each option sets, so that an error names the flag the user typed
+_FLAGS = {"ConfidenceThreshold": "--threshold", "EndpointName": "--endpoint-name", "LogLevel": "--log-level"}
+
+
+def add_stack_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threshold", type=float, help="ConfidenceThreshold (default: the template's)")
+    parser.add_argument("--model", type=Path, help="ONNX model (default: the one training_job ships)")
+    parser.add_argument("--endpoint-name", default=DEFAULT_ENDPOINT_NAME)
+    parser.add_argument("--bucket", default=DEFAULT_BUCKET)
+    parser.add_argument("--sampling-percentage", type=int, default=100, help="data capture sampling (0-100)")
+    parser.add_argument(
+        "--endpoint-fail-rate", type=float, default=0.0, help="share of endpoint calls throttled"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the endpoint's fault injection: the same seed throttles the same calls "
+        "(default: a fresh draw each run)",
+    )
+    parser.add_argument(
+        "--endpoint-latency-ms",
+        type=float,
+        default=0.0,
+        help="added to every endpoint call (each execution environment runs one handler at a "
+        "time, so this also caps executions/s at environments x 1000 / latency)",
+    )
+    parser.add_argument(
+        "--execution-environments",
+        type=int,
+        default=DEFAULT_EXECUTION_ENVIRONMENTS,
+        help="worker processes that run the functions, one invocation each at a time, as Lambda's "
+        "execution environments do; 0 runs them in the stack's own process, one at a time "
+        f"(default {DEFAULT_EXECUTION_ENVIRONMENTS})",
+    )
+    parser.add_argument("--log-level", default="WARNING", help="the functions' POWERTOOLS_LOG_LEVEL")
+    parser.add_argument(
+        "--function-log",
+        type=Path,
+        help="append the functions' JSON logs and EMF metrics here (default: drop)",
+    )
+
+
+def default_stack_options(**overrides: object) -> argparse.Namespace:
+    """The stack options as ``up``/``run`` default them, for the commands that take none."""
+    parser = argparse.ArgumentParser()
+    add_stack_options(parser)
+    options = parser.parse_args([])
+    vars(options).update(overrides)
+    return options
+
+
+def start_stack(args: argparse.Namespace):
+    """Start the services and deploy the template's workflow into them: ``(services, deployed)``."""
+    from local_stack.aws import deploy
+    from local_stack.aws.template import Template
+    from local_stack.processes import services
+    from training_job.local_model import MODEL_PATH
+
+    template = Template.load()
+    parameters = _template_parameters(args, template)
+    model = _check_service_options(args, args.model or MODEL_PATH)
+    running = services.start(
+        model_path=model,
+        endpoint_name=args.endpoint_name,
+        bucket=args.bucket,
+        sampling_percentage=args.sampling_percentage,
+        endpoint_fail_rate=args.endpoint_fail_rate,
+        endpoint_latency_ms=args.endpoint_latency_ms,
+        seed=args.seed,
+        function_log=args.function_log,
+    )
+    try:
+        deployed = deploy.deploy(
+            running.session(),
+            endpoint_name=args.endpoint_name,
+            bucket=args.bucket,
+            stack_name=STACK_NAME,
+            parameters=parameters,
+            template=template,
+            execution_environments=args.execution_environments,
+            function_log=args.function_log,
+        )
+    except BaseException:  # Ctrl-C too: nothing is left running
+        running.close()
+        raise
+    running.execution_environments = deployed.environments  # closed first when the services close
+    return running, deployed
+
+
+def _check_service_options(args: argparse.Namespace, model: Path) -> Path:
+    """The options that are not template parameters, refused by name; the model to serve."""
+    if args.execution_environments < 0:
+        raise UsageError(f"--execution-environments {args.execution_environments}: must be 0 or more")
+    if not 0 <= args.sampling_percentage <= 100:
+        raise UsageError(f"--sampling-percentage {args.sampling_percentage}: must lie in 0..100")
+    if not 0 <= args.endpoint_fail_rate <= 1:
+        raise UsageError(f"--endpoint-fail-rate {args.endpoint_fail_rate}: must lie in 0..1")
+    if not model.is_file():
+        raise UsageError(f"model {model} not found: train one with `python -m training_job train-local`")
+    return model
+
+
+def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
+    """The template parameters the options set, refused as `sam deploy` would refuse them
+    (the template's constraints, S3's bucket naming rules) before anything starts."""
+    from local_stack.aws.deploy import check_bucket_name
+
+    parameters = {"LogLevel": args.log_level}
+    if args.threshold is not None:
+        parameters["ConfidenceThreshold"] = str(args.threshold)
+    values = {**parameters, "EndpointName": args.endpoint_name}
+    try:
+        template.check_parameters(values)
+        check_bucket_name(args.bucket)
+    except ParameterValidationError as error:
+        raise UsageError(f"{_FLAGS[error.parameter]} {values[error.parameter]}: {error}") from error
+    except InvalidBucketName as error:
+        raise UsageError(f"--bucket: {error}") from error
+    return parameters

@@ -1,0 +1,40 @@
+"""Every error the local stack raises on purpose, in one place.
+
+The CLI turns them into one line and an exit code (README, "Exit codes"): a ``UsageError`` is
+a mistake in what the user typed (2, as argparse answers a bad flag), any other
+``LocalStackError`` a failure while running (1).
+"""
+
+from __future__ import annotations
+
+
+class LocalStackError(Exception):
+    """Something went wrong while running; the CLI prints the message, never a traceback."""
+
+
+class UsageError(LocalStackError):
+    """A flag or a file the user named is wrong: nothing was started."""
+
+
+class DeployInputError(ValueError):
+    """A value the deploy was given that AWS would refuse before creating anything."""
+
+
+class ParameterValidationError(DeployInputError):
+    """A parameter value breaks the template's own constraints: CloudFormation's ``ValidationError``."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class InvalidBucketName(DeployInputError):
+    """S3 would refuse the name (its ``InvalidBucketName``): said before anything starts."""
+
+
+class TemplateError(ValueError):
+    """The template uses something this reader cannot resolve locally."""
+
+
+class MotoVersionError(LocalStackError):
+    """The installed moto is not the one whose internals ``aws.moto_patches`` was written for."""

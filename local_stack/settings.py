@@ -1,0 +1,21 @@
+"""The local stack's fixed facts, shared by its rooms (so that no room imports another for a
+constant): where the repository is, and the names and addresses the stack answers with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+SAMPLES_DIR = REPO_ROOT / "samples" / "images"
+SAMPLES_LST = REPO_ROOT / "samples" / "images.lst"
+
+STACK_NAME = "scones-local"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account, the one the local stack pretends to be
+LOOPBACK = "127.0.0.1"
+DEFAULT_ENDPOINT_NAME = "vehicle-classifier-local"
+DEFAULT_BUCKET = "scones-vehicle-images-local"
+CAPTURE_PREFIX = "data-capture"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+DEFAULT_EXECUTION_ENVIRONMENTS = 4

@@ -1,0 +1,183 @@
+"""local_stack.aws.moto_patches against the installed moto: each patch's target is where it was,
+with the parameters it had; install and uninstall swap them; each replacement does its job
+through the moto internals it relies on. A moto upgrade that moves any of them fails here."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from local_stack.aws import lambda_runtime, moto_patches
+from local_stack.errors import MotoVersionError
+from local_stack.settings import REPO_ROOT
+
+ALL_PATCHES = [patch for group in moto_patches.PATCHES.values() for patch in group]
+DEFINITION = json.dumps(
+    {
+        "StartAt": "Pass",
+        "States": {
+            "Pass": {"Type": "Pass", "Result": {"a": 1}, "ResultPath": "$.b", "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+)
+
+
+@pytest.fixture
+def pristine_moto():
+    """moto as shipped for the test, the patches as they were afterwards."""
+    was_installed = bool(moto_patches.installed())
+    moto_patches.uninstall()
+    yield
+    moto_patches.uninstall()
+    if was_installed:
+        moto_patches.install()
+
+
+@pytest.fixture
+def patched(pristine_moto):
+    moto_patches.install()
+    yield
+    lambda_runtime.unregister_all()
+
+
+def test_the_module_refuses_another_moto_by_name():
+    probe = (
+        "import moto; moto.__version__ = '0.0.1'\n"
+        "try:\n"
+        "    import local_stack.aws.moto_patches\n"
+        "except Exception as error:\n"
+        "    print(type(error).__name__, error)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith(MotoVersionError.__name__)
+    assert f"written for moto {moto_patches.MOTO_VERSION}" in out and "moto 0.0.1 is installed" in out
+
+
+@pytest.mark.parametrize("patch", ALL_PATCHES, ids=[p.target for p in ALL_PATCHES])
+def test_each_target_is_where_it_was_with_the_parameters_it_had(patch, pristine_moto):
+    owner, name = patch.owner_and_name()
+    original = getattr(owner, name)
+    assert tuple(inspect.signature(original).parameters) == patch.parameters
+
+
+@pytest.mark.parametrize("patch", ALL_PATCHES, ids=[p.target for p in ALL_PATCHES])
+def test_install_replaces_each_target_and_uninstall_puts_the_original_back(patch, pristine_moto):
+    owner, name = patch.owner_and_name()
+    original = getattr(owner, name)
+
+    moto_patches.install()
+    moto_patches.install()  # idempotent: the original is still the one put back
+    assert getattr(owner, name) is not original
+    assert patch.target in moto_patches.installed()
+
+    moto_patches.uninstall()
+    assert getattr(owner, name) is original
+    assert moto_patches.installed() == set()
+
+
+def test_a_registered_function_runs_where_moto_would_start_a_container(patched):
+    from moto.awslambda.models import LambdaFunction
+
+    lambda_runtime.register_invoker("f", lambda event: (json.dumps({"got": event}), False))
+    function = SimpleNamespace(function_name="f")
+    assert LambdaFunction._invoke_lambda(function, {"n": 1}) == ('{"got": {"n": 1}}', False, "")
+
+
+def test_the_interpreters_lambda_client_is_made_once_and_invokes_registered_functions(patched):
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    lambda_runtime.register_invoker("f", lambda event: (json.dumps({"errorType": "Boom"}), True))
+    client = lambda_eval_utils.boto_client_for("us-east-1", "lambda")
+    assert lambda_eval_utils.boto_client_for("us-east-1", "lambda") is client
+
+    answer = client.invoke(
+        FunctionName="arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST", Payload=b"{}"
+    )
+    assert (answer["StatusCode"], answer["FunctionError"]) == (200, "Unhandled")
+    assert json.load(answer["Payload"]) == {"errorType": "Boom"}
+    assert isinstance(answer["Payload"], io.BytesIO)
+
+
+def test_each_definition_is_parsed_once_with_its_heap_keys_drawn(patched, monkeypatch):
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    parses = []
+    parse = AmazonStateLanguageParser.parse
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", lambda d: parses.append(d) or parse(d))
+    worker = SimpleNamespace(
+        _evaluation_details=SimpleNamespace(state_machine_details=SimpleNamespace(definition=DEFINITION))
+    )
+
+    program = ExecutionWorker._get_evaluation_entrypoint(worker)
+    assert ExecutionWorker._get_evaluation_entrypoint(worker) is program
+    assert parses == [DEFINITION]
+    components: list = []
+    _collect(program, EvalComponent, components, set())
+    assert components and all(vars(c).get("_EvalComponent__heap_key") for c in components)
+
+
+def _collect(component, eval_component, found: list, seen: set) -> None:
+    if id(component) in seen:
+        return
+    seen.add(id(component))
+    if isinstance(component, eval_component):
+        found.append(component)
+    children = vars(component).values() if hasattr(component, "__dict__") else ()
+    if isinstance(component, list | tuple):
+        children = component
+    for child in children:
+        if isinstance(child, list | tuple) or type(child).__module__.startswith("moto.stepfunctions"):
+            _collect(child, eval_component, found, seen)
+
+
+@pytest.mark.parametrize("module", ["json_path", "result_path"])
+def test_json_paths_are_parsed_once_per_path(patched, module):
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    parse = {"json_path": json_path, "result_path": result_path}[module].parse
+    assert parse("$.a.b") is parse("$.a.b")
+    assert [match.value for match in parse("$.a.b").find({"a": {"b": 7}})] == [7]
+
+
+def test_the_servers_method_names_are_kept_per_class(patched):
+    from moto.core import responses
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    names = responses.method_names_from_class(StepFunctionResponse)
+    assert isinstance(names, tuple) and "list_executions" in names
+    assert responses.method_names_from_class(StepFunctionResponse) is names
+
+
+def test_the_moto_app_looks_each_host_up_once(pristine_moto, monkeypatch):
+    from moto import backends
+
+    app = moto_patches.moto_app()
+    assert "moto.core.responses:method_names_from_class" in moto_patches.installed()
+    listed = []
+    modules = backends.list_of_moto_modules
+    monkeypatch.setattr(backends, "list_of_moto_modules", lambda: listed.append(1) or modules())
+    with app.lock:  # as moto's __call__ asks
+        assert app.get_backend_for_host("stepfunctions") == "stepfunctions"
+        assert app.get_backend_for_host("stepfunctions") == "stepfunctions"
+    assert listed == [1]
+
+
+def test_retry_sleeps_are_recorded_for_the_block_only():
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    real_time = retrier_decl.time
+    with moto_patches.retry_sleeps_recorded() as slept:
+        retrier_decl.time.sleep(1.5)
+    assert slept == [1.5] and retrier_decl.time is real_time

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from exceptions import InvalidEvent
+
+# S3's rules for general purpose bucket names; an ARN or a path is not a bucket name
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+MAX_KEY_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -21,7 +26,14 @@ class ImageLocation:
         if not isinstance(event, dict):
             raise InvalidEvent(f"event must be a JSON object, got {type(event).__name__}")
         bucket = _required_string(event, "s3_bucket")
+        if not _BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
+            raise InvalidEvent(
+                f"'s3_bucket' must be an S3 bucket name (3-63 lower-case letters, digits, dots and "
+                f"hyphens), got {bucket[:100]!r}"
+            )
         key = _required_string(event, "s3_key")
+        if len(key.encode()) > MAX_KEY_BYTES:
+            raise InvalidEvent(f"'s3_key' is {len(key.encode())} bytes; S3 keys are at most {MAX_KEY_BYTES}")
         # {"id": <execution ARN>}, added by the state machine as the logs' correlation id
         execution = event.get("execution")
         if execution is not None and not isinstance(execution, dict):
@@ -34,5 +46,5 @@ def _required_string(event: dict, key: str) -> str:
         raise InvalidEvent(f"missing required key '{key}'")
     value = event[key]
     if not isinstance(value, str) or not value:
-        raise InvalidEvent(f"'{key}' must be a non-empty string, got {value!r}")
+        raise InvalidEvent(f"'{key}' must be a non-empty string, got {repr(value)[:100]}")
     return value

@@ -19,3 +19,13 @@ class NotAnImage(ValueError):
 
 class ImageTooLarge(ValueError):
     """The image's base64 would not fit into a Step Functions state payload."""
+
+
+class ImageStoreUnavailable(ConnectionError):
+    """S3 throttled the read, failed with a 5xx or could not be reached: transient, so the state
+    machine retries it with backoff."""
+
+
+class ImageStoreError(RuntimeError):
+    """S3 refused the read for a reason none of the other errors names; the message carries S3's
+    code and words. Retrying does not help."""

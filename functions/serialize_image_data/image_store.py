@@ -1,40 +1,102 @@
-"""S3 adapter: read one image object, mapping S3's errors to ours."""
+"""S3 adapter: read one image object, mapping every S3 failure to one of our named errors."""
 
 from __future__ import annotations
 
 from functools import cache
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    HTTPClientError,
+    IncompleteReadError,
+    ParamValidationError,
+    ResponseStreamingError,
+)
 
-from exceptions import ImageAccessDenied, ImageNotFound
+from exceptions import (
+    ImageAccessDenied,
+    ImageNotFound,
+    ImageStoreError,
+    ImageStoreUnavailable,
+    InvalidEvent,
+)
 from image_data import check_size
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
-_DENIED = {"AccessDenied", "403", "Forbidden", "KMS.AccessDeniedException"}
+# InvalidObjectState: archived in a Glacier storage class, unreadable until restored
+_DENIED = {"AccessDenied", "403", "Forbidden", "KMS.AccessDeniedException", "InvalidObjectState"}
+_NOT_A_LOCATION = {"InvalidBucketName", "InvalidArgument", "KeyTooLongError", "InvalidRequest"}
+_TRANSIENT = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "503",
+    "500",
+}
+# botocore's transport failures: connect/read timeouts, refused or reset connections, a body
+# stream cut short
+_TRANSPORT = (ConnectionError, HTTPClientError, IncompleteReadError, ResponseStreamingError)
 
 
 @cache
 def s3_client():
-    """Created once per container, on first use (so tests can set up moto first)."""
-    return boto3.client("s3")
+    """Created once per container, on first use (so tests can set up moto first). The SDK does
+    not retry: the state machine's Retry is the one retry policy, so each attempt shows in the
+    execution history and the total time stays bounded (README, "Errors and retries")."""
+    return boto3.client(
+        "s3",
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10
+        ),
+    )
 
 
 def read_image(bucket: str, key: str) -> bytes:
     name = f"s3://{bucket}/{key}"
     try:
         response = s3_client().get_object(Bucket=bucket, Key=key)
+        body = response["Body"]
+        try:
+            # Refuse before reading: the size is known from the response headers.
+            check_size(response["ContentLength"], name=name)
+            return body.read()
+        finally:
+            body.close()
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _NOT_FOUND:
-            raise ImageNotFound(f"{name} does not exist ({code})") from error
-        if code in _DENIED:
-            raise ImageAccessDenied(f"not allowed to read {name} ({code})") from error
-        raise
-    body = response["Body"]
-    try:
-        # Refuse before reading: the size is known from the response headers.
-        check_size(response["ContentLength"], name=name)
-        return body.read()
-    finally:
-        body.close()
+        raise s3_error(error, name) from error
+    except ParamValidationError as error:  # refused by botocore before any request
+        raise InvalidEvent(f"{name} is not an S3 location: {_first_line(error)}") from error
+    except _TRANSPORT as error:
+        raise ImageStoreUnavailable(f"S3 unreachable reading {name}: {_first_line(error)}") from error
+    except BotoCoreError as error:  # anything else the SDK raises (credentials, an ARN it refuses)
+        raise ImageStoreError(f"could not read {name}: {_first_line(error)}") from error
+
+
+def s3_error(error: ClientError, name: str) -> Exception:
+    """The named error for S3's answer to reading ``name``."""
+    details = error.response.get("Error", {})
+    code = str(details.get("Code", ""))
+    message = details.get("Message") or code
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in _NOT_FOUND:
+        return ImageNotFound(f"{name} does not exist ({code})")
+    if code in _DENIED:
+        return ImageAccessDenied(f"not allowed to read {name} ({code}: {message})")
+    if code in _NOT_A_LOCATION:
+        return InvalidEvent(f"{name} is not an S3 location S3 accepts ({code}: {message})")
+    if code in _TRANSIENT or status >= 500:
+        return ImageStoreUnavailable(f"S3 failed reading {name}, retry later ({code}: {message})")
+    return ImageStoreError(f"S3 refused reading {name} ({code or status}: {message})")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

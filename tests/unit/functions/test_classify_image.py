@@ -215,3 +215,39 @@ def test_a_missing_endpoint_name_is_a_configuration_error(classify, raw):
 
 def test_endpoint_name_comes_from_the_environment(classify):
     assert classify.app.ENDPOINT_NAME == TEST_ENDPOINT_NAME
+
+
+def test_a_container_that_timed_out_is_endpoint_unavailable(classify, endpoint, lambda_context):
+    """SageMaker answers a container's timeout as ModelError with OriginalStatusCode 0."""
+    endpoint.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ModelError",
+        service_message="Your invocation timed out while waiting for a response from container model",
+        http_status_code=424,
+        modeled_fields={"OriginalStatusCode": 0},
+    )
+    with pytest.raises(classify.exceptions.EndpointUnavailable, match="timed out"):
+        classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+
+def test_an_sdk_error_that_is_no_call_is_endpoint_error(classify, lambda_context, monkeypatch):
+    from botocore.exceptions import NoCredentialsError
+
+    def no_credentials(**_):
+        raise NoCredentialsError()
+
+    monkeypatch.setattr(classify.endpoint.sagemaker_runtime_client(), "invoke_endpoint", no_credentials)
+    with pytest.raises(classify.exceptions.EndpointError, match="not called: Unable to locate credentials"):
+        classify.app.lambda_handler(load_event("classify_image.json"), lambda_context)
+
+
+def test_the_read_timeout_is_the_templates_endpoint_timeout(classify, template):
+    assert classify.endpoint.sagemaker_runtime_client().meta.config.read_timeout == float(
+        template.parameter_defaults()["EndpointTimeoutSeconds"]
+    )
+
+
+@pytest.mark.parametrize("raw", [None, "", "0", "61", "ten", "nan"])
+def test_an_endpoint_timeout_outside_1_to_60_s_is_a_configuration_error(classify, raw):
+    with pytest.raises(classify.exceptions.InvalidConfiguration, match="ENDPOINT_TIMEOUT_SECONDS must be"):
+        classify.endpoint.parse_timeout(raw)

@@ -13,6 +13,7 @@ from tests.conftest import TEST_ENDPOINT_NAME
 # (function, variable it reads, a valid value)
 REQUIRED_CONFIGURATION = [
     ("ClassifyImageFunction", "ENDPOINT_NAME", TEST_ENDPOINT_NAME),
+    ("ClassifyImageFunction", "ENDPOINT_TIMEOUT_SECONDS", "10"),
     ("FilterInferencesFunction", "CONFIDENCE_THRESHOLD", "0.93"),
 ]
 
@@ -50,7 +51,9 @@ def test_these_are_all_the_variables_template_yaml_gives_the_functions(template)
 
 @pytest.mark.parametrize(("function", "variable", "value"), REQUIRED_CONFIGURATION)
 def test_a_missing_variable_fails_the_cold_start_naming_it(template, function, variable, value):
-    without = {name: v for name, v in os.environ.items() if name != variable}
+    # the function's other variables set, as the template sets them
+    others = {v: val for f, v, val in REQUIRED_CONFIGURATION if f == function and v != variable}
+    without = {**{name: v for name, v in os.environ.items() if name != variable}, **others}
 
     assert cold_start(template.function_code_dir(function), {**without, variable: value}) == ""
     assert cold_start(template.function_code_dir(function), without).startswith(

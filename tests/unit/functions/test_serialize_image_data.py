@@ -147,3 +147,55 @@ def test_access_denied_raises_image_access_denied(serialize, lambda_context):
             serialize.exceptions.ImageAccessDenied, match=r"not allowed to read s3://other/a\.png"
         ):
             serialize.app.lambda_handler({"s3_bucket": "other", "s3_key": "a.png"}, lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error", "says"),
+    [
+        ("NoSuchKey", 404, "ImageNotFound", "does not exist (NoSuchKey)"),
+        ("InvalidObjectState", 403, "ImageAccessDenied", "InvalidObjectState"),
+        ("InvalidBucketName", 400, "InvalidEvent", "is not an S3 location S3 accepts"),
+        ("SlowDown", 503, "ImageStoreUnavailable", "retry later (SlowDown"),
+        ("InternalError", 500, "ImageStoreUnavailable", "retry later (InternalError"),
+        ("RequestTimeout", 400, "ImageStoreUnavailable", "retry later (RequestTimeout"),
+        ("SomethingNew", 502, "ImageStoreUnavailable", "retry later (SomethingNew"),  # any 5xx
+        ("PermanentRedirect", 301, "ImageStoreError", "S3 refused reading s3://b/a.png (PermanentRedirect"),
+    ],
+)
+def test_every_s3_answer_maps_to_a_named_error(serialize, code, status, error, says):
+    from botocore.exceptions import ClientError
+
+    answer = {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    mapped = serialize.image_store.s3_error(ClientError(answer, "GetObject"), "s3://b/a.png")
+
+    assert type(mapped).__name__ == error and says in str(mapped)
+
+
+@pytest.mark.parametrize(
+    "transport_error",
+    ["EndpointConnectionError", "ReadTimeoutError", "ConnectTimeoutError", "IncompleteReadError"],
+)
+def test_an_unreachable_s3_is_image_store_unavailable(
+    serialize, lambda_context, monkeypatch, transport_error
+):
+    from botocore import exceptions
+
+    def fail(**_):
+        raise getattr(exceptions, transport_error)(endpoint_url="http://s3", actual_bytes=1, expected_bytes=2)
+
+    monkeypatch.setattr(serialize.image_store.s3_client(), "get_object", fail)
+    with pytest.raises(serialize.exceptions.ImageStoreUnavailable, match="S3 unreachable reading s3://"):
+        serialize.app.lambda_handler(load_event("serialize_image_data.json"), lambda_context)
+
+
+@pytest.mark.parametrize(
+    "bucket", ["bad bucket/name", "arn:aws:s3:::scones", "UPPER", "a..b", "ab", "x" * 64, "-start"]
+)
+def test_a_bucket_that_is_no_bucket_name_is_invalid_event_before_any_call(serialize, lambda_context, bucket):
+    with pytest.raises(serialize.exceptions.InvalidEvent, match="'s3_bucket' must be an S3 bucket name"):
+        serialize.app.lambda_handler({"s3_bucket": bucket, "s3_key": "a.png"}, lambda_context)
+
+
+def test_the_sdk_does_not_retry_so_the_state_machine_owns_retries(serialize):
+    config = serialize.image_store.s3_client().meta.config
+    assert config.retries["total_max_attempts"] == 1 and config.read_timeout == 10

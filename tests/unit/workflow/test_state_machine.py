@@ -1,62 +1,12 @@
 """The ASL executed for real: moto's Step Functions interpreter runs
 statemachine/classify_image.asl.json with the template's substitutions; the Lambda tasks run
-our handlers in-process (local_stack/aws/lambda_runtime.py); S3 is moto; the endpoint is stubbed."""
+our handlers in-process (local_stack/aws/lambda_runtime.py); S3 is moto; the endpoint is stubbed
+(the fixtures are in conftest.py)."""
 
-import io
 import json
-import time
 
-import boto3
-import pytest
-from botocore.response import StreamingBody
-from botocore.stub import Stubber
-from moto import mock_aws
-
-from local_stack.aws import deploy
-from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME, load_event
-
-BUCKET = load_event("workflow_input.json")["s3_bucket"]
-
-
-def endpoint_answer(probabilities) -> dict:
-    raw = json.dumps(probabilities).encode()
-    return {"Body": StreamingBody(io.BytesIO(raw), len(raw)), "ContentType": "application/json"}
-
-
-@pytest.fixture
-def workflow():
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        session = boto3.Session(region_name="us-east-1")
-        deployed = deploy.deploy(session, endpoint_name=TEST_ENDPOINT_NAME, bucket=BUCKET, stack_name="unit")
-        s3 = session.client("s3")
-        for path in (SAMPLES_DIR / "images").iterdir():
-            s3.put_object(Bucket=BUCKET, Key=f"images/{path.name}", Body=path.read_bytes())
-        client = deployed.functions["ClassifyImageFunction"].endpoint.sagemaker_runtime_client()
-        with Stubber(client) as endpoint:
-            yield Workflow(session.client("stepfunctions"), deployed, endpoint)
-            endpoint.assert_no_pending_responses()
-
-
-class Workflow:
-    def __init__(self, sfn, deployed, endpoint):
-        self.sfn, self.deployed, self.endpoint = sfn, deployed, endpoint
-        self.runs = 0
-
-    def run(self, execution_input: dict) -> dict:
-        self.runs += 1
-        arn = self.sfn.start_execution(
-            stateMachineArn=self.deployed.state_machine_arn,
-            name=f"run-{self.runs}",  # unnamed executions collide in moto
-            input=json.dumps(execution_input),
-        )["executionArn"]
-        deadline = time.monotonic() + 30
-        while (execution := self.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-            assert time.monotonic() < deadline, "execution did not finish"
-            time.sleep(0.02)
-        return execution
-
-    def history(self, execution: dict) -> list[dict]:
-        return self.sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+from tests.conftest import load_event
+from tests.unit.workflow.conftest import BUCKET, endpoint_answer
 
 
 def test_a_confident_image_succeeds_with_its_label(workflow):

@@ -1,0 +1,138 @@
+"""IAM as CloudFormation will create it: template.yaml through SAM's own transform (what `sam
+deploy` sends), then every role's statements checked. A wildcard resource is allowed only
+where AWS requires one (actions without resource-level permissions) or names objects under a
+fixed prefix; no role gets a managed policy that grants more."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+SAM_PYTHON = REPO_ROOT / ".tools" / "sam" / "bin" / "python"
+# Actions AWS documents without resource-level permissions: "Resource": "*" is required.
+# X-Ray: "X-Ray doesn't support resource-level permissions for ... PutTraceSegments ...";
+# CloudWatch Logs delivery (Step Functions' logging): the Step Functions guide's policy.
+RESOURCELESS_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+# managed policies whose every statement is resourceless (the state machine's tracing)
+ALLOWED_MANAGED_POLICIES = {"arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
+
+
+@pytest.fixture(scope="module")
+def roles() -> dict[str, dict]:
+    assert SAM_PYTHON.exists(), "sam's environment is missing: run `make setup`"
+    done = subprocess.run(
+        [
+            str(SAM_PYTHON),
+            str(REPO_ROOT / "tests" / "unit" / "sam_transform.py"),
+            str(REPO_ROOT / "template.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    resources = json.loads(done.stdout)["Resources"]
+    return {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+
+
+def statements(role: dict) -> list[dict]:
+    return [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def wildcard_problem(statement: dict) -> str | None:
+    """Why the statement's wildcard resource is not one AWS requires, or None."""
+    actions = set(as_list(statement["Action"]))
+    for resource in as_list(statement["Resource"]):
+        text = json.dumps(resource)
+        if resource == "*":
+            if not actions <= RESOURCELESS_ACTIONS:
+                return f"{sorted(actions - RESOURCELESS_ACTIONS)} on '*'"
+        elif "*" in text:
+            # objects under a fixed prefix of one bucket: "<bucket ARN>/<prefix>/*"
+            sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+            if not (isinstance(sub, str) and sub.endswith("/*") and sub.count("*") == 1 and "}/" in sub):
+                return f"{sorted(actions)} on {text}"
+            if sub.endswith("}/*"):
+                return f"{sorted(actions)} on every object of a bucket: {text}"
+    return None
+
+
+def test_no_statement_grants_a_wildcard_resource_aws_does_not_require(roles):
+    assert roles
+    problems = {
+        f"{name}: {problem}"
+        for name, role in roles.items()
+        for statement in statements(role)
+        if statement["Effect"] == "Allow" and (problem := wildcard_problem(statement))
+    }
+    assert problems == set()
+
+
+def test_no_role_gets_a_managed_policy_that_grants_more(roles):
+    for name, role in roles.items():
+        assert set(role.get("ManagedPolicyArns", [])) <= ALLOWED_MANAGED_POLICIES, name
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${ImageBucket.Arn}/*"}},
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": {"Fn::Sub": "arn:aws:lambda:::function:f*"},
+        },
+    ],
+    ids=["logs on *", "every object", "function name prefix"],
+)
+def test_the_check_refuses_the_wildcards_this_template_used_to_have(statement):
+    assert wildcard_problem(statement)
+
+
+def test_each_function_may_do_its_one_job(roles):
+    def actions(role: str) -> set[str]:
+        return {a for s in statements(roles[role]) for a in as_list(s["Action"])}
+
+    logs_and_traces = {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    assert actions("SerializeImageDataFunctionRole") == {"s3:GetObject", "s3:ListBucket"} | logs_and_traces
+    assert actions("ClassifyImageFunctionRole") == {"sagemaker:InvokeEndpoint"} | logs_and_traces
+    assert actions("FilterInferencesFunctionRole") == logs_and_traces
+    invoke = next(
+        s
+        for s in statements(roles["ClassifyImageStateMachineRole"])
+        if s["Action"] == "lambda:InvokeFunction"
+    )
+    assert invoke["Resource"] == [
+        {"Fn::GetAtt": [f"{name}Function", "Arn"]}
+        for name in ("SerializeImageData", "ClassifyImage", "FilterInferences")
+    ]
+    text = (REPO_ROOT / "template.yaml").read_text()
+    assert "FullAccess" not in text

@@ -18,14 +18,23 @@ export BC_SKIP_MAPPING := TRUE
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# Installed in layers: `make demo` needs only the project's own dependencies (the local stack,
+# the ONNX model, the report); PyTorch (`train`), sagemaker-core (`cloud`) and the linters come
+# with `make setup`, which every other target uses.
+DEMO_STAMP := $(VENV)/.installed-demo
 SETUP_STAMPS := $(VENV)/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 
 setup: ## create .venv and the tool envs (idempotent; the three installs run side by side)
 	@$(MAKE) --no-print-directory -j3 $(SETUP_STAMPS)
 
-$(VENV)/.installed: pyproject.toml
+$(DEMO_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,cloud,train]"
+	$(PIP_INSTALL) -e .
+	touch $@
+
+$(VENV)/.installed: $(DEMO_STAMP) pyproject.toml
+	$(PIP_INSTALL) -e ".[dev,cloud,train]"
 	touch $@
 
 $(TOOLS)/%/.installed:
@@ -34,7 +43,7 @@ $(TOOLS)/%/.installed:
 		$(if $(filter sam,$*),aws-sam-cli==1.170.0,checkov==3.3.30)
 	touch $@
 
-demo: setup ## run the committed sample images through the local stack
+demo: $(DEMO_STAMP) ## run the committed sample images through the local stack (installs only what it needs)
 	$(PY) -m local_stack demo
 
 test: setup lint ## lint, then every test (unit and the local stack end to end)

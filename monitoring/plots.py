@@ -18,6 +18,7 @@ COLORS = ("tab:blue", "tab:orange")
 THRESHOLD_STYLE = {"color": "tab:red", "linestyle": "--", "linewidth": 1.2}
 DPI = 100
 HOUR = 1 / 24  # in matplotlib date units (days)
+SECOND = HOUR / 3600
 
 
 def confidence_over_time(summary: CaptureSummary, path: Path) -> Path:
@@ -31,8 +32,10 @@ def confidence_over_time(summary: CaptureSummary, path: Path) -> Path:
             mask = labels == index
             ax.scatter(times[mask], confidences[mask], s=6, alpha=0.4, color=COLORS[index], label=name)
     hours = summary.sorted_hours()
+    limits = time_limits(summary)
     if hours:
-        centers = mdates.date2num([h for h, _ in hours]) + HOUR / 2
+        # an hour's mean is drawn at its middle, or at its records' edge when they end earlier
+        centers = np.clip(mdates.date2num([h for h, _ in hours]) + HOUR / 2, *limits)
         ax.plot(
             centers,
             [b.confidence_sum / b.records for _, b in hours],
@@ -49,9 +52,21 @@ def confidence_over_time(summary: CaptureSummary, path: Path) -> Path:
     ax.set_title(f"Confidence over time{sampled}")
     ax.set_ylabel("confidence (max probability)")
     ax.set_ylim(_lower_limit(summary), 1.01)
+    if summary.records:
+        ax.set_xlim(*limits)
     _date_axis(ax)
     ax.legend(loc="lower left", fontsize=8, ncol=3)
     return _save(fig, path)
+
+
+def time_limits(summary: CaptureSummary) -> tuple[float, float]:
+    """The x range (matplotlib date units) of the records, padded by 5 % and at least a second:
+    a one-minute run fills the plot instead of sitting at the edge of its hour."""
+    if not summary.records:
+        return 0.0, 1.0
+    first, last = mdates.date2num(summary.first), mdates.date2num(summary.last)
+    pad = max((last - first) * 0.05, SECOND)
+    return first - pad, last + pad
 
 
 def confidence_histogram(summary: CaptureSummary, path: Path) -> Path:

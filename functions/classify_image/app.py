@@ -40,7 +40,10 @@ def classify_image(image: SerializedImage, endpoint_name: str = ENDPOINT_NAME) -
     # would also put on the latency and error metrics of this invocation.
     metrics.add_metric(name=f"ImagesClassified{label.title()}", unit=MetricUnit.Count, value=1)
     logger.info("image classified", extra={"label": label, "confidence": confidence})
-    return {**image.event, "inferences": inferences, "label": label, "confidence": confidence}
+    # The image stays in S3 and in the endpoint's data capture: what follows this step (and the
+    # execution's output) carries the answer, not the base64 image in every history event.
+    answered = {key: value for key, value in image.event.items() if key != "image_data"}
+    return {**answered, "inferences": inferences, "label": label, "confidence": confidence}
 
 
 @logger.inject_lambda_context(correlation_id_path="execution.id")

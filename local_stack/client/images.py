@@ -23,7 +23,10 @@ def find_images(
     """The files to run (every regular file but .lst ones: non-images fail by name in the
     workflow) with their expected labels, and warnings about the .lst."""
     if not images_dir.is_dir():
-        raise UsageError(f"--images {images_dir}: no such folder")
+        problem = (
+            "a file, not a folder: name the folder that holds it" if images_dir.exists() else "no such folder"
+        )
+        raise UsageError(f"--images {images_dir}: {problem}")
     files = sorted(
         p for p in images_dir.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix != ".lst"
     )

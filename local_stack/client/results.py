@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import sys
 from collections import Counter
@@ -50,7 +51,7 @@ def summarize(results: list[ExecutionResult], wall_seconds: float) -> dict:
         "coverage": round(len(succeeded) / len(results), 4) if results else None,
         "executions_per_second": round(len(results) / wall_seconds, 2) if wall_seconds else None,
         "latency_p50_seconds": round(statistics.median(latencies), 4) if latencies else None,
-        "latency_p95_seconds": round(latencies[int(0.95 * (len(latencies) - 1))], 4) if latencies else None,
+        "latency_p95_seconds": round(nearest_rank(latencies, 0.95), 4) if latencies else None,
         "wall_seconds": round(wall_seconds, 3),
     }
 
@@ -84,8 +85,20 @@ def print_table(results: list[ExecutionResult], summary: dict, out=None) -> None
     failed = ", ".join(f"{name} {count}" for name, count in summary["failed"].items()) or "none"
     print(
         f"executions {summary['executions']}  succeeded {summary['succeeded']}  failed: {failed}\n"
-        f"accuracy of answered {summary['accuracy_of_answered']}  coverage {summary['coverage']}  "
+        f"accuracy of answered {_accuracy(summary)}  coverage {summary['coverage']}  "
         f"{summary['executions_per_second']} executions/s  "
         f"p50 {summary['latency_p50_seconds']} s  p95 {summary['latency_p95_seconds']} s",
         file=out,
     )
+
+
+def nearest_rank(ordered: list[float], share: float) -> float:
+    """The nearest-rank percentile of sorted values: the smallest value with at least ``share``
+    of the values at or below it (so p95 is never below the median, however few the values)."""
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _accuracy(summary: dict) -> str:
+    if summary["accuracy_of_answered"] is None:
+        return "- (no expected labels: pass --lst)"
+    return str(summary["accuracy_of_answered"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.aws.template import make_resolver
 from tests.conftest import REPO_ROOT
 from tests.unit.test_template import tool
 
@@ -44,15 +45,16 @@ def test_each_function_builds_under_10_mb_without_host_bytecode(build_dir, funct
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_each_built_function_imports_with_only_the_runtimes_boto3(build_dir, function):
+def test_each_built_function_imports_with_only_the_runtimes_boto3(build_dir, function, template):
     # The build holds aarch64 wheels; wrapt falls back to pure Python on this host, which is
     # enough to prove that nothing the handler imports was pruned away.
     boto3_home = Path(__import__("boto3").__file__).parent.parent
+    # the environment template.yaml gives the function, at the parameters' defaults
+    resolve = make_resolver({**template.parameter_defaults(), "EndpointName": "e"}, {}, {})
     env = {
         **os.environ,
+        **template.function_environment(function, resolve),
         "PYTHONPATH": f"{build_dir / function}:{boto3_home}",
-        "ENDPOINT_NAME": "e",
-        "CONFIDENCE_THRESHOLD": "0.93",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     result = subprocess.run(

@@ -358,3 +358,24 @@ def _write(path: Path, lines: list[dict | str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines))
     return path
+
+
+def test_a_one_minute_run_fills_the_time_axis():
+    """The hourly mean sat at the hour's middle: a one-minute run was squeezed against an edge."""
+    from datetime import UTC, datetime, timedelta
+
+    import matplotlib.dates as mdates
+
+    from monitoring.capture_records import CaptureRecord
+    from monitoring.plots import time_limits
+    from monitoring.summary import CaptureSummary
+
+    summary = CaptureSummary(threshold=0.93)
+    start = datetime(2026, 11, 30, 12, 5, tzinfo=UTC)
+    for second in range(0, 60, 5):
+        summary.add(CaptureRecord(None, None, start + timedelta(seconds=second), (0.97, 0.03), None))
+
+    low, high = time_limits(summary)
+    span_seconds = (high - low) * 24 * 3600
+    assert 55 <= span_seconds <= 70  # the minute and a 5 % margin, not the hour
+    assert low <= mdates.date2num(start) and mdates.date2num(start + timedelta(seconds=55)) <= high

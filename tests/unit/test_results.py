@@ -1,0 +1,52 @@
+"""local_stack.client: the run's summary and table, and the images it finds."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from local_stack.client import images, results
+from local_stack.errors import UsageError
+
+
+def result(seconds: float, status: str = "SUCCEEDED", expected: str | None = None) -> results.ExecutionResult:
+    label = "bicycle" if status == "SUCCEEDED" else None
+    error = None if status == "SUCCEEDED" else "ThresholdConfidenceNotMet"
+    return results.ExecutionResult("a.png", expected, status, label, 0.97, error, seconds)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 19, 20, 21, 100])
+def test_p95_is_never_below_p50(n):
+    summary = results.summarize([result(float(s)) for s in range(1, n + 1)], 1.0)
+    assert summary["latency_p95_seconds"] >= summary["latency_p50_seconds"]
+
+
+def test_p95_of_two_runs_is_the_slower():
+    """It was the faster one: latencies[int(0.95 * (n - 1))] is index 0 for n = 2."""
+    assert results.summarize([result(0.2), result(0.9)], 1.0)["latency_p95_seconds"] == 0.9
+
+
+def test_without_expected_labels_the_table_says_why_there_is_no_accuracy():
+    ran = [result(0.1)]
+    out = io.StringIO()
+    results.print_table(ran, results.summarize(ran, 1.0), out=out)
+    assert "accuracy of answered - (no expected labels: pass --lst)" in out.getvalue()
+    assert "None" not in out.getvalue()
+
+
+def test_with_expected_labels_the_table_gives_the_accuracy():
+    ran = [result(0.1, expected="bicycle"), result(0.2, expected="motorcycle")]
+    out = io.StringIO()
+    results.print_table(ran, results.summarize(ran, 1.0), out=out)
+    assert "accuracy of answered 0.5 " in out.getvalue()
+
+
+def test_images_naming_a_file_says_it_is_a_file(tmp_path: Path):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"x")
+    with pytest.raises(UsageError, match=r"photo\.png: a file, not a folder"):
+        images.find_images(photo)
+    with pytest.raises(UsageError, match="gone: no such folder"):
+        images.find_images(tmp_path / "gone")

@@ -22,18 +22,23 @@ class ExecutionResult:
     confidence: float | None
     error: str | None
     seconds: float
+    cause: str | None = None  # the failure's one-line cause (what, which object, the limits)
+
+
+# the table shows a cause's start; --json keeps it whole
+CAUSE_SHOWN = 80
 
 
 def result_of(image: ImageToRun, execution: dict, seconds: float) -> ExecutionResult:
     status = execution["status"]
-    label = confidence = error = None
+    label = confidence = error = cause = None
     if status == "SUCCEEDED":
         output = json.loads(execution.get("output") or "{}")
         label, confidence = output.get("label"), output.get("confidence")
     else:
-        error = execution.get("error") or status
+        error, cause = execution.get("error") or status, execution.get("cause")
     return ExecutionResult(
-        image.path.name, image.expected, status, label, confidence, error, round(seconds, 4)
+        image.path.name, image.expected, status, label, confidence, error, round(seconds, 4), cause
     )
 
 
@@ -65,7 +70,7 @@ def write_json(path: Path, summary: dict, results: list[ExecutionResult]) -> Non
 
 def print_table(results: list[ExecutionResult], summary: dict, out=None) -> None:
     out = out or sys.stdout
-    header = ("image", "expected", "status", "label", "confidence", "error", "seconds")
+    header = ("image", "expected", "status", "label", "confidence", "error", "seconds", "cause")
     rows = [
         (
             r.image,
@@ -75,6 +80,7 @@ def print_table(results: list[ExecutionResult], summary: dict, out=None) -> None
             f"{r.confidence:.4f}" if r.confidence is not None else "-",
             r.error or "-",
             f"{r.seconds:.3f}",
+            _shortened(r.cause) if r.cause else "-",
         )
         for r in results
     ]
@@ -90,6 +96,11 @@ def print_table(results: list[ExecutionResult], summary: dict, out=None) -> None
         f"p50 {summary['latency_p50_seconds']} s  p95 {summary['latency_p95_seconds']} s",
         file=out,
     )
+
+
+def _shortened(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= CAUSE_SHOWN else line[: CAUSE_SHOWN - 3] + "..."
 
 
 def nearest_rank(ordered: list[float], share: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,17 @@ def test_images_naming_a_file_says_it_is_a_file(tmp_path: Path):
         images.find_images(photo)
     with pytest.raises(UsageError, match="gone: no such folder"):
         images.find_images(tmp_path / "gone")
+
+
+def test_a_failures_cause_is_in_the_table_shortened_and_in_the_json_whole(tmp_path: Path):
+    cause = "s3://b/huge.jpg is 30000000 bytes, over the 25000000-byte cap (MaxUploadBytes) " + "x" * 50
+    execution = {"status": "FAILED", "error": "ImageTooLarge", "cause": cause}
+    ran = [results.result_of(images.ImageToRun(Path("huge.jpg"), None), execution, 0.5)]
+    summary = results.summarize(ran, 1.0)
+
+    out = io.StringIO()
+    results.print_table(ran, summary, out=out)
+    row = out.getvalue().splitlines()[1]
+    assert "ImageTooLarge" in row and "over the 25000000-byte cap" in row and row.endswith("...")
+    results.write_json(tmp_path / "run.json", summary, ran)
+    assert json.loads((tmp_path / "run.json").read_text())["executions"][0]["cause"] == cause

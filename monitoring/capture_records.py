@@ -14,6 +14,13 @@ A line is one JSON object::
 type not listed in ``CaptureContentTypeHeader``), ``JSON`` (``data`` is the JSON text itself) or
 ``CSV`` (``data`` is the CSV text, e.g. ``0.97,0.03``). The model answers
 ``[p_bicycle, p_motorcycle]``: the label is the argmax, the confidence the max.
+
+The built-in image-classification algorithm answers "the probability values for all classes
+encoded in JSON format, or in JSON Lines text format", one line per image; its documented JSON
+Lines answer (``accept: application/jsonlines``) is ``{"prediction": [prob_0, prob_1, ...]}``
+(https://docs.aws.amazon.com/sagemaker/latest/dg/image-classification.html#IC-inference). Both
+are read here, whichever encoding the capture used (a JSON Lines body is not in the endpoint's
+``JsonContentTypes``, so SageMaker captures it as BASE64).
 """
 
 from __future__ import annotations
@@ -39,7 +46,11 @@ MALFORMED_REASONS = frozenset({MALFORMED_JSON, MISSING_FIELDS, BAD_INFERENCE_TIM
 SKIP_REASONS = (MALFORMED_JSON, MISSING_FIELDS, BAD_INFERENCE_TIME, NO_OUTPUT, UNDECODABLE_OUTPUT)
 
 _ENCODINGS = frozenset({"BASE64", "JSON", "CSV"})
-_WRAPPER_KEYS = ("probabilities", "predictions", "inferences", "scores")
+# "prediction": the algorithm's documented JSON Lines answer; the others, answers of our own
+# containers and of other SageMaker models (the linear learner's "predictions", say).
+_WRAPPER_KEYS = ("prediction", "probabilities", "predictions", "inferences", "scores")
+# Content types of JSON Lines bodies: one JSON value per line.
+_JSON_LINES_TYPES = ("application/jsonlines", "application/x-jsonlines", "application/json-lines")
 # Probabilities that should sum to 1 may be off by float rounding, not by more: the rule the
 # workflow's functions apply (tests/unit/test_domain_facts.py proves the copies agree).
 SUM_TOLERANCE = 1e-3
@@ -134,8 +145,11 @@ def parse_probabilities(output: CapturedPayload) -> tuple[float, ...]:
         raise InvalidRecord(UNDECODABLE_OUTPUT, f"unknown encoding {output.encoding!r}")
     try:
         text = decode_payload(output).decode("utf-8").strip()
-        if output.encoding == "CSV" or "csv" in output.content_type.lower():
+        content_type = output.content_type.split(";")[0].strip().lower()
+        if output.encoding == "CSV" or "csv" in content_type:
             values = _parse_csv(text)
+        elif content_type in _JSON_LINES_TYPES:
+            values = _unwrap(_one_json_line(text))
         else:
             values = _unwrap(json.loads(text))
         return _check_probabilities(values)
@@ -145,6 +159,14 @@ def parse_probabilities(output: CapturedPayload) -> tuple[float, ...]:
 
 def _parse_csv(text: str) -> list[float]:
     return [float(cell) for cell in text.replace("\n", ",").split(",") if cell.strip()]
+
+
+def _one_json_line(text: str) -> object:
+    """The one record of a JSON Lines body (the algorithm answers one line per image)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) != 1:
+        raise ValueError(f"expected one JSON Lines record, got {len(lines)}")
+    return json.loads(lines[0])
 
 
 def _unwrap(value: object) -> object:

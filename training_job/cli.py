@@ -15,12 +15,14 @@ from pathlib import Path
 from training_job.project import (
     CIFAR_MD5,
     CIFAR_URL,
+    DEFAULT_BUSY_WAIT_SECONDS,
     DEFAULT_ENDPOINT_INSTANCE,
     DEFAULT_PREFIX,
     DEFAULT_STACK_NAME,
     DEFAULT_TRAINING_INSTANCE,
     PROJECT_TAG_KEY,
     PROJECT_TAG_VALUE,
+    TRAINING_JOB_PREFIX,
 )
 
 ROLE_ENV = "SAGEMAKER_ROLE_ARN"
@@ -99,14 +101,19 @@ def run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         mini_batch_size=args.mini_batch_size,
+        from_scratch=args.from_scratch,
+        num_layers=args.num_layers,
         max_runtime_seconds=args.max_run,
         spot=args.spot,
         max_wait_seconds=args.max_wait,
     )
+    recipe = training.hyperparameters(config)  # checked against the documented limits in start()
     job = training.start(session, config)
+    mode = "from scratch" if config.from_scratch else "transfer learning"
     _out(
         f"started training job {config.job_name} ({samples} training images, {config.instance_type}"
-        f"{', managed spot' if config.spot else ''})"
+        f"{', managed spot' if config.spot else ''}; ResNet-{recipe['num_layers']} {mode} at "
+        f"{recipe['image_shape'].replace(',', 'x')})"
     )
     if args.no_wait:
         _out(f"follow it: aws sagemaker describe-training-job --training-job-name {config.job_name}")
@@ -136,11 +143,17 @@ def run_deploy(args: argparse.Namespace) -> int:
         model_data=args.model_data,
         endpoint_name=args.endpoint_name,
         role_arn=args.role_arn,
-        capture_s3_uri=args.capture_s3_uri or deployment.default_capture_uri(args.model_data),
+        capture_s3_uri=args.capture_s3_uri or deployment.default_capture_uri(args.model_data, args.prefix),
         instance_type=args.instance_type,
         sampling_percentage=args.sampling_percentage,
     )
-    done = deployment.deploy(session, config)
+    done = deployment.deploy(
+        session,
+        config,
+        busy_wait_seconds=args.busy_wait,
+        poll_seconds=args.poll_seconds,
+        progress=not args.quiet,
+    )
     verb = "updating" if done.updated else "creating"
     _out(f"{verb} endpoint {config.endpoint_name} with endpoint config {done.endpoint_config_name}")
     _out(f"data capture: {config.sampling_percentage}% of requests and responses -> {config.capture_s3_uri}")
@@ -164,7 +177,9 @@ def _size(n: int) -> str:
 
 def run_teardown(args: argparse.Namespace) -> int:
     session = _session(args)
-    _teardown_sagemaker(session.client("sagemaker"), args.endpoint_name, dry_run=args.dry_run)
+    sagemaker = session.client("sagemaker")
+    found = _teardown_sagemaker(sagemaker, args.endpoint_name, dry_run=args.dry_run)
+    _report_log_groups(session.client("logs"), sagemaker, found, args.endpoint_name)
     s3 = session.client("s3")
     _report_stack(session.client("cloudformation"), s3, args.stack_name, session.region_name)
     if args.bucket:
@@ -173,15 +188,15 @@ def run_teardown(args: argparse.Namespace) -> int:
     return 0
 
 
-def _teardown_sagemaker(sagemaker, endpoint_name: str | None, *, dry_run: bool) -> None:
-    """Say what is found, then (unless a dry run) delete it and say so."""
+def _teardown_sagemaker(sagemaker, endpoint_name: str | None, *, dry_run: bool):
+    """Say what is found, then (unless a dry run) delete it and say so; return what was found."""
     from training_job import teardown
 
     scope = _teardown_scope(endpoint_name)
     found = teardown.find_project_resources(sagemaker, endpoint_name)
     if not found:
         _out(f"SageMaker: nothing left ({scope}): no endpoint, endpoint config or model")
-        return
+        return found
     for line in _deletion_lines(found, "would delete" if dry_run else "deleting"):
         _out(line)
     if not dry_run:
@@ -190,6 +205,22 @@ def _teardown_sagemaker(sagemaker, endpoint_name: str | None, *, dry_run: bool) 
             f"SageMaker: deleted {len(found.endpoints)} endpoints, {len(found.endpoint_configs)} "
             f"endpoint configs, {len(found.models)} models ({scope})"
         )
+    return found
+
+
+def _report_log_groups(logs, sagemaker, found, endpoint_name: str | None) -> None:
+    """SageMaker's own log groups, which never expire, with the command that deletes or trims each."""
+    from training_job import teardown
+
+    endpoints = {endpoint_name} if endpoint_name else set(found.endpoints)
+    groups = teardown.sagemaker_log_groups(
+        logs,
+        endpoints=endpoints,
+        live_endpoints=teardown.live_endpoint_names(sagemaker),
+        only_named=endpoint_name is not None,
+    )
+    for line in _log_group_lines(groups):
+        _out(line)
 
 
 def _report_stack(cloudformation, s3, stack_name: str, region: str) -> None:
@@ -257,6 +288,38 @@ def _bucket_lines(bucket: str, prefix: str, summary: dict[str, tuple[int, int]] 
     ]
 
 
+#: What `teardown` suggests for a log group that is kept: a month of logs.
+SUGGESTED_RETENTION_DAYS = 30
+
+
+def _log_group_lines(groups) -> list[str]:
+    """One line per SageMaker log group and the command that deletes it or makes it expire."""
+    if not groups:
+        return []
+    lines = ["SageMaker's log groups (SageMaker sets no retention; storage is billed per GB-month):"]
+    for group in groups:
+        kept = "never expires" if group.retention_days is None else f"kept {group.retention_days} days"
+        head = f"  {group.name}: {kept}, {_size(group.stored_bytes)}"
+        delete = f"aws logs delete-log-group --log-group-name {group.name}"
+        expire = (
+            f"aws logs put-retention-policy --log-group-name {group.name} "
+            f"--retention-in-days {SUGGESTED_RETENTION_DAYS}"
+        )
+        if group.endpoint is None:  # the training group, shared by every training job in the region
+            ours = f"{group.our_streams} of its {group.streams} streams from {TRAINING_JOB_PREFIX}* jobs"
+            lines.append(f"{head}, {ours}")
+            lines.append(f"    make it expire: {expire}")
+            if group.streams and group.our_streams == group.streams:
+                lines.append(f"    or, as every stream is this project's, delete it: {delete}")
+        elif group.endpoint_live:
+            lines.append(f"{head} (endpoint {group.endpoint} still exists)")
+            lines.append(f"    make it expire: {expire}")
+        else:
+            lines.append(f"{head} (endpoint {group.endpoint} is gone)")
+            lines.append(f"    delete it: {delete}")
+    return lines
+
+
 def _cost_line() -> str:
     from training_job import teardown
 
@@ -264,7 +327,7 @@ def _cost_line() -> str:
         "cost: "
         + teardown.endpoint_cost_line(DEFAULT_ENDPOINT_INSTANCE)
         + " Deleting the endpoint stops that; S3 storage of the staged images and captures costs "
-        "cents per month; the stack's Lambdas and state machine cost only per execution."
+        "cents per month. " + teardown.stack_cost_line()
     )
 
 
@@ -326,9 +389,11 @@ def _add_train(subparsers, common) -> None:
         "train",
         parents=[common],
         help="train the built-in image-classification algorithm",
-        description="Start a SageMaker training job (built-in image-classification, ResNet-18 "
-        "transfer learning on 3x32x32 images, 2 classes) on the staged channels, wait with "
-        "progress, print validation:accuracy and the model artifact's S3 URI.",
+        description="Start a SageMaker training job (built-in image-classification, 2 classes) on "
+        "the staged channels: by default an ImageNet-pretrained ResNet-18 fine-tuned at 3x224x224, "
+        "the algorithm upscaling the 32x32 images (resize=224), as its documentation requires of "
+        "pretrained models; --from-scratch trains a small-image ResNet at 3x32x32 instead. Waits "
+        "with progress, prints validation:accuracy and the model artifact's S3 URI.",
     )
     p.add_argument("--bucket", required=True, help="bucket that `stage` filled")
     p.add_argument("--prefix", default=DEFAULT_PREFIX, help="key prefix (default: %(default)s)")
@@ -341,6 +406,17 @@ def _add_train(subparsers, common) -> None:
     p.add_argument("--epochs", type=int, default=30, help="(default: %(default)s; early stopping is on)")
     p.add_argument("--learning-rate", type=float, default=0.01, help="(default: %(default)s)")
     p.add_argument("--mini-batch-size", type=int, default=32, help="(default: %(default)s)")
+    p.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="train a small-image ResNet at 3x32x32 instead of fine-tuning an ImageNet one at 3x224x224",
+    )
+    p.add_argument(
+        "--num-layers",
+        type=int,
+        help="ResNet depth: 18, 34, 50, 101, 152 or 200 for transfer learning (default 18); "
+        "20, 32, 44, 56 or 110 with --from-scratch (default 20)",
+    )
     p.add_argument(
         "--num-training-samples", type=int, help="default: the number of lines of the staged train .lst"
     )
@@ -377,6 +453,13 @@ def _s3_uri(text: str) -> str:
     return text
 
 
+def _seconds(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more seconds")
+    return value
+
+
 def _percentage(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 100:
@@ -401,15 +484,27 @@ def _add_deploy(subparsers, common) -> None:
         help="(default: %(default)s, about $0.115/h on demand)",
     )
     p.add_argument(
+        "--prefix",
+        default=DEFAULT_PREFIX,
+        help="key prefix of the model bucket, as for stage and train (default: %(default)s)",
+    )
+    p.add_argument(
         "--capture-s3-uri",
         type=_s3_uri,
-        help=f"data capture destination (default: s3://<model bucket>/{DEFAULT_PREFIX}/data-capture)",
+        help="data capture destination (default: s3://<model bucket>/<prefix>/data-capture)",
     )
     p.add_argument(
         "--sampling-percentage",
         type=_percentage,
         default=100,
         help="share of requests captured, 0-100 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--busy-wait",
+        type=_seconds,
+        default=DEFAULT_BUSY_WAIT_SECONDS,
+        help="how long to wait for an endpoint that is Creating, Updating, RollingBack or Deleting "
+        "before giving up, having created nothing (default: %(default)s s; 0: do not wait)",
     )
     p.add_argument("--no-wait", action="store_true", help="do not wait for InService")
     p.add_argument("--poll-seconds", type=float, default=30, help=argparse.SUPPRESS)
@@ -423,7 +518,8 @@ def _add_teardown(subparsers, common) -> None:
         help="delete the project's endpoints, configs and models",
         description=f"Delete the endpoints, endpoint configs and models tagged "
         f"{PROJECT_TAG_KEY}={PROJECT_TAG_VALUE} (only those of --endpoint-name, if given); then "
-        "say what the SAM stack and the bucket still hold and how to delete them. Idempotent.",
+        "say what SageMaker's log groups (which never expire), the SAM stack and the bucket still "
+        "hold and how to delete them. Idempotent.",
     )
     p.add_argument("--endpoint-name", help="only this endpoint and the configs and models made for it")
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
@@ -461,6 +557,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quota_hint(info: dict) -> str:
+    """New accounts start with a quota of 0 for many SageMaker instance types: say how to ask."""
+    if info.get("Code") != "ResourceLimitExceeded":
+        return ""
+    return (
+        " (raise it with Service Quotas: aws service-quotas list-service-quotas --service-code "
+        "sagemaker finds the quota's code, request-service-quota-increase asks for more)"
+    )
+
+
 def _fail(message: str, code: int = 1) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
@@ -492,7 +598,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error))
     except ClientError as error:
         info = error.response.get("Error", {})
-        return _fail(f"AWS {error.operation_name}: {info.get('Code')}: {info.get('Message')}")
+        return _fail(
+            f"AWS {error.operation_name}: {info.get('Code')}: {info.get('Message')}{_quota_hint(info)}"
+        )
     except BotoCoreError as error:
         return _fail(str(error))
     except ModuleNotFoundError as error:

@@ -3,17 +3,34 @@
 A first deploy creates the endpoint; deploying again to the same name makes a new model and a
 new endpoint config (unique, timestamped names) and updates the endpoint in place, so the
 endpoint name that the SAM stack holds never changes.
+
+The endpoint's status is read before anything is created. SageMaker refuses UpdateEndpoint
+while another operation runs on the endpoint (Creating, Updating, RollingBack, Deleting: a
+ValidationException "Cannot update in-progress endpoint"; SystemUpdating: it "cannot be updated
+or deleted or re-scaled until it has completed"), and "DeleteEndpoint is the only operation that
+can be performed on a failed endpoint" (EndpointStatus in
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html; UpdateEndpoint:
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html). So `deploy`
+waits, bounded, for a busy endpoint to settle, refuses a Failed one with the way out, and only
+then creates the model and the config; if a later request is refused, it deletes the model and
+config it has just created, so a failed deploy leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from training_job.aws import parse_s3_uri, s3_uri
-from training_job.exceptions import EndpointFailedError
-from training_job.project import ALGORITHM, DEFAULT_ENDPOINT_INSTANCE, DEFAULT_PREFIX, project_tags
+from training_job.aws import parse_s3_uri, s3_uri, sagemaker_core_client
+from training_job.exceptions import EndpointBusyError, EndpointFailedError, WaitTimeoutError
+from training_job.project import (
+    ALGORITHM,
+    DEFAULT_BUSY_WAIT_SECONDS,
+    DEFAULT_ENDPOINT_INSTANCE,
+    DEFAULT_PREFIX,
+    project_tags,
+)
 from training_job.training import assigned, core_tags
 
 VARIANT_NAME = "AllTraffic"
@@ -21,6 +38,11 @@ VARIANT_NAME = "AllTraffic"
 #: (or application/x-image), which are in neither list, so SageMaker captures them base64.
 CAPTURE_JSON_CONTENT_TYPES = ["application/json"]
 _MAX_NAME = 63  # SageMaker resource names: [a-zA-Z0-9](-*[a-zA-Z0-9])*, at most 63 characters
+#: Statuses in which an operation is already running on the endpoint: UpdateEndpoint waits.
+BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+#: What `settled_endpoint` reports while the endpoint does not exist (deleted while we waited).
+GONE = "gone"
+_SETTLED = frozenset({"InService", "OutOfService", "Failed", "UpdateRollbackFailed", GONE})
 
 
 @dataclass(frozen=True)
@@ -40,12 +62,13 @@ class Deployment:
     endpoint_config_name: str
     model_name: str
     updated: bool  # True when an existing endpoint was updated in place
+    session: Any = field(default=None, repr=False, compare=False)  # to clean up after a rollback
 
 
-def default_capture_uri(model_data: str) -> str:
-    """Beside the model: s3://<model bucket>/<prefix>/data-capture."""
+def default_capture_uri(model_data: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """Beside the model: s3://<model bucket>/<prefix>/data-capture (the `--prefix` of stage/train)."""
     bucket, _ = parse_s3_uri(model_data)
-    return s3_uri(bucket, DEFAULT_PREFIX, "data-capture")
+    return s3_uri(bucket, prefix, "data-capture")
 
 
 def versioned_name(endpoint_name: str, now: float | None = None) -> str:
@@ -113,33 +136,144 @@ def find_endpoint(session: Any, endpoint_name: str) -> Any | None:
         raise
 
 
-def deploy(session: Any, config: DeployConfig, *, now: float | None = None) -> Deployment:
-    """Create model + endpoint config; create the endpoint, or update it in place if it exists."""
-    from sagemaker.core.resources import Endpoint, EndpointConfig, Model
+def settled_endpoint(
+    session: Any,
+    endpoint_name: str,
+    *,
+    timeout_seconds: float = DEFAULT_BUSY_WAIT_SECONDS,
+    poll_seconds: float = 30,
+    **options,
+) -> Any | None:
+    """The endpoint once no operation runs on it, or None when there is none (or it was deleted
+    while we waited). Raises `EndpointBusyError` if it is still busy after `timeout_seconds`."""
+    from training_job.waiting import wait_for
+
+    latest = {"endpoint": find_endpoint(session, endpoint_name)}
+    first = latest["endpoint"]
+    if first is None or first.endpoint_status not in BUSY_STATUSES:
+        return first
+    busy = first.endpoint_status
+
+    def refresh() -> tuple[str, str]:
+        endpoint = find_endpoint(session, endpoint_name)
+        latest["endpoint"] = endpoint
+        status = GONE if endpoint is None else endpoint.endpoint_status
+        return status, status
+
+    if timeout_seconds <= 0:
+        raise _busy_error(endpoint_name, busy, 0)
+    try:
+        wait_for(
+            refresh,
+            done=_SETTLED,
+            what=f"endpoint {endpoint_name} is {busy}; waiting for it to settle before deploying",
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout_seconds,
+            **options,
+        )
+    except WaitTimeoutError as error:
+        still = latest["endpoint"].endpoint_status if latest["endpoint"] else busy
+        raise _busy_error(endpoint_name, still, timeout_seconds) from error
+    return latest["endpoint"]
+
+
+def _busy_error(endpoint_name: str, status: str, waited: float) -> EndpointBusyError:
+    return EndpointBusyError(
+        f"endpoint {endpoint_name} is {status} (waited {waited:.0f} s) and SageMaker refuses "
+        f"UpdateEndpoint until that operation ends; nothing was created. Deploy again once "
+        f"`aws sagemaker describe-endpoint --endpoint-name {endpoint_name} --query EndpointStatus` "
+        f"says InService, or wait longer with --busy-wait SECONDS"
+    )
+
+
+def deploy(
+    session: Any,
+    config: DeployConfig,
+    *,
+    now: float | None = None,
+    busy_wait_seconds: float = DEFAULT_BUSY_WAIT_SECONDS,
+    poll_seconds: float = 30,
+    **wait_options,
+) -> Deployment:
+    """Create model + endpoint config; create the endpoint, or update it in place if it exists.
+
+    The endpoint is looked at first: a busy one is waited for (`busy_wait_seconds`), a Failed
+    one refused, both before anything is created. If creating the config or the endpoint
+    request is refused, the model and config made here are deleted again.
+    """
+    from sagemaker.core.resources import EndpointConfig, Model
 
     region = session.region_name
-    name = versioned_name(config.endpoint_name, now)
-    Model.create(**model_request(config, name, region), session=session, region=region)
-    EndpointConfig.create(**endpoint_config_request(config, name, name), session=session, region=region)
-    endpoint = find_endpoint(session, config.endpoint_name)
-    if endpoint is None:
-        endpoint = Endpoint.create(
-            endpoint_name=config.endpoint_name,
-            endpoint_config_name=name,
-            tags=core_tags(project_tags()),
-            session=session,
-            region=region,
-        )
-        return Deployment(endpoint, name, name, updated=False)
-    if endpoint.endpoint_status == "Failed":
-        # SageMaker refuses UpdateEndpoint on a Failed endpoint; it has to go first.
+    endpoint = settled_endpoint(
+        session,
+        config.endpoint_name,
+        timeout_seconds=busy_wait_seconds,
+        poll_seconds=poll_seconds,
+        **wait_options,
+    )
+    if endpoint is not None and endpoint.endpoint_status == "Failed":
+        reason = assigned(endpoint.failure_reason) or "no reason given"
         raise EndpointFailedError(
-            f"endpoint {config.endpoint_name} is Failed ({endpoint.failure_reason}) and cannot be updated: "
-            f"run `python -m training_job teardown --endpoint-name {config.endpoint_name}` and deploy again"
+            f"endpoint {config.endpoint_name} is Failed ({reason}) "
+            f"and SageMaker allows only DeleteEndpoint on it; nothing was created: run "
+            f"`python -m training_job teardown --endpoint-name {config.endpoint_name}` and deploy again"
         )
-    endpoint.endpoint_config_name = name  # UpdateEndpoint sends the resource's config name
-    endpoint.update()
-    return Deployment(endpoint, name, name, updated=True)
+    name = versioned_name(config.endpoint_name, now)
+    created: list[tuple[str, str]] = []
+    endpoint_requested = False
+    try:
+        Model.create(**model_request(config, name, region), session=session, region=region)
+        created.append(("model", name))
+        EndpointConfig.create(**endpoint_config_request(config, name, name), session=session, region=region)
+        created.append(("endpoint config", name))
+        endpoint_requested = True
+        if endpoint is None:
+            return Deployment(_create_endpoint(session, config, name), name, name, False, session)
+        endpoint.endpoint_config_name = name  # UpdateEndpoint sends the resource's config name
+        endpoint.update()
+        return Deployment(endpoint, name, name, True, session)
+    except BaseException as error:
+        # Once SageMaker has accepted the endpoint request, the endpoint may be using the config.
+        if not endpoint_requested or _refused_endpoint_request(error):
+            remove_created(session, created)
+        raise
+
+
+def _refused_endpoint_request(error: BaseException) -> bool:
+    from botocore.exceptions import ClientError
+
+    return isinstance(error, ClientError) and error.operation_name in ("CreateEndpoint", "UpdateEndpoint")
+
+
+def _create_endpoint(session: Any, config: DeployConfig, config_name: str) -> Any:
+    from sagemaker.core.resources import Endpoint
+
+    return Endpoint.create(
+        endpoint_name=config.endpoint_name,
+        endpoint_config_name=config_name,
+        tags=core_tags(project_tags()),
+        session=session,
+        region=session.region_name,
+    )
+
+
+def remove_created(session: Any, created: list[tuple[str, str]]) -> list[str]:
+    """Delete what a deploy created (config before model), newest first; return what could not
+    be deleted (still tagged, so `teardown` finds it). Never raises: the first error matters."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = sagemaker_core_client(session)
+    delete = {
+        "endpoint config": lambda name: client.delete_endpoint_config(EndpointConfigName=name),
+        "model": lambda name: client.delete_model(ModelName=name),
+    }
+    left = []
+    for kind, name in reversed(created):
+        try:
+            delete[kind](name)
+        except (BotoCoreError, ClientError):
+            left.append(f"{kind} {name}")
+    return left
 
 
 def wait_in_service(
@@ -168,6 +302,19 @@ def wait_in_service(
     if endpoint.endpoint_config_name != deployment.endpoint_config_name:
         reason = assigned(endpoint.failure_reason) or "no reason given"
         raise EndpointFailedError(
-            f"endpoint {endpoint.endpoint_name} rolled back to {endpoint.endpoint_config_name}: {reason}"
+            f"endpoint {endpoint.endpoint_name} rolled back to {endpoint.endpoint_config_name}: "
+            f"{reason}{_remove_rolled_back(deployment)}"
         )
     return endpoint
+
+
+def _remove_rolled_back(deployment: Deployment) -> str:
+    """The endpoint is back on its previous config, so the new config and model serve nothing:
+    delete them; say what was done."""
+    if deployment.session is None:
+        return ""
+    created = [("model", deployment.model_name), ("endpoint config", deployment.endpoint_config_name)]
+    left = remove_created(deployment.session, created)
+    if left:
+        return f"; could not delete {', '.join(left)} (teardown will)"
+    return f"; deleted the unused endpoint config and model {deployment.endpoint_config_name}"

@@ -12,6 +12,12 @@ class UsageError(TrainingJobCommandError):
     """Options argparse accepts one by one but not together; the CLI exits 2, as argparse does."""
 
 
+class RecipeError(UsageError):
+    """The training hyperparameters break a limit the algorithm's documentation states
+    (training_job/recipe.py); nothing was sent to SageMaker. A usage error: the values came
+    from the options given."""
+
+
 class DownloadError(TrainingJobCommandError):
     """The archive could not be fetched."""
 
@@ -43,6 +49,11 @@ class TrainingJobFailedError(TrainingJobCommandError):
 
 class EndpointFailedError(TrainingJobCommandError):
     """The endpoint ended in Failed instead of InService."""
+
+
+class EndpointBusyError(TrainingJobCommandError):
+    """The endpoint stayed Creating, Updating, SystemUpdating, RollingBack or Deleting past the
+    wait `deploy` allows; UpdateEndpoint would refuse it, so nothing was created."""
 
 
 class WaitTimeoutError(TrainingJobCommandError):

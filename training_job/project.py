@@ -30,10 +30,15 @@ TRAIN, VALIDATION = "train", "validation"
 CHANNELS = (TRAIN, VALIDATION, f"{TRAIN}_lst", f"{VALIDATION}_lst")
 
 DEFAULT_PREFIX = "vehicle-classifier"
+#: `train` names its jobs `vehicle-ic-<UTC timestamp>`; teardown knows their log streams by it.
+TRAINING_JOB_PREFIX = "vehicle-ic-"
 DEFAULT_STACK_NAME = "scones-vehicle-classifier"
 ALGORITHM = "image-classification"
 
 DEFAULT_TRAINING_INSTANCE = "ml.g4dn.xlarge"
+#: How long `deploy` waits for an endpoint that another operation is changing: creating or
+#: updating an endpoint on one instance takes some minutes; twenty leave room for a rollback.
+DEFAULT_BUSY_WAIT_SECONDS = 1200
 DEFAULT_ENDPOINT_INSTANCE = "ml.m5.large"
 
 #: Approximate on-demand prices in us-east-1 (USD per hour), for the messages only.

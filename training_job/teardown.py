@@ -2,12 +2,19 @@
 
 Plain boto3 here, not sagemaker-core: teardown only lists, reads tags and deletes, and the
 resource classes reject some describe answers that moto gives, where teardown is tested.
-Then it says what the SAM stack and the bucket still hold, and the commands that delete them.
+Then it says what the SAM stack and the bucket still hold, and the commands that delete them,
+and which of SageMaker's own log groups are left: SageMaker creates /aws/sagemaker/TrainingJobs
+and /aws/sagemaker/Endpoints/<endpoint> itself
+(https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html) without a retention
+setting, and CloudWatch Logs keeps such log data indefinitely
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html),
+so their storage is billed until someone deletes them or sets a retention.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +23,7 @@ from training_job.project import (
     ENDPOINT_TAG_KEY,
     PROJECT_TAG_KEY,
     PROJECT_TAG_VALUE,
+    TRAINING_JOB_PREFIX,
 )
 
 
@@ -143,6 +151,24 @@ def bucket_summary(s3: Any, bucket: str, prefix: str = "") -> dict[str, tuple[in
     return {key: (value[0], value[1]) for key, value in sorted(summary.items())}
 
 
+#: What the SAM stack costs every month while it exists, used or not (us-east-1 list prices,
+#: approximate): its customer managed KMS key ($1/month,
+#: https://aws.amazon.com/kms/pricing/), its dashboard ($3/month beyond an account's 3 free)
+#: and its 14 standard-resolution alarm metrics ($0.10 each; an account's first 10 are free),
+#: https://aws.amazon.com/cloudwatch/pricing/. Its EMF custom metrics are billed only for the
+#: hours in which they are published, so not while idle.
+STACK_FIXED_MONTHLY_USD = {"KMS key": 1.00, "dashboard": 3.00, "14 alarm metrics": 1.40}
+
+
+def stack_cost_line() -> str:
+    items = ", ".join(f"{name} ${usd:.2f}" for name, usd in STACK_FIXED_MONTHLY_USD.items())
+    return (
+        f"The SAM stack costs up to ~${sum(STACK_FIXED_MONTHLY_USD.values()):.2f}/month while it exists, "
+        f"idle or not ({items}; less within the free tier); `sam delete` stops that. Its Lambdas "
+        "and state machine cost only per execution."
+    )
+
+
 def endpoint_cost_line(instance_type: str = "ml.m5.large") -> str:
     price = APPROX_HOURLY_USD.get(instance_type)
     if price is None:
@@ -151,3 +177,77 @@ def endpoint_cost_line(instance_type: str = "ml.m5.large") -> str:
         f"An endpoint on one {instance_type} costs about ${price:.3f}/hour "
         f"(~${price * 24 * 30:.0f}/month, us-east-1 on-demand, approximate) while it exists."
     )
+
+
+#: SageMaker's own log groups: one for every training job in the account and region (a stream
+#: per job and instance, `<job>/algo-1-<epoch>`), one per endpoint.
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
+
+
+@dataclass(frozen=True)
+class LogGroupReport:
+    name: str
+    retention_days: int | None  # None: never expires
+    stored_bytes: int
+    endpoint: str | None = None  # the endpoint of an endpoint log group
+    endpoint_live: bool = False  # that endpoint still exists
+    our_streams: int = 0  # training group: streams of vehicle-ic-* jobs
+    streams: int = 0  # training group: all its streams
+
+
+def _log_groups(logs: Any, prefix: str) -> list[dict]:
+    groups = []
+    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix):
+        groups += page.get("logGroups", [])
+    return groups
+
+
+def _stream_names(logs: Any, group: str) -> list[str]:
+    names = []
+    for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group):
+        names += [stream["logStreamName"] for stream in page.get("logStreams", [])]
+    return names
+
+
+def sagemaker_log_groups(
+    logs: Any,
+    *,
+    endpoints: Collection[str],
+    live_endpoints: Collection[str],
+    only_named: bool,
+) -> list[LogGroupReport]:
+    """SageMaker's training log group, and the log groups of `endpoints`; unless `only_named`,
+    also those whose endpoint no longer exists (left by endpoints deleted earlier)."""
+    found = []
+    for group in _log_groups(logs, TRAINING_LOG_GROUP):
+        if group["logGroupName"] != TRAINING_LOG_GROUP:
+            continue
+        streams = _stream_names(logs, TRAINING_LOG_GROUP)
+        found.append(
+            LogGroupReport(
+                TRAINING_LOG_GROUP,
+                group.get("retentionInDays"),
+                group.get("storedBytes", 0),
+                our_streams=sum(1 for name in streams if name.startswith(TRAINING_JOB_PREFIX)),
+                streams=len(streams),
+            )
+        )
+    for group in _log_groups(logs, ENDPOINT_LOG_GROUP_PREFIX):
+        endpoint = group["logGroupName"][len(ENDPOINT_LOG_GROUP_PREFIX) :]
+        live = endpoint in live_endpoints
+        if endpoint in endpoints or (not only_named and not live):
+            found.append(
+                LogGroupReport(
+                    group["logGroupName"],
+                    group.get("retentionInDays"),
+                    group.get("storedBytes", 0),
+                    endpoint=endpoint,
+                    endpoint_live=live,
+                )
+            )
+    return found
+
+
+def live_endpoint_names(sagemaker: Any) -> set[str]:
+    return {item["EndpointName"] for item in _list(sagemaker, "list_endpoints", "Endpoints")}

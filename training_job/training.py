@@ -19,8 +19,10 @@ from training_job.project import (
     DEFAULT_PREFIX,
     DEFAULT_TRAINING_INSTANCE,
     TRAIN,
+    TRAINING_JOB_PREFIX,
     project_tags,
 )
+from training_job.recipe import check_recipe
 
 IMAGE_CONTENT_TYPE = "application/x-image"
 ACCURACY_METRIC = "validation:accuracy"
@@ -37,7 +39,8 @@ class TrainingConfig:
     epochs: int = 30
     learning_rate: float = 0.01
     mini_batch_size: int = 32
-    num_layers: int = 18
+    from_scratch: bool = False  # default: transfer learning (see `hyperparameters`)
+    num_layers: int | None = None  # default: 18 for transfer learning, 20 from scratch
     early_stopping_patience: int = 5
     early_stopping_min_epochs: int = 10
     volume_size_gb: int = 10
@@ -56,17 +59,37 @@ class TrainingOutcome:
 
 
 def default_job_name(now: float | None = None) -> str:
-    return "vehicle-ic-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    return TRAINING_JOB_PREFIX + time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+
+
+#: Transfer learning: the algorithm upscales CIFAR's 32x32 images (`resize`, shortest side) to
+#: the only input its ImageNet-pretrained ResNets take, 224x224.
+TRANSFER_SIDE, TRANSFER_LAYERS = 224, 18
+#: From scratch at CIFAR's own size, with the smallest of the small-image ResNets.
+SCRATCH_SIDE, SCRATCH_LAYERS = 32, 20
 
 
 def hyperparameters(config: TrainingConfig) -> dict[str, str]:
-    """Transfer learning from an ImageNet ResNet-18 on two classes of 32x32 RGB images."""
+    """The algorithm's hyperparameters, within its documented limits (training_job/recipe.py).
+
+    Default, transfer learning: ImageNet-pretrained ResNet-18 fine-tuned at 3x224x224, the
+    algorithm resizing each 32x32 image (`resize=224`); the hyperparameter page allows pretrained
+    models nothing but 224x224 and requires `resize` with image content types
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/IC-Hyperparameter.html). With 800-1,000
+    training images, pretrained features are what the documentation offers transfer learning
+    for ("when a large number of training images are not available",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/image-classification.html).
+    `from_scratch`: a small-image ResNet (20 layers unless told) at 3x32x32 with `resize=32`.
+    """
+    side = SCRATCH_SIDE if config.from_scratch else TRANSFER_SIDE
+    layers = config.num_layers or (SCRATCH_LAYERS if config.from_scratch else TRANSFER_LAYERS)
     values = {
         "num_classes": 2,
         "num_training_samples": config.num_training_samples,
-        "image_shape": "3,32,32",
-        "use_pretrained_model": 1,
-        "num_layers": config.num_layers,
+        "image_shape": f"3,{side},{side}",
+        "resize": side,
+        "use_pretrained_model": 0 if config.from_scratch else 1,
+        "num_layers": layers,
         "epochs": config.epochs,
         "learning_rate": config.learning_rate,
         "mini_batch_size": config.mini_batch_size,
@@ -108,7 +131,14 @@ def core_tags(tags: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def training_job_request(config: TrainingConfig, region: str) -> dict[str, Any]:
-    """Keyword arguments for `TrainingJob.create`, as sagemaker-core shapes."""
+    """Keyword arguments for `TrainingJob.create`, as sagemaker-core shapes.
+
+    Raises `RecipeError` before anything is built when the hyperparameters break a documented
+    limit of the algorithm.
+    """
+    hyper_parameters = hyperparameters(config)
+    check_recipe(hyper_parameters, IMAGE_CONTENT_TYPE)
+
     from sagemaker.core import image_uris
     from sagemaker.core.shapes import (
         AlgorithmSpecification,
@@ -137,7 +167,7 @@ def training_job_request(config: TrainingConfig, region: str) -> dict[str, Any]:
         "algorithm_specification": AlgorithmSpecification(
             training_image=image_uris.retrieve(ALGORITHM, region), training_input_mode="File"
         ),
-        "hyper_parameters": hyperparameters(config),
+        "hyper_parameters": hyper_parameters,
         "input_data_config": [
             Channel(
                 channel_name=channel,

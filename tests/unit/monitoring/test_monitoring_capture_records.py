@@ -128,3 +128,53 @@ def test_not_a_json_object_is_malformed(line):
     with pytest.raises(InvalidRecord) as caught:
         parse_record(line)
     assert caught.value.reason == MALFORMED_JSON
+
+
+# The image-classification algorithm's documented answers
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/image-classification.html#IC-inference):
+# JSON, the probabilities of all classes, and JSON Lines with accept: application/jsonlines,
+# {"prediction": [prob_0, prob_1, ...]}, one line per image.
+def _with_output(make_record, content_type: str, encoding: str, body: str) -> str:
+    record = make_record([0.5, 0.5])
+    data = base64.b64encode(body.encode()).decode() if encoding == "BASE64" else body
+    record["captureData"]["endpointOutput"] = {
+        "observedContentType": content_type,
+        "mode": "OUTPUT",
+        "data": data,
+        "encoding": encoding,
+    }
+    return json.dumps(record)
+
+
+@pytest.mark.parametrize("encoding", ["BASE64", "JSON"])
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", "[0.0265, 0.9735]"),
+        ("application/json", '{"prediction": [0.0265, 0.9735]}'),
+        ("application/jsonlines", '{"prediction": [0.0265, 0.9735]}\n'),
+        ("application/jsonlines; charset=utf-8", '{"prediction": [0.0265, 0.9735]}'),
+        ("application/x-jsonlines", '\n{"prediction": [0.0265, 0.9735]}\n\n'),
+    ],
+)
+def test_the_algorithms_documented_answers(make_record, content_type, body, encoding):
+    record = parse_record(_with_output(make_record, content_type, encoding, body))
+    assert record.probabilities == (0.0265, 0.9735)
+    assert (record.label, record.confidence) == ("motorcycle", 0.9735)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"prediction": [0.3, 0.7]}\n{"prediction": [0.6, 0.4]}\n',  # two images: not one answer
+        "",
+        '{"prediction": [0.3]}',
+        '{"prediction": "0.3,0.7"}',
+        "{not json}",
+    ],
+)
+def test_json_lines_answers_that_are_not_one_pair_are_undecodable(make_record, body):
+    line = _with_output(make_record, "application/jsonlines", "BASE64", body)
+    with pytest.raises(InvalidRecord) as caught:
+        parse_record(line)
+    assert caught.value.reason == (NO_OUTPUT if body == "" else UNDECODABLE_OUTPUT)

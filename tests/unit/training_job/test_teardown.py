@@ -5,7 +5,7 @@ import json
 import pytest
 
 from training_job import teardown
-from training_job.cli import _bucket_lines, main
+from training_job.cli import _bucket_lines, _log_group_lines, main
 
 STACK_BUCKET = {"BucketName": "stack-images"}
 OURS = [{"Key": "project", "Value": "scones-vehicle-classifier"}]
@@ -108,7 +108,8 @@ def test_reports_the_stack_and_the_bucket_with_the_commands_to_delete_them(
 
 # Captured before run_teardown was split into reporting and formatting functions: the whole
 # report, byte for byte, with every part present (deletions, stack, a non-empty stack bucket,
-# the --bucket listing and the cost line).
+# the --bucket listing and the cost line). Issue 18 added the stack's fixed monthly cost to the
+# cost line; with no SageMaker log group in the account, the report has no log-group lines.
 WHOLE_DRY_RUN_REPORT = """\
 would delete endpoint vehicle-classifier
 would delete endpoint vehicle-classifier-staging
@@ -128,7 +129,9 @@ s3://scones-test-bucket holds:
 s3://scones-test-bucket)
 cost: An endpoint on one ml.m5.large costs about $0.115/hour (~$83/month, us-east-1 on-demand, \
 approximate) while it exists. Deleting the endpoint stops that; S3 storage of the staged images and \
-captures costs cents per month; the stack's Lambdas and state machine cost only per execution.
+captures costs cents per month. The SAM stack costs up to ~$5.40/month while it exists, idle or not \
+(KMS key $1.00, dashboard $3.00, 14 alarm metrics $1.40; less within the free tier); `sam delete` \
+stops that. Its Lambdas and state machine cost only per execution.
 """
 
 
@@ -174,3 +177,73 @@ def test_the_whole_report_is_unchanged(sagemaker, moto_session, bucket, cli_uses
 )
 def test_bucket_lines(prefix, summary, lines):
     assert _bucket_lines("b", prefix, summary) == lines
+
+
+def make_log_group(logs, name, streams=(), retention=None):
+    logs.create_log_group(logGroupName=name)
+    if retention:
+        logs.put_retention_policy(logGroupName=name, retentionInDays=retention)
+    for stream in streams:
+        logs.create_log_stream(logGroupName=name, logStreamName=stream)
+
+
+def test_lists_sagemakers_log_groups_with_the_command_for_each(sagemaker, moto_session, cli_uses, capsys):
+    cli_uses(moto_session)
+    logs = moto_session.client("logs")
+    make_log_group(
+        logs,
+        "/aws/sagemaker/TrainingJobs",
+        ["vehicle-ic-20250101-000000/algo-1-1735689600", "someone-elses-job/algo-1-1735689600"],
+    )
+    make_log_group(logs, "/aws/sagemaker/Endpoints/vehicle-classifier")
+    make_log_group(logs, "/aws/sagemaker/Endpoints/vehicle-classifier-old", retention=14)  # endpoint gone
+    make_log_group(logs, "/aws/sagemaker/Endpoints/someone-elses")  # a live endpoint, not ours
+    make_log_group(logs, "/aws/lambda/unrelated")
+
+    assert main(["teardown", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "SageMaker's log groups (SageMaker sets no retention" in out
+    assert (
+        "  /aws/sagemaker/TrainingJobs: never expires, 0 B, 1 of its 2 streams from vehicle-ic-* jobs\n"
+        "    make it expire: aws logs put-retention-policy --log-group-name /aws/sagemaker/TrainingJobs "
+        "--retention-in-days 30\n"
+    ) in out
+    assert "delete-log-group --log-group-name /aws/sagemaker/TrainingJobs" not in out  # not all ours
+    assert (
+        "  /aws/sagemaker/Endpoints/vehicle-classifier: never expires, 0 B (endpoint vehicle-classifier "
+        "still exists)\n"
+    ) in out
+    assert (
+        "  /aws/sagemaker/Endpoints/vehicle-classifier-old: kept 14 days, 0 B (endpoint "
+        "vehicle-classifier-old is gone)\n"
+        "    delete it: aws logs delete-log-group --log-group-name "
+        "/aws/sagemaker/Endpoints/vehicle-classifier-old\n"
+    ) in out
+    assert "someone-elses" not in out.split("SageMaker's log groups")[1].split("SAM stack")[0]
+    assert "/aws/lambda/unrelated" not in out
+
+    # after the endpoint is deleted its log group stays, and teardown says how to delete it
+    assert main(["teardown", "--endpoint-name", "vehicle-classifier"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  /aws/sagemaker/Endpoints/vehicle-classifier: never expires, 0 B (endpoint vehicle-classifier "
+        "is gone)\n"
+        "    delete it: aws logs delete-log-group --log-group-name "
+        "/aws/sagemaker/Endpoints/vehicle-classifier\n"
+    ) in out
+    assert "vehicle-classifier-old" not in out  # --endpoint-name: only that endpoint's group
+
+
+def test_a_training_log_group_of_only_our_jobs_can_be_deleted(moto_session):
+    logs = moto_session.client("logs")
+    make_log_group(logs, "/aws/sagemaker/TrainingJobs", ["vehicle-ic-1/algo-1-1", "vehicle-ic-2/algo-1-2"])
+    groups = teardown.sagemaker_log_groups(logs, endpoints=set(), live_endpoints=set(), only_named=True)
+    assert [(g.name, g.retention_days, g.our_streams, g.streams) for g in groups] == [
+        ("/aws/sagemaker/TrainingJobs", None, 2, 2)
+    ]
+    lines = _log_group_lines(groups)
+    assert lines[-1] == (
+        "    or, as every stream is this project's, delete it: "
+        "aws logs delete-log-group --log-group-name /aws/sagemaker/TrainingJobs"
+    )
+    assert _log_group_lines([]) == []

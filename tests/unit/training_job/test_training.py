@@ -6,7 +6,7 @@ import pytest
 
 from training_job import training
 from training_job.cli import main
-from training_job.exceptions import NotStagedError, TrainingJobFailedError
+from training_job.exceptions import NotStagedError, RecipeError, TrainingJobFailedError
 
 JOB = "vehicle-ic-20250101-000000"
 JOB_ARN = f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{JOB}"
@@ -35,7 +35,8 @@ def expected_request(role_arn, **overrides):
         "HyperParameters": {
             "num_classes": "2",
             "num_training_samples": "800",
-            "image_shape": "3,32,32",
+            "image_shape": "3,224,224",
+            "resize": "224",
             "use_pretrained_model": "1",
             "num_layers": "18",
             "epochs": "30",
@@ -103,6 +104,34 @@ def test_managed_spot_training_sets_max_wait_and_checkpoints(session, sagemaker_
     sagemaker_stub.add_response("create_training_job", {"TrainingJobArn": JOB_ARN}, request)
     sagemaker_stub.add_response("describe_training_job", describe(), {"TrainingJobName": JOB})
     training.start(session, config(role_arn, spot=True, max_runtime_seconds=1800, max_wait_seconds=5400))
+
+
+def test_from_scratch_trains_a_small_image_resnet_at_32x32(session, sagemaker_stub, role_arn):
+    request = expected_request(role_arn)
+    request["HyperParameters"] |= {
+        "image_shape": "3,32,32",
+        "resize": "32",
+        "use_pretrained_model": "0",
+        "num_layers": "20",
+    }
+    sagemaker_stub.add_response("create_training_job", {"TrainingJobArn": JOB_ARN}, request)
+    sagemaker_stub.add_response("describe_training_job", describe(), {"TrainingJobName": JOB})
+    training.start(session, config(role_arn, from_scratch=True))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"num_layers": 20}, "transfer learning needs num_layers in 18, 34, 50, 101, 152, 200, got 20"),
+        ({"from_scratch": True, "num_layers": 18}, "from scratch at 32x32 num_layers must be one of"),
+    ],
+)
+def test_a_recipe_against_the_documentation_never_reaches_sagemaker(
+    session, sagemaker_stub, role_arn, overrides, problem
+):
+    # no response is stubbed: a CreateTrainingJob call would fail the test with another error
+    with pytest.raises(RecipeError, match=problem):
+        training.start(session, config(role_arn, **overrides))
 
 
 def test_spot_max_wait_below_runtime_is_refused(role_arn):
@@ -186,6 +215,35 @@ def test_train_end_to_end(session, sagemaker_stub, cli_uses, role_arn, capsys):
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
+    assert "ResNet-18 transfer learning at 3x224x224" in out
     assert "validation:accuracy = 0.8750" in out
     assert f"model artifact: {artifact}" in out
     assert f"python -m training_job deploy --model-data {artifact}" in out
+
+
+def test_train_with_a_depth_the_documentation_rules_out_is_a_usage_error(
+    session, sagemaker_stub, cli_uses, role_arn, capsys
+):
+    cli_uses(session)
+    argv = ["train", "--bucket", "b", "--role-arn", role_arn, "--num-training-samples", "800"]
+    assert main([*argv, "--from-scratch", "--num-layers", "50"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the training recipe breaks the image-classification algorithm's")
+    assert "from scratch at 32x32 num_layers must be one of 20, 32, 44, 56, 110" in err
+
+
+def test_a_training_quota_of_zero_is_one_line_that_says_how_to_raise_it(
+    session, sagemaker_stub, cli_uses, role_arn, capsys
+):
+    cli_uses(session)
+    sagemaker_stub.add_client_error(
+        "create_training_job",
+        "ResourceLimitExceeded",
+        "The account-level service limit 'ml.g4dn.xlarge for training job usage' is 0 Instances",
+    )
+    argv = ["train", "--bucket", "b", "--role-arn", role_arn, "--num-training-samples", "800"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: AWS CreateTrainingJob: ResourceLimitExceeded: The account-level")
+    assert "aws service-quotas list-service-quotas --service-code sagemaker" in err
+    assert err.count("\n") == 1

@@ -5,6 +5,11 @@ class InvalidEvent(ValueError):
     """The event is missing a key or a key has the wrong type; the message names it."""
 
 
+class InvalidConfiguration(ValueError):
+    """MAX_IMAGE_SIDE or MAX_UPLOAD_BYTES is missing or out of range (a deployment mistake, found at
+    cold start)."""
+
+
 class ImageNotFound(LookupError):
     """The bucket or the object does not exist."""
 
@@ -14,11 +19,18 @@ class ImageAccessDenied(PermissionError):
 
 
 class NotAnImage(ValueError):
-    """The object's first bytes are neither PNG nor JPEG."""
+    """The object is no image at all, or an image whose data cannot be decoded (truncated,
+    corrupt); the message gives the decoder's reason."""
+
+
+class UnsupportedImageFormat(ValueError):
+    """The object is an image, but in a format we do not decode (HEIC, AVIF, TIFF, ...); the
+    message names the format, so the sender knows to export a JPEG."""
 
 
 class ImageTooLarge(ValueError):
-    """The image's base64 would not fit into a Step Functions state payload."""
+    """The object is larger than MAX_UPLOAD_BYTES, has more pixels than we decode safely, or
+    (never expected after normalising) its base64 would not fit a Step Functions state payload."""
 
 
 class ImageStoreUnavailable(ConnectionError):

@@ -1,4 +1,5 @@
-"""S3 adapter: read one image object, mapping every S3 failure to one of our named errors."""
+"""S3 adapter: read one image object no larger than a cap, mapping every S3 failure to one of our
+named errors."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from exceptions import (
     ImageStoreUnavailable,
     InvalidEvent,
 )
-from image_data import check_size
+from image_data import check_upload_size
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 # InvalidObjectState: archived in a Glacier storage class, unreadable until restored
@@ -60,14 +61,21 @@ def s3_client():
     )
 
 
-def read_image(bucket: str, key: str) -> bytes:
+def read_image(bucket: str, key: str, *, max_bytes: int) -> bytes:
+    """The object's bytes, refused with ImageTooLarge before any download when it is larger
+    than ``max_bytes``."""
     name = f"s3://{bucket}/{key}"
     try:
-        response = s3_client().get_object(Bucket=bucket, Key=key)
+        client = s3_client()
+        size = _object_size(client, bucket, key)
+        if size is not None:
+            check_upload_size(size, max_bytes=max_bytes, name=name)
+        response = client.get_object(Bucket=bucket, Key=key)
         body = response["Body"]
         try:
-            # Refuse before reading: the size is known from the response headers.
-            check_size(response["ContentLength"], name=name)
+            # Checked again from the GET's headers, before its body is read: the object may
+            # have been replaced since the HEAD.
+            check_upload_size(response["ContentLength"], max_bytes=max_bytes, name=name)
             return body.read()
         finally:
             body.close()
@@ -79,6 +87,19 @@ def read_image(bucket: str, key: str) -> bytes:
         raise ImageStoreUnavailable(f"S3 unreachable reading {name}: {_first_line(error)}") from error
     except BotoCoreError as error:  # anything else the SDK raises (credentials, an ARN it refuses)
         raise ImageStoreError(f"could not read {name}: {_first_line(error)}") from error
+
+
+def _object_size(client, bucket: str, key: str) -> int | None:
+    """The object's size from a HEAD, or None when S3 answered 404. A HEAD's answer has no
+    body, so its 404 cannot say whether the bucket or the key is missing: the GET that follows
+    fails with NoSuchBucket or NoSuchKey, which names it. Every other HEAD failure is raised
+    and mapped like a GET's (its code is the HTTP status: "403", "503", ...)."""
+    try:
+        return client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+    except ClientError as error:
+        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            return None
+        raise
 
 
 def s3_error(error: ClientError, name: str) -> Exception:

@@ -15,6 +15,8 @@ REQUIRED_CONFIGURATION = [
     ("ClassifyImageFunction", "ENDPOINT_NAME", TEST_ENDPOINT_NAME),
     ("ClassifyImageFunction", "ENDPOINT_TIMEOUT_SECONDS", "10"),
     ("FilterInferencesFunction", "CONFIDENCE_THRESHOLD", "0.93"),
+    ("SerializeImageDataFunction", "MAX_IMAGE_SIDE", "256"),
+    ("SerializeImageDataFunction", "MAX_UPLOAD_BYTES", "26214400"),
 ]
 
 COLD_START = """

@@ -63,7 +63,8 @@ def test_a_bad_input_ends_in_its_named_error(workflow, execution_input, error, s
     assert execution["error"] == error and says in execution["cause"]
 
 
-def test_an_image_too_large_for_a_state_payload(workflow):
+def test_an_image_too_large_to_download(workflow, monkeypatch):
+    monkeypatch.setattr(workflow.function("SerializeImageData").app, "MAX_UPLOAD_BYTES", 100 * 1024)
     workflow.put("images/huge.png", b"\x89PNG\r\n\x1a\n" + bytes(200 * 1024))
 
     execution = workflow.run({"s3_bucket": BUCKET, "s3_key": "images/huge.png"})
@@ -111,6 +112,7 @@ def test_every_sample_event_ends_answered_or_named(workflow, event_file, outcome
 def test_a_failing_s3_is_retried_then_ends_image_store_unavailable(workflow, retry_sleeps, code, status):
     with Stubber(workflow.function("SerializeImageData").image_store.s3_client()) as s3:
         for _ in range(4):  # the first attempt and MaxAttempts 3
+            s3.add_response("head_object", {"ContentLength": 2048})
             s3.add_client_error("get_object", service_error_code=code, http_status_code=status)
         execution = workflow.run(IMAGE)
 
@@ -124,6 +126,9 @@ def test_an_unreachable_s3_is_retried_and_recovers(workflow, retry_sleeps, monke
     real, calls = image_store.s3_client(), []
 
     class FlakyS3:
+        def head_object(self, **request):
+            return real.head_object(**request)
+
         def get_object(self, **request):
             calls.append(request)
             if len(calls) == 1:
@@ -143,6 +148,7 @@ def test_an_unreachable_s3_is_retried_and_recovers(workflow, retry_sleeps, monke
 
 def test_an_s3_refusal_we_do_not_know_ends_named_and_is_not_retried(workflow, retry_sleeps):
     with Stubber(workflow.function("SerializeImageData").image_store.s3_client()) as s3:
+        s3.add_response("head_object", {"ContentLength": 2048})
         s3.add_client_error("get_object", service_error_code="PermanentRedirect", http_status_code=301)
         execution = workflow.run(IMAGE)
 

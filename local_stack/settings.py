@@ -19,3 +19,6 @@ DEFAULT_BUCKET = "scones-vehicle-images-local"
 CAPTURE_PREFIX = "data-capture"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 DEFAULT_EXECUTION_ENVIRONMENTS = 4
+# Ended executions the local Step Functions keeps (AWS keeps them 90 days); see the
+# `--retain-executions` help for the memory each one costs.
+DEFAULT_RETAIN_EXECUTIONS = 1000

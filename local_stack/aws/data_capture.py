@@ -21,6 +21,9 @@ the monitoring code reads local and AWS capture alike:
 
 Records are buffered and written several to a file: when ``max_records_per_file`` are waiting,
 ``max_seconds`` after the first one was buffered (a daemon thread), and on ``flush``/``close``.
+What is buffered lives only in this process: one that is killed loses at most the records of
+its last ``max_seconds`` (and an upload in hand), so an endpoint keeps it short (the local
+endpoint's process: one second).
 Requests only append to the buffer under a lock; uploads happen outside it, so a slow S3 never
 holds a request up. A failed upload is logged and its records go back to the buffer for the next
 attempt (at most ``max_pending_records`` are kept; older ones beyond that are dropped and

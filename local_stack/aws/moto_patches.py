@@ -27,6 +27,23 @@ The interpreter's patches (``install("interpreter")``, in the stack's process):
   result_path`` (jsonpath_ng's): each call builds a new yacc parser, for every path of every
   state (a seventh of the stack's CPU in ResultPath alone); we memoise both by path. A parsed
   path is never changed by ``find``/``update_or_create``.
+* ``moto.stepfunctions.parser.models.StepFunctionsParserBackend.start_execution(self,
+  state_machine_arn, name, execution_input, trace_header)`` appends every execution to its state
+  machine's ``executions`` list, which moto never trims: each keeps its input, output and whole
+  history (``up`` grew ~72 KB per execution with 3 KB images, ~3 MB with 189 KB ones). After each
+  start we keep at most ``keep_ended_executions(limit)`` ended executions (oldest forgotten
+  first; running ones always stay), as AWS forgets executions after 90 days. No limit (the
+  default in this module) keeps every execution, as moto does. The machine's list is never
+  changed in place: each start swaps in a new one (``_Executions``), so that a describe or
+  list in another thread goes on over the list it began with and cannot skip an execution
+  that moved; only the swaps take turns, not the starts. The same patch closes a race of
+  moto's: it appends the execution before ``start()`` gives it a status, and a ListExecutions
+  with a status filter in between failed on it (``AttributeError`` on ``None.value``, a 500;
+  seen once in a 5000-execution soak); the append is held back and the execution listed once
+  it is RUNNING.
+  And each start drops the ended threads from ``moto.stepfunctions.parser.utils.TMP_THREADS``,
+  a list (localstack's, of threads to join at shutdown) that every thread of every execution is
+  appended to and that moto never reads nor trims: ~5 threads, ~20 KB per execution, for ever.
 
 The server's patch (``install("server")``, in every process that serves moto):
 
@@ -185,6 +202,79 @@ def _memoised(original: Callable) -> Callable:
     return functools.lru_cache(maxsize=1024)(original)
 
 
+_ended_executions_kept: int | None = None  # None: keep them all, as moto does
+
+
+def keep_ended_executions(limit: int | None) -> int | None:
+    """From the next start on, keep at most ``limit`` ended executions per state machine (None:
+    all of them); returns the limit that was in force, to put it back."""
+    global _ended_executions_kept
+    if limit is not None and limit < 1:
+        raise ValueError(f"keep at least 1 ended execution, got {limit}")
+    previous, _ended_executions_kept = _ended_executions_kept, limit
+    return previous
+
+
+class _Executions(list):
+    """One state machine's executions as this patch keeps them: a list that is never changed
+    once the machine holds it (a change is a new list, swapped in), so a reader in another
+    thread goes on over the one it began with. moto's ``append`` (made before ``start()`` gives
+    the execution a status) is held back for the thread that made it: ``start_execution``
+    lists the execution once it has started. Never copied into the snapshot of the machine
+    that each execution keeps (moto asks for that with a ``deepcopy`` memo keyed on the list's
+    id, which a swap in between would defeat)."""
+
+    held_back = threading.local()
+
+    def append(self, execution: Any) -> None:
+        self.held_back.execution = execution
+
+    def __deepcopy__(self, memo: dict) -> list:
+        return []
+
+
+def _forget_old_executions(original: Callable) -> Callable:
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    one_change_at_a_time = threading.Lock()
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: Any = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
+        machine = self.describe_state_machine(state_machine_arn)
+        with one_change_at_a_time:
+            if type(machine.executions) is not _Executions:
+                machine.executions = _Executions(machine.executions)
+        _Executions.held_back.execution = None
+        execution = original(self, state_machine_arn, name, execution_input, trace_header)
+        started, _Executions.held_back.execution = _Executions.held_back.execution, None
+        if started is not None:  # None: an earlier execution of the same name and input
+            with one_change_at_a_time:
+                executions = [*machine.executions, started]
+                limit = _ended_executions_kept
+                if limit is not None:
+                    executions = _without_oldest_ended(executions, limit, ExecutionStatus.RUNNING)
+                machine.executions = _Executions(executions)
+                TMP_THREADS[:] = [thread for thread in TMP_THREADS if thread.is_alive()]
+        return execution
+
+    return start_execution
+
+
+def _without_oldest_ended(executions: list, limit: int, running: Any) -> list:
+    """``executions`` (oldest first) less its oldest ended ones beyond ``limit``."""
+    ended = [index for index, e in enumerate(executions) if e.exec_status not in (None, running)]
+    if len(ended) <= limit:
+        return executions
+    forgotten = set(ended[: len(ended) - limit])
+    return [e for index, e in enumerate(executions) if index not in forgotten]
+
+
 # -- the server's patch -------------------------------------------------------------------------
 
 
@@ -210,6 +300,11 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         ),
         Patch(f"{_ASL}.utils.json_path:parse", ("path", "debug"), _memoised),
         Patch(f"{_ASL}.component.common.path.result_path:parse", ("string",), _memoised),  # jsonpath_ng's
+        Patch(
+            "moto.stepfunctions.parser.models:StepFunctionsParserBackend.start_execution",
+            ("self", "state_machine_arn", "name", "execution_input", "trace_header"),
+            _forget_old_executions,
+        ),
     ),
     "server": (
         Patch("moto.core.responses:method_names_from_class", ("clazz",), _method_names_kept_per_class),

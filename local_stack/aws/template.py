@@ -87,6 +87,11 @@ class Template:
         own = self.body["Resources"][logical_id]["Properties"].get("Timeout")
         return float(own or self.body.get("Globals", {}).get("Function", {}).get("Timeout", 3))
 
+    def function_memory_mb(self, logical_id: str) -> int:
+        """The function's ``MemorySize``: its own, else Globals', else Lambda's default 128."""
+        own = self.body["Resources"][logical_id]["Properties"].get("MemorySize")
+        return int(own or self.body.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
+
     def function_code_dir(self, logical_id: str) -> Path:
         return REPO_ROOT / self.body["Resources"][logical_id]["Properties"]["CodeUri"]
 

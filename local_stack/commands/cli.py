@@ -1,4 +1,4 @@
-"""``python -m local_stack up | run | demo | bench``: the SAM stack's workflow on this machine.
+"""``python -m local_stack up | run | demo | bench | invoke``: the SAM stack's workflow on this machine.
 
 Exit codes, as the project's other CLIs: 0 done, 1 a failure while running, 2 a usage error
 (argparse's own, or a flag or file the user named that is wrong), 130 Ctrl-C.
@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from local_stack.commands.invoke import add_invoke_arguments
 from local_stack.commands.stack_options import add_stack_options
 from local_stack.errors import LocalStackError, UsageError
 from local_stack.settings import DEFAULT_EXECUTION_ENVIRONMENTS, REPO_ROOT
@@ -64,10 +65,39 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench", help="throughput at concurrency N against calling the handlers directly"
     )
-    bench.add_argument("--executions", type=int, default=400)
+    bench.add_argument("--executions", type=int, help="default 400; 300 with --chaos")
     bench.add_argument("--concurrency", type=int, default=16)
     bench.add_argument("--execution-environments", type=int, default=DEFAULT_EXECUTION_ENVIRONMENTS)
+    mode = bench.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--soak",
+        type=int,
+        metavar="N",
+        help="instead: N executions of one ~180 KB photo, and the memory (RSS) of each of the "
+        "stack's processes after the warm-up, half-way and at the end",
+    )
+    mode.add_argument(
+        "--chaos",
+        action="store_true",
+        help="instead: SIGKILL an execution environment, the endpoint and S3 once each (after 25, "
+        "50 and 75%% of the executions started), then how every execution ended, what the "
+        "endpoint captured and each process's recovery time; exit code 1 if any execution was "
+        "lost or a process did not come back",
+    )
+    bench.add_argument(
+        "--retain-executions",
+        type=int,
+        metavar="N",
+        help="with --soak: passed to up (default: up's)",
+    )
     bench.set_defaults(func=_bench)
+
+    invoke = commands.add_parser(
+        "invoke",
+        help="one function with one event in a fresh execution environment (sam local invoke, no Docker)",
+    )
+    add_invoke_arguments(invoke)
+    invoke.set_defaults(func=_invoke)
     return parser
 
 
@@ -90,7 +120,30 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.out)
 
 
+def _invoke(args: argparse.Namespace) -> int:
+    from local_stack.commands.invoke import invoke_command
+
+    return invoke_command(args)
+
+
 def _bench(args: argparse.Namespace) -> int:
+    if args.soak is not None:
+        from local_stack.commands.soak import run_soak
+
+        _check_at_least_one(soak=args.soak, concurrency=args.concurrency)
+        return run_soak(args.soak, args.concurrency, args.execution_environments, args.retain_executions)
+    if args.chaos:
+        from local_stack.commands.chaos import DEFAULT_EXECUTIONS, run_chaos
+
+        executions = args.executions or DEFAULT_EXECUTIONS
+        _check_at_least_one(executions=executions, concurrency=args.concurrency)
+        return run_chaos(executions, args.concurrency, args.execution_environments)
     from local_stack.commands.bench import run_bench
 
-    return run_bench(args.executions, args.concurrency, args.execution_environments)
+    return run_bench(args.executions or 400, args.concurrency, args.execution_environments)
+
+
+def _check_at_least_one(**values: int) -> None:
+    for name, value in values.items():
+        if value < 1:
+            raise UsageError(f"--{name} {value}: must be at least 1")

@@ -21,8 +21,11 @@ from local_stack.settings import REPO_ROOT
 T = TypeVar("T")
 
 
-def spawn(module: str, *arguments: str, env: Mapping[str, str] | None = None) -> subprocess.Popen:
-    """Start ``python -m module arguments...`` in the repository, text pipes on stdin and stdout."""
+def spawn(
+    module: str, *arguments: str, env: Mapping[str, str] | None = None, pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen:
+    """Start ``python -m module arguments...`` in the repository, text pipes on stdin and stdout;
+    ``pass_fds``: file descriptors the child inherits (a listening socket the parent keeps)."""
     return subprocess.Popen(
         [sys.executable, "-m", module, *arguments],
         stdin=subprocess.PIPE,
@@ -30,6 +33,7 @@ def spawn(module: str, *arguments: str, env: Mapping[str, str] | None = None) ->
         text=True,
         cwd=REPO_ROOT,
         env=dict(env) if env is not None else None,
+        pass_fds=pass_fds,
     )
 
 
@@ -74,3 +78,10 @@ def stop(process: subprocess.Popen, timeout: float, *, by_signal: bool = False) 
         with contextlib.suppress(OSError):
             pipe.close()
     return stopped
+
+
+def exit_status(code: int) -> str:
+    """An exit code as Lambda words it: ``exit status 3``, or ``signal: killed`` for a signal."""
+    if code < 0:
+        return f"signal: {(signal.strsignal(-code) or str(-code)).lower()}"
+    return f"exit status {code}"

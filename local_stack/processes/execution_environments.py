@@ -63,6 +63,16 @@ class _ColdStartFailed(Exception):
         self.payload = payload
 
 
+class EnvironmentDidNotStart(LocalStackError):
+    """The first workers' cold start failed; ``payload`` is the init error Lambda would answer."""
+
+    def __init__(self, payload: dict) -> None:
+        super().__init__(
+            f"a Lambda execution environment did not start: {payload['errorType']}: {payload['errorMessage']}"
+        )
+        self.payload = payload
+
+
 class ExecutionEnvironments:
     """A fixed number of slots, each holding a worker process (or none yet: the next
     invocation there starts one), each worker able to run any of the stack's functions."""
@@ -90,10 +100,7 @@ class ExecutionEnvironments:
                 self._wait_until_ready(process)
         except _ColdStartFailed as failure:
             self.close()
-            error = failure.payload
-            raise LocalStackError(
-                f"a Lambda execution environment did not start: {error['errorType']}: {error['errorMessage']}"
-            ) from None
+            raise EnvironmentDidNotStart(failure.payload) from None
         except BaseException:
             self.close()
             raise
@@ -122,7 +129,7 @@ class ExecutionEnvironments:
         line = process.stdout.readline()
         if not line:  # it died mid-invocation
             self._slots.put(None)
-            status = _exit_status(self._end(process))
+            status = child_process.exit_status(self._end(process))
             message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
             return json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}), True
         self._slots.put(process)
@@ -194,7 +201,7 @@ class ExecutionEnvironments:
             return
         exited = {
             "errorType": "Runtime.ExitError",
-            "errorMessage": f"Runtime exited with error: {_exit_status(self._end(process))}",
+            "errorMessage": f"Runtime exited with error: {child_process.exit_status(self._end(process))}",
         }
         raise _ColdStartFailed(answer.get("error") or exited)
 
@@ -212,13 +219,6 @@ def _answer(line: str) -> dict:
     """The worker's first line: ``{"ready": true}`` or ``{"error": ...}``; anything else (a
     crash's output) is no answer, ``{}``."""
     return json.loads(line) if line.startswith("{") else {}
-
-
-def _exit_status(code: int) -> str:
-    """As Lambda words it: ``exit status 3``, or ``signal: killed`` for a signal."""
-    if code < 0:
-        return f"signal: {(signal.strsignal(-code) or str(-code)).lower()}"
-    return f"exit status {code}"
 
 
 def _init_error(error: Exception) -> dict:

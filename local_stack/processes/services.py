@@ -1,7 +1,8 @@
 """Start the local AWS, each part on a free loopback port: a moto server in this process (IAM,
 Lambda, Step Functions with its ASL interpreter, which hands our handlers' invocations to the
 execution environments that ``aws.deploy`` starts), and two more in processes of their own:
-S3 (a second moto server) and the SageMaker Runtime endpoint."""
+S3 (a second moto server) and the SageMaker Runtime endpoint, which a ``supervisor`` restarts
+on the same URL if they die."""
 
 from __future__ import annotations
 
@@ -14,19 +15,20 @@ from pathlib import Path
 
 import boto3
 
-from local_stack.aws import lambda_runtime
+from local_stack.aws import lambda_runtime, moto_patches
 from local_stack.aws.function_logs import FunctionOutput
-from local_stack.aws.moto_patches import moto_app
 from local_stack.process_state import ProcessState
 from local_stack.processes.child_server import ChildServer
 from local_stack.processes.endpoint_server import EndpointSettings, start_endpoint_server
 from local_stack.processes.execution_environments import ExecutionEnvironments
 from local_stack.processes.s3_server import start_s3_server
+from local_stack.processes.supervisor import Supervisor
 from local_stack.processes.wsgi_server import ServingHandle, serve
 from local_stack.settings import (
     CAPTURE_PREFIX,
     DEFAULT_BUCKET,
     DEFAULT_ENDPOINT_NAME,
+    DEFAULT_RETAIN_EXECUTIONS,
     FAKE_CREDENTIALS,
     LOOPBACK,
     REGION,
@@ -44,6 +46,7 @@ class LocalServices:
     capture_prefix: str = CAPTURE_PREFIX
     # the functions' worker processes, once deployed into them (processes.execution_environments)
     execution_environments: ExecutionEnvironments | None = None
+    supervisor: Supervisor | None = None  # restarts S3 and the endpoint, once both started
     closed: bool = field(default=False, repr=False)
 
     @property
@@ -71,6 +74,8 @@ class LocalServices:
         if self.closed:
             return
         self.closed = True
+        if self.supervisor is not None:
+            self.supervisor.stop()  # a server stopped from here on is not one that died
         try:
             if self.execution_environments is not None:
                 self.execution_environments.close()
@@ -96,9 +101,13 @@ def start(
     endpoint_latency_ms: float = 0.0,
     seed: int | None = None,
     function_log: Path | None = None,
+    retain_executions: int = DEFAULT_RETAIN_EXECUTIONS,
 ) -> LocalServices:
-    """Start everything and point this process's AWS settings at it (until ``close``)."""
+    """Start everything and point this process's AWS settings at it (until ``close``); the
+    Step Functions here keep ``retain_executions`` ended executions per state machine."""
     state = ProcessState()
+    previous_limit = moto_patches.keep_ended_executions(retain_executions)
+    state.on_restore(lambda: moto_patches.keep_ended_executions(previous_limit))
     # moto's interpreter logs each Catch-ed error at ERROR level with the whole state tree; the
     # execution history already holds it.
     state.set_log_level("moto.stepfunctions.parser", logging.CRITICAL)
@@ -109,7 +118,7 @@ def start(
         state.on_restore(sink.close)
     state.set_stdout(FunctionOutput(sys.stdout, sink))
     try:
-        moto = serve(moto_app(), host=LOOPBACK, port=0, name="moto")
+        moto = serve(moto_patches.moto_app(), host=LOOPBACK, port=0, name="moto")
     except BaseException:
         state.restore()
         raise
@@ -146,6 +155,7 @@ def start(
             )
         )
         state.set_environment({"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": services.endpoint.url})
+        services.supervisor = Supervisor([services.s3, services.endpoint])
     except BaseException:
         services.close()  # stop what started and give back the environment and stdout
         raise

@@ -32,8 +32,9 @@ class StackProcess:
     bucket: str
     state_machine_arn: str
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for the stack's moto server (S3, Step Functions...)."""
+    def client(self, service: str, **options: Any) -> Any:
+        """A boto3 client for the stack's moto server (S3, Step Functions...); ``options`` go to
+        boto3's ``client`` (e.g. ``config``)."""
         return boto3.Session(
             aws_access_key_id=self.environment["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=self.environment["AWS_SECRET_ACCESS_KEY"],
@@ -43,12 +44,28 @@ class StackProcess:
             endpoint_url=self.environment.get(
                 f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}", self.environment["AWS_ENDPOINT_URL"]
             ),
+            **options,
         )
 
     def cpu_seconds(self) -> float | None:
         """CPU time the stack's processes have used so far; Linux only, None elsewhere."""
         parts = self.cpu_seconds_by_part()
         return sum(parts.values()) if parts else None
+
+    def child_pids(self, module: str) -> list[int]:
+        """The pids of ``up``'s children that run ``python -m module``; Linux only, [] elsewhere."""
+        return [pid for _, pid in self.processes() if _module_of(pid) == module]
+
+    def processes(self) -> list[tuple[str, int]]:
+        """``(part, pid)`` of ``up`` itself and of each of its children (S3, the endpoint, each
+        execution environment), children in pid order; Linux only, [] elsewhere."""
+        try:
+            children = sorted(pid for pid, stat in _process_stats() if stat[1] == self.process.pid)
+        except OSError:
+            return []
+        return [("moto + interpreter", self.process.pid)] + [
+            (_CHILD_PARTS.get(_module_of(pid), "other"), pid) for pid in children
+        ]
 
     def cpu_seconds_by_part(self) -> dict[str, float]:
         """CPU time so far of ``up`` itself (moto and the interpreter) and of each kind of child
@@ -140,3 +157,16 @@ def _process_stats():
         except OSError:  # it ended meanwhile
             continue
         yield int(entry.name), [fields[0], *map(int, fields[1:20])]
+
+
+def resident_bytes(pid: int) -> int | None:
+    """The process's resident memory (RSS, ``VmRSS`` of /proc/PID/status); None if it has ended
+    or this is not Linux."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024  # kB
+    return None

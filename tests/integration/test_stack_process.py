@@ -83,3 +83,32 @@ def test_bench_runs_end_to_end_and_reports_every_figure(capsys):
     assert re.search(r"overhead: the stack takes [\d.]+x", out)
     if Path("/proc").is_dir():
         assert re.search(r"cores used: [\d.]+; CPU per execution is [\d.]+x", out)
+
+
+def test_up_forgets_ended_executions_beyond_retain_executions():
+    with start_stack_process(["--retain-executions", "2", "--execution-environments", "1"]) as stack:
+        sfn = stack.client("stepfunctions")
+        started = []
+        for number in range(4):  # one at a time: each has ended before the next starts
+            started.append(
+                sfn.start_execution(
+                    stateMachineArn=stack.state_machine_arn,
+                    name=f"retain-{number}",
+                    input=json.dumps({"s3_bucket": stack.bucket, "s3_key": "nothing-here.png"}),
+                )["executionArn"]
+            )
+            deadline = time.monotonic() + 30
+            while sfn.describe_execution(executionArn=started[-1])["status"] == "RUNNING":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        listed = [
+            e["executionArn"]
+            for e in sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+        ]
+    # at the 4th start: the 2 newest ended and the 4th (unless it had already ended: then those 2)
+    assert sorted(listed) in (sorted(started[1:]), sorted(started[2:]))
+
+
+def test_retain_executions_below_one_is_a_usage_error(capsys):
+    assert main(["run", "--images", str(SAMPLES_DIR), "--retain-executions", "0"]) == 2
+    assert "--retain-executions 0: must be at least 1" in capsys.readouterr().err

@@ -4,14 +4,19 @@ through the moto internals it relies on. A moto upgrade that moves any of them f
 
 from __future__ import annotations
 
+import gc
 import inspect
 import io
 import json
 import subprocess
 import sys
+import time
+import weakref
 from types import SimpleNamespace
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from local_stack.aws import lambda_runtime, moto_patches
 from local_stack.errors import MotoVersionError
@@ -181,3 +186,115 @@ def test_retry_sleeps_are_recorded_for_the_block_only():
     with moto_patches.retry_sleeps_recorded() as slept:
         retrier_decl.time.sleep(1.5)
     assert slept == [1.5] and retrier_decl.time is real_time
+
+
+@pytest.fixture
+def keep_two_ended_executions(patched):
+    previous = moto_patches.keep_ended_executions(2)
+    yield
+    moto_patches.keep_ended_executions(previous)
+
+
+def test_ended_executions_beyond_the_limit_are_forgotten_oldest_first_histories_included(
+    keep_two_ended_executions,
+):
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
+        started, first = [], None
+        for number in range(5):
+            started.append(sfn.start_execution(stateMachineArn=arn, name=f"e{number}")["executionArn"])
+            if first is None:
+                first = weakref.ref(backend.describe_execution(started[0]))
+            _wait_until_ended(sfn, started[-1])
+        # the limit applies at each start (the new one may have ended already: a Pass is quick)
+        started.append(sfn.start_execution(stateMachineArn=arn, name="e5")["executionArn"])
+
+        listed = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]}
+        forgotten = [a for a in started if a not in listed]
+        assert forgotten == started[: len(forgotten)] and len(forgotten) in (3, 4)  # the oldest
+        assert sfn.describe_execution(executionArn=started[4])["status"] == "SUCCEEDED"
+        with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
+            sfn.get_execution_history(executionArn=started[0])
+        gc.collect()
+        assert first() is None  # nothing else holds it: its input, output and history are freed
+
+
+def test_the_threads_of_ended_executions_are_not_kept(patched):
+    """moto appends every thread of every execution to a list it never reads (localstack's
+    ``TMP_THREADS``), imported by name wherever a thread starts: clearing the one list reaches
+    them all."""
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.backend import execution_worker
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    assert execution_worker.TMP_THREADS is TMP_THREADS is execute_state.TMP_THREADS
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        for number in range(20):
+            _wait_until_ended(
+                sfn, sfn.start_execution(stateMachineArn=arn, name=f"e{number}")["executionArn"]
+            )
+        assert len(TMP_THREADS) <= 5  # the last execution's, at most: not 20 executions' worth
+
+
+def test_without_a_limit_every_execution_is_kept(patched):
+    assert moto_patches.keep_ended_executions(None) is None
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        for number in range(3):
+            _wait_until_ended(
+                sfn, sfn.start_execution(stateMachineArn=arn, name=f"e{number}")["executionArn"]
+            )
+        assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 3
+
+
+def test_an_execution_is_listed_only_once_it_has_started(patched, monkeypatch):
+    """moto appends it before ``start()`` gives it a status: a ListExecutions in between failed."""
+    from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    seen_while_starting = []
+    start = Execution.start
+
+    def start_and_look(execution):
+        machine = stepfunctions_parser_backends["123456789012"]["us-east-1"].describe_state_machine(
+            execution.state_machine_arn
+        )
+        seen_while_starting.append(execution in machine.executions)
+        start(execution)
+
+    monkeypatch.setattr(Execution, "start", start_and_look)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        started = sfn.start_execution(stateMachineArn=arn, name="e")["executionArn"]
+        assert seen_while_starting == [False]
+        assert [e["executionArn"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]] == [
+            started
+        ]
+
+
+def test_the_limit_is_at_least_one():
+    with pytest.raises(ValueError, match="at least 1"):
+        moto_patches.keep_ended_executions(0)
+
+
+def _wait_until_ended(sfn, arn: str) -> None:
+    deadline = time.monotonic() + 10
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"{arn} still running"
+        time.sleep(0.01)

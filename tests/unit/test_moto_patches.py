@@ -202,9 +202,7 @@ def test_ended_executions_beyond_the_limit_are_forgotten_oldest_first_histories_
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = sfn.create_state_machine(
-            name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
-        )["stateMachineArn"]
+        arn = _state_machine(sfn)
         backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
         started, first = [], None
         for number in range(5):
@@ -236,13 +234,8 @@ def test_the_threads_of_ended_executions_are_not_kept(patched):
     assert execution_worker.TMP_THREADS is TMP_THREADS is execute_state.TMP_THREADS
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = sfn.create_state_machine(
-            name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
-        )["stateMachineArn"]
-        for number in range(20):
-            _wait_until_ended(
-                sfn, sfn.start_execution(stateMachineArn=arn, name=f"e{number}")["executionArn"]
-            )
+        arn = _state_machine(sfn)
+        _run_to_the_end(sfn, arn, 20)
         assert len(TMP_THREADS) <= 5  # the last execution's, at most: not 20 executions' worth
 
 
@@ -250,13 +243,8 @@ def test_without_a_limit_every_execution_is_kept(patched):
     assert moto_patches.keep_ended_executions(None) is None
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = sfn.create_state_machine(
-            name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
-        )["stateMachineArn"]
-        for number in range(3):
-            _wait_until_ended(
-                sfn, sfn.start_execution(stateMachineArn=arn, name=f"e{number}")["executionArn"]
-            )
+        arn = _state_machine(sfn)
+        _run_to_the_end(sfn, arn, 3)
         assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 3
 
 
@@ -278,9 +266,7 @@ def test_an_execution_is_listed_only_once_it_has_started(patched, monkeypatch):
     monkeypatch.setattr(Execution, "start", start_and_look)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = sfn.create_state_machine(
-            name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
-        )["stateMachineArn"]
+        arn = _state_machine(sfn)
         started = sfn.start_execution(stateMachineArn=arn, name="e")["executionArn"]
         assert seen_while_starting == [False]
         assert [e["executionArn"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]] == [
@@ -291,6 +277,18 @@ def test_an_execution_is_listed_only_once_it_has_started(patched, monkeypatch):
 def test_the_limit_is_at_least_one():
     with pytest.raises(ValueError, match="at least 1"):
         moto_patches.keep_ended_executions(0)
+
+
+def _state_machine(sfn) -> str:
+    return sfn.create_state_machine(
+        name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+
+
+def _run_to_the_end(sfn, arn: str, count: int) -> None:
+    """``count`` executions, one after another, each waited for."""
+    for number in range(count):
+        _wait_until_ended(sfn, sfn.start_execution(stateMachineArn=arn, name=f"e{number}")["executionArn"])
 
 
 def _wait_until_ended(sfn, arn: str) -> None:

@@ -34,8 +34,10 @@ def confidence_over_time(summary: CaptureSummary, path: Path) -> Path:
     hours = summary.sorted_hours()
     limits = time_limits(summary)
     if hours:
-        # an hour's mean is drawn at its middle, or at its records' edge when they end earlier
-        centers = np.clip(mdates.date2num([h for h, _ in hours]) + HOUR / 2, *limits)
+        # an hour's mean is drawn in the middle of the part of the hour its records span
+        starts = mdates.date2num([h for h, _ in hours])
+        first, last = mdates.date2num(summary.first), mdates.date2num(summary.last)
+        centers = (np.maximum(starts, first) + np.minimum(starts + HOUR, last)) / 2
         ax.plot(
             centers,
             [b.confidence_sum / b.records for _, b in hours],

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from training_job.project import DEFAULT_STACK_NAME
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 SAMPLES_DIR = REPO_ROOT / "samples" / "images"
 SAMPLES_LST = REPO_ROOT / "samples" / "images.lst"
+EVENTS_DIR = REPO_ROOT / "events"
 
-STACK_NAME = "scones-local"
+# samconfig.toml's stack_name: the README's AWS commands name it, and run verbatim against `up`
+STACK_NAME = DEFAULT_STACK_NAME
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account, the one the local stack pretends to be
 LOOPBACK = "127.0.0.1"

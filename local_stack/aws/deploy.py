@@ -10,6 +10,7 @@ import functools
 import io
 import json
 import re
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from local_stack.aws import lambda_runtime, moto_patches
+from local_stack.aws import lambda_runtime, moto_patches, stack_record
 from local_stack.aws.template import Template, make_resolver
 from local_stack.errors import InvalidBucketName
 from local_stack.processes.execution_environments import ExecutionEnvironments, FunctionSpec
@@ -70,6 +71,10 @@ class DeployedStack:
     state_machine_arn: str
     function_names: dict[str, str]
     parameters: dict[str, str]
+    # describe-stacks' Outputs: template.yaml's, with the local values
+    outputs: dict[str, str] = field(default_factory=dict)
+    # the template's log groups: {logical id: name}
+    log_groups: dict[str, str] = field(default_factory=dict)
     functions: dict[str, SimpleNamespace] = field(repr=False, default_factory=dict)
     # the worker processes the functions run in, if any; whoever deployed closes them
     environments: ExecutionEnvironments | None = field(repr=False, default=None)
@@ -105,25 +110,65 @@ def deploy(
         "AWS::AccountId": ACCOUNT_ID,
         "AWS::StackName": stack_name,
     }
-    _create_bucket(session.client("s3"), bucket, session.region_name)
+    create_bucket(session.client("s3"), bucket, session.region_name)
     role_arn = _ensure_role(session.client("iam"), f"{stack_name}-role")
     attributes: dict[str, str] = {"ImageBucket": bucket}
     resolve = make_resolver(params, attributes, pseudo)
+    log_group_attributes = _log_group_attributes(template, resolve, session.region_name)
+    attributes.update(log_group_attributes)
     created = _create_functions(session.client("lambda"), template, stack_name, role_arn, resolve, attributes)
     functions, environments = _run_functions(created, execution_environments, function_log)
     try:
         definition = template.state_machine(STATE_MACHINE_ID, resolve)
         state_machine_arn = _ensure_state_machine(
-            session.client("stepfunctions"), f"{stack_name}-ClassifyImage", definition, role_arn
+            session.client("stepfunctions"),
+            f"{stack_name}-ClassifyImage",
+            definition,
+            role_arn,
+            template.state_machine_logging(STATE_MACHINE_ID, resolve),
         )
+        attributes[STATE_MACHINE_ID] = state_machine_arn
+        attributes.update(_dashboard_attributes(template, resolve))
+        cloudformation = session.client("cloudformation")
+        body = stack_record.stack_template(template, resolve, params)
+        stack_record.record_stack(cloudformation, stack_name, body, params)
+        outputs = stack_record.stack_outputs(cloudformation, stack_name)
     except BaseException:
         if environments is not None:
             environments.close()
         raise
     function_names = {logical_id: name for logical_id, (name, _) in created.items()}
+    log_groups = {key: name for key, name in log_group_attributes.items() if "." not in key}
     return DeployedStack(
-        stack_name, bucket, state_machine_arn, function_names, params, functions, environments
+        stack_name,
+        bucket,
+        state_machine_arn,
+        function_names,
+        params,
+        outputs,
+        log_groups,
+        functions,
+        environments,
     )
+
+
+def _log_group_attributes(template: Template, resolve: Any, region: str) -> dict[str, str]:
+    """Ref (the name) and GetAtt Arn of the template's log groups, as CloudFormation gives them."""
+    attributes = {}
+    for logical_id, resource in template.resources_of_type("AWS::Logs::LogGroup").items():
+        name = resolve(resource["Properties"]["LogGroupName"])
+        attributes[logical_id] = name
+        attributes[f"{logical_id}.Arn"] = f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{name}:*"
+    return attributes
+
+
+def _dashboard_attributes(template: Template, resolve: Any) -> dict[str, str]:
+    """Ref of the template's dashboards (their names: the DashboardUrl output links the console's
+    page, which the local stack has no twin of)."""
+    return {
+        logical_id: resolve(resource["Properties"]["DashboardName"])
+        for logical_id, resource in template.resources_of_type("AWS::CloudWatch::Dashboard").items()
+    }
 
 
 def _create_functions(
@@ -143,7 +188,11 @@ def _create_functions(
         created[logical_id] = (
             name,
             FunctionSpec(
-                template.function_code_dir(logical_id), environment, template.function_timeout(logical_id)
+                template.function_code_dir(logical_id),
+                environment,
+                template.function_timeout(logical_id),
+                log_group=template.function_log_group(logical_id, resolve),
+                memory_size_mb=template.function_memory_mb(logical_id),
             ),
         )
         arn = _ensure_function(lambda_client, name, role_arn, environment)
@@ -164,12 +213,19 @@ def _run_functions(
         return {}, environments
     functions = {}
     for logical_id, (name, spec) in created.items():
+        started = time.perf_counter()
         functions[logical_id] = lambda_runtime.load_function(spec.code_dir, spec.environment)
-        lambda_runtime.register(name, functions[logical_id].app.lambda_handler)
+        lambda_runtime.register(
+            name,
+            functions[logical_id].app.lambda_handler,
+            log_group=spec.log_group,
+            memory_size_mb=spec.memory_size_mb,
+            init_ms=(time.perf_counter() - started) * 1000,
+        )
     return functions, None
 
 
-def _create_bucket(s3: Any, bucket: str, region: str) -> None:
+def create_bucket(s3: Any, bucket: str, region: str) -> None:
     kwargs: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -216,9 +272,14 @@ def _ensure_function(lambda_client: Any, name: str, role_arn: str, environment: 
         return lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
 
 
-def _ensure_state_machine(sfn: Any, name: str, definition: str, role_arn: str) -> str:
+def _ensure_state_machine(sfn: Any, name: str, definition: str, role_arn: str, logging: dict | None) -> str:
+    logging_arguments = {"loggingConfiguration": logging} if logging else {}
     for machine in sfn.list_state_machines()["stateMachines"]:
         if machine["name"] == name:
-            sfn.update_state_machine(stateMachineArn=machine["stateMachineArn"], definition=definition)
+            sfn.update_state_machine(
+                stateMachineArn=machine["stateMachineArn"], definition=definition, **logging_arguments
+            )
             return machine["stateMachineArn"]
-    return sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn)["stateMachineArn"]
+    return sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, **logging_arguments)[
+        "stateMachineArn"
+    ]

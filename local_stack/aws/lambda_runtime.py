@@ -1,16 +1,19 @@
 """What the Lambda runtime does around our handlers, for the local stack: import a function
 as its Lambda would, call its handler with a context (JSON in, JSON out, errors as a payload),
-and know which invoker runs each function (here, or in an execution environment of
-``local_stack.processes.execution_environments``). moto reaches the registry through
-``aws.moto_patches``; nothing here touches moto."""
+log the invocation as Lambda does (``START``, the handler's lines, ``END``, ``REPORT``: see
+``aws.function_logs``), and know which invoker runs each function (here, or in an execution
+environment of ``local_stack.processes.execution_environments``). moto reaches the registry
+through ``aws.moto_patches``; nothing here touches moto."""
 
 from __future__ import annotations
 
 import functools
 import importlib.util
 import json
+import resource
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
@@ -19,7 +22,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from local_stack.aws.function_logs import handler_output
+from local_stack.aws.cloudwatch_logs import LogSender
+from local_stack.aws.function_logs import (
+    FunctionLog,
+    Report,
+    end_line,
+    error_line,
+    handler_output,
+    new_log_stream_name,
+    report_line,
+    start_line,
+)
 from local_stack.process_state import environment_set
 
 Handler = Callable[[Any, Any], Any]
@@ -27,6 +40,7 @@ Invoker = Callable[[Any], tuple[str, bool]]  # event -> (payload as JSON, errore
 
 _registry: dict[str, Invoker] = {}
 _registry_lock = threading.Lock()
+_sender: LogSender | None = None  # the functions registered here send their logs with it
 
 
 @dataclass
@@ -79,17 +93,59 @@ _one_invocation_at_a_time = threading.Lock()
 
 
 def invoke(
-    function_name: str, handler: Handler, event: Any, request_id: str | None = None
+    function_name: str,
+    handler: Handler,
+    event: Any,
+    request_id: str | None = None,
+    log: FunctionLog | None = None,
 ) -> tuple[str, bool]:
-    """Call a handler the way the Lambda runtime does: JSON in, JSON out, errors as a payload."""
-    with _one_invocation_at_a_time:
-        return _invoke(function_name, handler, event, request_id or str(uuid.uuid4()))
+    """Call a handler the way the Lambda runtime does: JSON in, JSON out, errors as a payload;
+    with a ``log``, the invocation's lines go to its stream as Lambda writes them."""
+    request_id = request_id or str(uuid.uuid4())
+    with _one_invocation_at_a_time:  # also keeps one invocation's lines together in the stream
+        if log is None:
+            return _invoke(function_name, handler, event, request_id, None)
+        return _invoke_logged(function_name, handler, event, request_id, log)
 
 
-def _invoke(function_name: str, handler: Handler, event: Any, request_id: str) -> tuple[str, bool]:
+def _invoke_logged(
+    function_name: str, handler: Handler, event: Any, request_id: str, log: FunctionLog
+) -> tuple[str, bool]:
+    log.write(start_line(request_id))
+    started = time.perf_counter()
+    payload, errored = _invoke(function_name, handler, event, request_id, log)
+    duration_ms = (time.perf_counter() - started) * 1000
+    if errored:
+        log.write(error_line(json.loads(payload)))
+    log.write(end_line(request_id))
+    report = Report(duration_ms, log.memory_size_mb, peak_memory_mb(), log.take_init_ms())
+    log.write(report_line(request_id, report))
+    return payload, errored
+
+
+def peak_memory_mb() -> int:
+    """This process's largest resident set so far (Linux reports kilobytes)."""
+    return max(1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+
+
+def _context(function_name: str, request_id: str, log: FunctionLog | None) -> FakeLambdaContext:
+    if log is None:
+        return FakeLambdaContext(function_name=function_name, aws_request_id=request_id)
+    return FakeLambdaContext(
+        function_name=function_name,
+        memory_limit_in_mb=log.memory_size_mb,
+        aws_request_id=request_id,
+        log_group_name=log.group,
+        log_stream_name=log.stream,
+    )
+
+
+def _invoke(
+    function_name: str, handler: Handler, event: Any, request_id: str, log: FunctionLog | None
+) -> tuple[str, bool]:
     try:
-        with handler_output():
-            result = handler(event, FakeLambdaContext(function_name=function_name, aws_request_id=request_id))
+        with handler_output(log.write if log else None):
+            result = handler(event, _context(function_name, request_id, log))
     except Exception as error:
         return json.dumps(
             {
@@ -111,9 +167,30 @@ def _invoke(function_name: str, handler: Handler, event: Any, request_id: str) -
         ), True
 
 
-def register(function_name: str, handler: Handler) -> None:
-    """Run ``function_name``'s invocations with ``handler``, here, one at a time."""
-    register_invoker(function_name, functools.partial(invoke, function_name, handler))
+def register(
+    function_name: str,
+    handler: Handler,
+    log_group: str | None = None,
+    memory_size_mb: int = 128,
+    init_ms: float | None = None,
+) -> None:
+    """Run ``function_name``'s invocations with ``handler``, here, one at a time; with a
+    ``log_group``, they log there as Lambda does, this process being the function's one
+    execution environment (``init_ms``: its cold start, reported with the first invocation).
+    The handler's own lines reach the group where ``function_logs.FunctionOutput`` is
+    ``sys.stdout`` (``processes.services`` makes it so)."""
+    log = None
+    if log_group is not None:
+        log = FunctionLog(_log_sender(), log_group, new_log_stream_name(), memory_size_mb, init_ms)
+    register_invoker(function_name, functools.partial(invoke, function_name, handler, log=log))
+
+
+def _log_sender() -> LogSender:
+    global _sender
+    with _registry_lock:
+        if _sender is None:
+            _sender = LogSender()
+        return _sender
 
 
 def register_invoker(function_name: str, invoker: Invoker) -> None:
@@ -128,5 +205,11 @@ def invoker_for(function_name: str) -> Invoker | None:
 
 
 def unregister_all() -> None:
+    """Forget every invoker, and send what the functions here logged (before CloudWatch Logs
+    stops: call it while moto still serves)."""
+    global _sender
     with _registry_lock:
         _registry.clear()
+        sender, _sender = _sender, None
+    if sender is not None:
+        sender.close()

@@ -13,6 +13,10 @@ The interpreter's patches (``install("interpreter")``, in the stack's process):
   ``{"errorType": <exception class name>, ...}`` with ``errored=True``, as the Lambda runtime
   answers, and moto's interpreter turns that ``errorType`` into the ASL error name that
   ``Retry``/``Catch`` match.
+* ``moto.awslambda.models.LambdaFunction.invoke(self, body, request_headers, response_headers)``
+  answers a function's error with ``X-Amz-Function-Error: Handled``; Lambda answers an exception
+  raised by a Python handler with ``Unhandled`` (``aws lambda invoke`` prints it as
+  ``FunctionError``), so we answer that.
 * ``...asl.component.state.exec.state_task.lambda_eval_utils.boto_client_for``: the interpreter
   builds a new boto3 Lambda client for every Lambda task (about 14 ms) and, in server mode, sends
   each invocation over HTTP back into the moto server. We hand it one client per (region,
@@ -44,6 +48,30 @@ The interpreter's patches (``install("interpreter")``, in the stack's process):
   And each start drops the ended threads from ``moto.stepfunctions.parser.utils.TMP_THREADS``,
   a list (localstack's, of threads to join at shutdown) that every thread of every execution is
   appended to and that moto never reads nor trims: ~5 threads, ~20 KB per execution, for ever.
+  Around all that, the same replacement answers StartExecution as its API reference says AWS
+  does (moto's interpreter backend skips the checks, and the UUID, of moto's plain one): a name
+  or input outside the API's constraints (a name of 1 to 80 characters, input of 256 KiB of
+  UTF-8 at most) is a ``ValidationException``, before anything else, as AWS's front end answers
+  it; then a missing state machine; a name with a character AWS forbids is ``InvalidName``;
+  input that is not JSON is ``InvalidExecutionInput``; no name is a fresh UUID (moto named every
+  unnamed execution ``None``: a second unnamed start was the first again, or
+  ``ExecutionAlreadyExists``). moto's own idempotency stands (the same name and input while the
+  first runs is that execution; other input, or a first that ended, ``ExecutionAlreadyExists``),
+  and the starts of one name take turns, so two at once (a client retrying a start it thinks was
+  lost) start one execution, not two of one ARN. moto's parser errors reach the wire with an
+  empty code unless given it (``InvalidExecutionInput(message)`` answered "An error occurred
+  ()"), so each refusal here passes its code.
+* ``moto.stepfunctions.parser.backend.execution:BaseExecutionWorkerCommunication.terminated(self)``
+  is where an execution's worker reports that the program ended (every status, StartExecution's
+  and StartSyncExecution's). Before moto reflects the end in the execution's status, we write
+  its history to CloudWatch Logs as Step Functions does for a state machine whose
+  ``loggingConfiguration`` names a log group (``aws.state_machine_logs`` renders the events):
+  one PutLogEvents per execution, into moto's ``logs`` backend in this process (the call moto's
+  own logs responses make; ~0.7 ms per execution of the workflow, 21 events), so a client that
+  sees the execution ended finds its log events. A machine without logging configuration (or
+  level ``OFF``) writes nothing; a log group that does not exist loses the events (AWS's
+  delivery is best-effort too) and is named in one warning. moto's interpreter has a per-event
+  logging session of its own, but its backend never starts one.
 
 The server's patch (``install("server")``, in every process that serves moto):
 
@@ -60,11 +88,15 @@ host name (it lists moto's service packages on disk for every request, under a g
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import importlib
 import io
 import json
+import logging
+import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -73,6 +105,7 @@ from typing import Any
 import moto
 
 from local_stack.aws.lambda_runtime import invoker_for
+from local_stack.aws.state_machine_logs import LogStreamNames, execution_log_events, log_destination
 from local_stack.errors import MotoVersionError
 
 MOTO_VERSION = "5.2.5"
@@ -85,6 +118,8 @@ if moto.__version__ != MOTO_VERSION:
     )
 
 _ASL = "moto.stepfunctions.parser.asl"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,6 +153,16 @@ def _run_registered_function(original: Callable) -> Callable:
         return payload, errored, ""
 
     return _invoke_lambda
+
+
+def _function_errors_unhandled(original: Callable) -> Callable:
+    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
+        answer = original(self, body, request_headers, response_headers)
+        if response_headers.get("x-amz-function-error") == "Handled":
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return answer
+
+    return invoke
 
 
 class _InProcessLambda:
@@ -275,6 +320,124 @@ def _without_oldest_ended(executions: list, limit: int, running: Any) -> list:
     return [e for index, e in enumerate(executions) if index not in forgotten]
 
 
+# StartExecution's constraints (its API reference)
+MAX_EXECUTION_NAME_LENGTH = 80
+MAX_EXECUTION_INPUT_BYTES = 262_144  # 256 KiB of UTF-8
+
+# what a name must not contain: whitespace, brackets, wildcards, special characters, control
+# characters (U+0000-001F, U+007F-009F), the non-characters U+FFFE-FFFF, surrogates, U+10FFFF
+_FORBIDDEN_IN_EXECUTION_NAMES = re.compile(
+    r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\U0010ffff]'
+)
+
+
+def start_execution_constraint_violation(name: str | None, execution_input: str | None) -> str | None:
+    """AWS's message for a name or input outside StartExecution's length constraints (answered
+    as ``ValidationException``), or None."""
+    if name is not None and not 1 <= len(name) <= MAX_EXECUTION_NAME_LENGTH:
+        bound = f"less than or equal to {MAX_EXECUTION_NAME_LENGTH}" if name else "greater than or equal to 1"
+        return (
+            f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: "
+            f"Member must have length {bound}"
+        )
+    if execution_input is not None:
+        size = len(execution_input.encode(errors="surrogatepass"))
+        if size > MAX_EXECUTION_INPUT_BYTES:
+            return (
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: Member "
+                f"must have size less than or equal to {MAX_EXECUTION_INPUT_BYTES} bytes in UTF-8 encoding"
+            )
+    return None
+
+
+def is_valid_execution_name(name: str) -> bool:
+    return _FORBIDDEN_IN_EXECUTION_NAMES.search(name) is None
+
+
+def _refusal(error: type, message: str) -> Exception:
+    # moto's parser errors answer with an empty code unless given theirs
+    return error(message, error.code)
+
+
+def _start_executions_as_aws_does(start_execution: Callable) -> Callable:
+    from moto.stepfunctions.parser.api import InvalidExecutionInput, InvalidName, ValidationException
+
+    # starts of one name take turns (moto checks the name, then starts); others rarely share a lock
+    same_name_turns = tuple(threading.Lock() for _ in range(64))
+
+    def start_execution_as_aws_does(
+        self: Any,
+        state_machine_arn: str,
+        name: Any = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
+        violation = start_execution_constraint_violation(name, execution_input)
+        if violation is not None:
+            raise _refusal(ValidationException, violation)
+        self.describe_state_machine(state_machine_arn)  # a missing machine comes before a bad name
+        if name is not None and not is_valid_execution_name(name):
+            raise _refusal(InvalidName, f"Invalid Name: '{name}'")
+        if execution_input is not None:
+            try:
+                json.loads(execution_input)
+            except (ValueError, RecursionError) as error:
+                message = f"Invalid State Machine Execution Input: '{error}'"
+                raise _refusal(InvalidExecutionInput, message) from None
+        if name is None:  # a fresh name: no other start has it
+            return start_execution(self, state_machine_arn, str(uuid.uuid4()), execution_input, trace_header)
+        with same_name_turns[hash((state_machine_arn, name)) % len(same_name_turns)]:
+            return start_execution(self, state_machine_arn, name, execution_input, trace_header)
+
+    return start_execution_as_aws_does
+
+
+def _start_executions(original: Callable) -> Callable:
+    """moto's start, checked as AWS checks it, forgetting old executions (both above)."""
+    return _start_executions_as_aws_does(_forget_old_executions(original))
+
+
+def _log_ended_executions(terminated: Callable) -> Callable:
+    from moto.logs.exceptions import ResourceNotFoundException
+    from moto.logs.models import logs_backends
+
+    streams = LogStreamNames()
+    # moto's log streams are not thread-safe (its own TODO): executions end in threads of their own
+    one_delivery_at_a_time = threading.Lock()
+    missing_groups_named: set[str] = set()  # a stack without its log group warns once, not per execution
+
+    def log_history(execution: Any) -> None:
+        destination = log_destination(execution.state_machine.loggingConfiguration)
+        if destination is None:
+            return
+        history = execution.to_history_output()["events"]  # what GetExecutionHistory answers
+        events = execution_log_events(history, execution.exec_arn, destination)
+        if not events:
+            return
+        logs = logs_backends[destination.account_id][destination.region]
+        with one_delivery_at_a_time:
+            stream = streams.name_for(execution.state_machine.name, datetime.datetime.now(datetime.UTC))
+            try:
+                logs.ensure_log_stream(destination.log_group_name, stream)
+                logs.put_log_events(destination.log_group_name, stream, events)
+            except ResourceNotFoundException:  # AWS drops them too: logging never fails an execution
+                if destination.log_group_name not in missing_groups_named:
+                    missing_groups_named.add(destination.log_group_name)
+                    logger.warning(
+                        "log group %s does not exist: the events of %s's executions are not logged",
+                        destination.log_group_name,
+                        execution.state_machine.name,
+                    )
+
+    def terminated_and_logged(self: Any) -> None:
+        try:
+            log_history(self.execution)
+        finally:
+            terminated(self)  # whatever logging did, the execution ends
+
+    return terminated_and_logged
+
+
 # -- the server's patch -------------------------------------------------------------------------
 
 
@@ -287,6 +450,11 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
     "interpreter": (
         Patch(
             "moto.awslambda.models:LambdaFunction._invoke_lambda", ("self", "event"), _run_registered_function
+        ),
+        Patch(
+            "moto.awslambda.models:LambdaFunction.invoke",
+            ("self", "body", "request_headers", "response_headers"),
+            _function_errors_unhandled,
         ),
         Patch(
             f"{_ASL}.component.state.exec.state_task.lambda_eval_utils:boto_client_for",
@@ -303,7 +471,12 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         Patch(
             "moto.stepfunctions.parser.models:StepFunctionsParserBackend.start_execution",
             ("self", "state_machine_arn", "name", "execution_input", "trace_header"),
-            _forget_old_executions,
+            _start_executions,
+        ),
+        Patch(
+            "moto.stepfunctions.parser.backend.execution:BaseExecutionWorkerCommunication.terminated",
+            ("self",),
+            _log_ended_executions,
         ),
     ),
     "server": (

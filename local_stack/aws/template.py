@@ -35,8 +35,13 @@ def _short_form(name: str) -> Callable[[yaml.SafeLoader, yaml.Node], dict]:
     return construct
 
 
-for _tag in ("Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "FindInMap", "Base64"):
-    _CfnLoader.add_constructor(f"!{_tag}", _short_form("Ref" if _tag == "Ref" else f"Fn::{_tag}"))
+for _tag in (
+    "Ref", "Condition", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or",
+    "FindInMap", "Base64",
+):  # fmt: skip
+    _CfnLoader.add_constructor(
+        f"!{_tag}", _short_form(_tag if _tag in ("Ref", "Condition") else f"Fn::{_tag}")
+    )
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,28 @@ class Template:
             self.body.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         )
         own = self.body["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
-        return {name: resolve(value) for name, value in {**global_vars, **own}.items()}
+        environment = {}
+        for name, value in {**global_vars, **own}.items():
+            chosen = self.chosen(value, resolve)
+            if chosen is not NO_VALUE:
+                environment[name] = resolve(chosen)
+        return environment
+
+    def chosen(self, value: Any, resolve: Callable[[Any], str]) -> Any:
+        """``value`` with its ``Fn::If`` decided by the template's Conditions, as CloudFormation
+        does before anything else; ``NO_VALUE`` where that is ``AWS::NoValue``."""
+        if isinstance(value, dict) and list(value) == ["Fn::If"]:
+            condition, if_true, if_false = value["Fn::If"]
+            return self.chosen(if_true if self.condition_holds(condition, resolve) else if_false, resolve)
+        if value == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        return value
+
+    def condition_holds(self, name: str, resolve: Callable[[Any], str]) -> bool:
+        conditions = self.body.get("Conditions", {})
+        if name not in conditions:
+            raise TemplateError(f"no condition {name!r} in the template")
+        return _holds(conditions[name], resolve, self)
 
     def function_timeout(self, logical_id: str) -> float:
         """The function's ``Timeout`` in seconds: its own, else Globals', else Lambda's default 3."""
@@ -92,8 +118,31 @@ class Template:
         own = self.body["Resources"][logical_id]["Properties"].get("MemorySize")
         return int(own or self.body.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
 
+    def function_log_group(self, logical_id: str, resolve: Callable[[Any], str]) -> str | None:
+        """The log group the function's ``LoggingConfig`` names (None: Lambda's default)."""
+        group = self.body["Resources"][logical_id]["Properties"].get("LoggingConfig", {}).get("LogGroup")
+        return None if group is None else resolve(group)
+
     def function_code_dir(self, logical_id: str) -> Path:
         return REPO_ROOT / self.body["Resources"][logical_id]["Properties"]["CodeUri"]
+
+    def state_machine_logging(self, logical_id: str, resolve: Callable[[Any], str]) -> dict | None:
+        """The state machine's ``Logging`` as CreateStateMachine's API takes it (``loggingConfiguration``)."""
+        logging = self.body["Resources"][logical_id]["Properties"].get("Logging")
+        if not logging:
+            return None
+        return {
+            "level": logging.get("Level", "OFF"),
+            "includeExecutionData": bool(logging.get("IncludeExecutionData", False)),
+            "destinations": [
+                {
+                    "cloudWatchLogsLogGroup": {
+                        "logGroupArn": resolve(d["CloudWatchLogsLogGroup"]["LogGroupArn"])
+                    }
+                }
+                for d in logging.get("Destinations", [])
+            ],
+        }
 
     def state_machine(self, logical_id: str, resolve: Callable[[Any], str]) -> str:
         """The ASL with its DefinitionSubstitutions applied, as SAM does at deploy time."""
@@ -129,6 +178,26 @@ def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
         return f"must contain at most {spec['MaxLength']} characters"
     return None
+
+
+NO_VALUE = object()  # AWS::NoValue: the property is left out
+
+
+def _holds(expression: Any, resolve: Callable[[Any], str], template: Template) -> bool:
+    """A condition function's truth: Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition."""
+    ((kind, argument),) = expression.items()
+    if kind == "Fn::Equals":
+        left, right = argument
+        return resolve(left) == resolve(right)
+    if kind == "Fn::Not":
+        return not _holds(argument[0], resolve, template)
+    if kind == "Fn::And":
+        return all(_holds(part, resolve, template) for part in argument)
+    if kind == "Fn::Or":
+        return any(_holds(part, resolve, template) for part in argument)
+    if kind == "Condition":
+        return template.condition_holds(argument, resolve)
+    raise TemplateError(f"cannot evaluate condition {expression!r} locally")
 
 
 def make_resolver(

@@ -39,7 +39,7 @@ def run_executions(
             started = time.perf_counter()
             arn = sfn.start_execution(
                 stateMachineArn=state_machine_arn,
-                name=f"{run_id}-{number:05d}",  # unique: unnamed executions collide in moto
+                name=f"{run_id}-{number:05d}",  # one run's executions, and their logs, found by name
                 input=json.dumps({"s3_bucket": bucket, "s3_key": keys[image.path.name]}),
             )["executionArn"]
             return result_of(image, watcher.wait(arn), time.perf_counter() - started)

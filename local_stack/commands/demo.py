@@ -3,17 +3,48 @@ on what the endpoint captured."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from local_stack.client import executions, images, results
 from local_stack.commands.stack_options import default_stack_options, start_stack
+from local_stack.errors import UsageError
 from local_stack.settings import SAMPLES_DIR, SAMPLES_LST
 
 
 def run_demo(out: Path) -> int:
+    with _only_demo_writing(out):
+        return _run_demo(out)
+
+
+@contextlib.contextmanager
+def _only_demo_writing(out: Path) -> Iterator[None]:
+    """Refuse a second demo into the same folder while one runs (each would delete and rewrite
+    the other's capture and report); the lock goes with the process, a killed demo included."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".demo.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            raise UsageError(
+                f"--out {out}: another demo (pid {holder}) is writing there; wait for it, or give "
+                "this one its own folder with --out"
+            ) from None
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
+
+
+def _run_demo(out: Path) -> int:
     started = time.perf_counter()
     found, warnings = images.find_images(SAMPLES_DIR, SAMPLES_LST)
     for warning in warnings:
@@ -32,13 +63,15 @@ def run_demo(out: Path) -> int:
         capture_dir = out / "capture"
         shutil.rmtree(capture_dir, ignore_errors=True)
         copied = _download(s3, deployed.bucket, f"{running.capture_prefix}/", capture_dir)
-        report_status = _report(capture_uri, out / "report")
     finally:
         running.close()
     summary = results.summarize(ran, wall)
     results.print_table(ran, summary)
     results.write_json(out / "executions.json", summary, ran)
     print()
+    # from the local copy: the stack's S3 is gone once the demo ends, and the report links
+    # each image to where its record is
+    report_status = _report(capture_dir / running.endpoint_name, out / "report")
     print(f"executions:    {out / 'executions.json'}")
     print(f"data capture:  {capture_dir} ({copied} files, copied from {capture_uri})")
     if report_status == 0:
@@ -58,7 +91,7 @@ def _download(s3, bucket: str, prefix: str, target: Path) -> int:
     return count
 
 
-def _report(capture_uri: str, out: Path) -> int:
+def _report(capture: Path, out: Path) -> int:
     from monitoring.cli import main as monitoring_main
 
-    return monitoring_main(["report", "--capture", capture_uri, "--out", str(out), "--no-progress"])
+    return monitoring_main(["report", "--capture", str(capture), "--out", str(out), "--no-progress"])

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from local_stack.aws.function_logs import Report, end_line, report_line, start_line
 from local_stack.aws.template import Template, make_resolver
 from local_stack.errors import UsageError
 from local_stack.processes.execution_environments import (
@@ -174,13 +175,8 @@ def _peak_memory_mb() -> int:
 
 def print_as_sam_does(done: Invocation, memory_mb: int, out=None, err=None) -> None:
     out, err = out or sys.stdout, err or sys.stderr
-    print("START Version: $LATEST", file=err)
+    print(start_line(None), file=err)
     err.write(done.logs)
-    print("END", file=err)
-    print(
-        f"REPORT\tInit Duration: {done.init_ms:.2f} ms\tDuration: {done.duration_ms:.2f} ms\t"
-        f"Billed Duration: {int(done.duration_ms) + 1} ms\tMemory Size: {memory_mb} MB\t"
-        f"Max Memory Used: {done.max_memory_mb} MB",
-        file=err,
-    )
+    print(end_line(None), file=err)
+    print(report_line(None, Report(done.duration_ms, memory_mb, done.max_memory_mb, done.init_ms)), file=err)
     print(done.payload, file=out)

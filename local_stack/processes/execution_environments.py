@@ -9,18 +9,29 @@ functions in one worker share its Powertools state and take turns, as before. Th
 still calls them through ``aws.lambda_runtime``'s registry; only where the handler runs changes.
 
 The protocol is a pipe each way, one JSON line per message: the parent first writes the
-configuration (``{"functions": {name: {"code_dir", "environment"}}, "function_log"}``), the
-worker imports every function and answers ``{"ready": true}`` (or ``{"error": {"errorType",
-"errorMessage"}}``); then each ``{"function", "event", "request_id"}`` line gets one line
-back, ``1`` (errored) or ``0`` followed by the payload that the Lambda runtime would answer,
-already JSON (one line: JSON escapes newlines), so it is not encoded a second time. A worker
-ends when its stdin closes, which also happens when the stack's process dies.
+configuration (``{"functions": {name: {"code_dir", "environment", "log_group",
+"memory_size_mb"}}, "function_log"}``), the worker imports every function and answers
+``{"ready": true}`` (or ``{"error": {"errorType", "errorMessage"}}``); then each
+``{"function", "event", "request_id"}`` line gets one line back, ``1`` (errored) or ``0``
+followed by the payload that the Lambda runtime would answer, already JSON (one line: JSON
+escapes newlines), so it is not encoded a second time. A worker ends when its stdin closes,
+which also happens when the stack's process dies.
 
 What Lambda does around a handler, the pool does too: an environment that dies mid-invocation
 answers ``Runtime.ExitError``, one that runs past the function's ``Timeout`` is stopped and
 answers ``Sandbox.Timedout``; either way its slot is empty and the next invocation there starts
 a fresh environment (a cold start), as does one whose environment died while idle. A cold start
 that fails answers the function's init error (``Runtime.ImportModuleError``, ...).
+
+Logs: what a handler prints goes to the function log (``function_log``, or nowhere) and, for a
+function with a ``log_group``, to CloudWatch Logs as Lambda sends it (``aws.function_logs``):
+each worker is one execution environment with its own log stream per function, ``START``, the
+handler's lines, ``END`` and ``REPORT`` (with ``Init Duration`` on the worker's first
+invocation of the function). A background thread in the worker sends them about once a second
+and when the worker ends (``aws.cloudwatch_logs``), so an invocation never waits for
+CloudWatch; a worker killed (SIGKILL, a timeout) loses its last second of lines there, as the
+function log may lose what it had not written. The worker finds CloudWatch Logs as the
+functions find AWS: the stack's exports it inherits (``AWS_ENDPOINT_URL``, the region).
 """
 
 from __future__ import annotations
@@ -42,6 +53,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from local_stack.aws.cloudwatch_logs import LogSender
+from local_stack.aws.function_logs import FunctionLog, FunctionOutput, new_log_stream_name
 from local_stack.errors import LocalStackError
 from local_stack.processes import child_process
 
@@ -50,11 +63,15 @@ _STOP_TIMEOUT_SECONDS = 10
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """What a worker needs to import a function as its Lambda would, and its ``Timeout``."""
+    """What a worker needs to import a function as its Lambda would, its ``Timeout``, its
+    ``MemorySize`` (for ``REPORT``) and the log group its logs go to (None: CloudWatch Logs gets
+    nothing, the function log still does)."""
 
     code_dir: Path
     environment: Mapping[str, str]
     timeout_seconds: float | None = None
+    log_group: str | None = None
+    memory_size_mb: int = 128
 
 
 class _ColdStartFailed(Exception):
@@ -83,7 +100,12 @@ class ExecutionEnvironments:
         self._configuration = json.dumps(
             {
                 "functions": {
-                    name: {"code_dir": str(spec.code_dir), "environment": dict(spec.environment)}
+                    name: {
+                        "code_dir": str(spec.code_dir),
+                        "environment": dict(spec.environment),
+                        "log_group": spec.log_group,
+                        "memory_size_mb": spec.memory_size_mb,
+                    }
                     for name, spec in functions.items()
                 },
                 "function_log": str(function_log) if function_log else None,
@@ -237,27 +259,52 @@ def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]
     """In the worker: import the functions, then answer invocations until stdin closes."""
     from local_stack.aws import lambda_runtime
 
+    functions = configuration["functions"]
+    handlers, init_ms = {}, {}
     try:
-        handlers = {
-            name: lambda_runtime.load_function(Path(spec["code_dir"]), spec["environment"]).app.lambda_handler
-            for name, spec in configuration["functions"].items()
-        }
+        for name, spec in functions.items():
+            started = time.perf_counter()
+            module = lambda_runtime.load_function(Path(spec["code_dir"]), spec["environment"])
+            handlers[name] = module.app.lambda_handler
+            init_ms[name] = (time.perf_counter() - started) * 1000
     except Exception as error:
         answers.write(json.dumps({"error": _init_error(error)}) + "\n")
         answers.flush()
         return 1
+    sender, logs = _function_logs(functions, init_ms)
     answers.write(json.dumps({"ready": True}) + "\n")
     answers.flush()
-    for line in requests:
-        request = json.loads(line)
-        name = request["function"]
-        # (invoke's one-at-a-time lock is never contended here: one thread)
-        payload, errored = lambda_runtime.invoke(
-            name, handlers[name], request["event"], request["request_id"]
-        )
-        answers.write(f"{int(errored)}{payload}\n")
-        answers.flush()
+    try:
+        for line in requests:
+            request = json.loads(line)
+            name = request["function"]
+            # (invoke's one-at-a-time lock is never contended here: one thread)
+            payload, errored = lambda_runtime.invoke(
+                name, handlers[name], request["event"], request["request_id"], logs.get(name)
+            )
+            answers.write(f"{int(errored)}{payload}\n")
+            answers.flush()
+    finally:
+        if sender is not None:
+            sender.close()  # what the last second logged
     return 0
+
+
+def _function_logs(
+    functions: Mapping[str, Any], init_ms: Mapping[str, float]
+) -> tuple[LogSender | None, dict[str, FunctionLog]]:
+    """This environment's log stream of each function that has a log group, and their sender
+    (None: no function has one, so no thread either)."""
+    groups = {name: spec["log_group"] for name, spec in functions.items() if spec.get("log_group")}
+    if not groups:
+        return None, {}
+    sender = LogSender()
+    stream = new_log_stream_name()  # one environment, one name: each function's group has its own stream
+    logs = {
+        name: FunctionLog(sender, group, stream, functions[name]["memory_size_mb"], init_ms[name])
+        for name, group in groups.items()
+    }
+    return sender, logs
 
 
 def _main() -> int:
@@ -277,7 +324,7 @@ def _main() -> int:
     os.dup2(null_input, sys.stdin.fileno())
     log = open(configuration.get("function_log") or os.devnull, "a", buffering=1)  # noqa: SIM115 - for the life of the process
     os.dup2(log.fileno(), sys.stdout.fileno())
-    sys.stdout = log
+    sys.stdout = FunctionOutput(log, log)  # and a handler's lines to its log stream too
     return _serve(configuration, requests, answers)
 
 

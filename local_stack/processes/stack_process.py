@@ -105,15 +105,11 @@ def start_stack_process(options: list[str]) -> StackProcess:
     }  # a stack of its own, not one that this shell's exports point at
     process = child_process.spawn("local_stack", "up", "--stop-with-parent", *options, env=environment)
     exports: dict[str, str] = {}
-    notes: dict[str, str] = {}
 
     def serving(line: str) -> bool | None:
         if line.startswith("export "):
             name, _, value = line[len("export ") :].strip().partition("=")
             exports[name] = value
-        elif line.startswith("# ") and ":" in line:
-            key, _, value = line[2:].partition(":")
-            notes[key.strip()] = value.strip()
         return True if line.startswith("# serving") else None
 
     if not child_process.read_until_ready(process, serving):
@@ -122,7 +118,9 @@ def start_stack_process(options: list[str]) -> StackProcess:
         )
     # keep reading what it prints, or it blocks once the pipe is full
     threading.Thread(target=_forward, args=(process.stdout,), daemon=True).start()
-    return StackProcess(process, exports, notes["bucket"], notes["state machine"])
+    # the stack's own two exports; the client's environment is the rest, as a shell's would be
+    bucket, state_machine_arn = exports.pop("IMAGE_BUCKET"), exports.pop("STATE_MACHINE_ARN")
+    return StackProcess(process, exports, bucket, state_machine_arn)
 
 
 def _forward(stream: Any) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from local_stack.client import executions, images
 from local_stack.commands.cli import main
-from local_stack.settings import SAMPLES_DIR, SAMPLES_LST
+from local_stack.settings import SAMPLES_DIR, SAMPLES_LST, STACK_NAME
 from monitoring.cli import main as monitoring_main
 from training_job.local_model import MODEL_PATH
 from training_job.local_model.inference import load_session, predict_probabilities
@@ -248,7 +248,7 @@ def test_the_execution_environments_write_the_functions_logs_and_metrics(tmp_pat
     assert all(r["service"] == "vehicle-classifier" for r in classified)
     # each execution's ARN is its logs' correlation id: `run` names them <run id>-<number>
     arns = sorted(r["correlation_id"] for r in classified)
-    prefix = "arn:aws:states:us-east-1:123456789012:execution:scones-local-ClassifyImage:"
+    prefix = f"arn:aws:states:us-east-1:123456789012:execution:{STACK_NAME}-ClassifyImage:"
     run_id = re.fullmatch(re.escape(prefix) + r"([0-9a-f]{8})-00000", arns[0]).group(1)
     assert arns == [f"{prefix}{run_id}-{n:05d}" for n in range(4)]
     metric_names = {

@@ -113,3 +113,19 @@ def test_every_copy_allows_the_same_rounding(functions):
         == functions["FilterInferences"].event.SUM_TOLERANCE
         == capture_records.SUM_TOLERANCE
     )
+
+
+def test_the_stack_name_is_samconfigs_everywhere():
+    """The README's AWS commands name the stack; they run verbatim against AWS and `up` only if
+    samconfig.toml, the Makefile, training_job and the local stack agree on it."""
+    import re
+    import tomllib
+
+    from local_stack.settings import REPO_ROOT, STACK_NAME
+    from training_job.project import DEFAULT_STACK_NAME
+
+    samconfig = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
+    assert samconfig["default"]["global"]["parameters"]["stack_name"] == DEFAULT_STACK_NAME == STACK_NAME
+    makefile = re.search(r"^STACK_NAME \?= (\S+)$", (REPO_ROOT / "Makefile").read_text(), re.M)
+    assert makefile and makefile.group(1) == DEFAULT_STACK_NAME
+    assert f"--stack-name {DEFAULT_STACK_NAME}" in (REPO_ROOT / "README.md").read_text()

@@ -97,6 +97,20 @@ def test_a_registered_function_runs_where_moto_would_start_a_container(patched):
     assert LambdaFunction._invoke_lambda(function, {"n": 1}) == ('{"got": {"n": 1}}', False, "")
 
 
+def test_a_functions_error_is_unhandled_as_lambda_answers_a_raised_exception(patched):
+    from moto.awslambda.models import LambdaFunction
+
+    error = json.dumps({"errorType": "InvalidEvent", "errorMessage": "no s3_key"})
+    lambda_runtime.register_invoker("fails", lambda event: (error, True))
+    lambda_runtime.register_invoker("works", lambda event: ("{}", False))
+    for name, expected in (("fails", {"x-amz-function-error": "Unhandled"}), ("works", {})):
+        function = SimpleNamespace(function_name=name, _invoke_lambda=None)
+        function._invoke_lambda = lambda event, f=function: LambdaFunction._invoke_lambda(f, event)
+        headers: dict[str, str] = {}
+        LambdaFunction.invoke(function, "{}", {}, headers)
+        assert {k: v for k, v in headers.items() if k == "x-amz-function-error"} == expected
+
+
 def test_the_interpreters_lambda_client_is_made_once_and_invokes_registered_functions(patched):
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
@@ -272,6 +286,86 @@ def test_an_execution_is_listed_only_once_it_has_started(patched, monkeypatch):
         assert [e["executionArn"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]] == [
             started
         ]
+
+
+def test_moto_parser_errors_answer_with_an_empty_code_unless_given_theirs():
+    """Why each refusal of the start patch passes its code (``InvalidExecutionInput(message)``
+    answered "An error occurred () ..." on the wire)."""
+    from moto.stepfunctions.parser.api import InvalidExecutionInput, InvalidName
+
+    assert InvalidExecutionInput("bad").error_type is None
+    assert InvalidName("bad", InvalidName.code).error_type == "InvalidName"
+    assert json.loads(InvalidName("bad", InvalidName.code).get_body())["__type"] == "InvalidName"
+
+
+@pytest.mark.parametrize(
+    ("name", "execution_input", "violated"),
+    [
+        ("a" * 80, "{}", None),
+        (
+            "a" * 81,
+            "{}",
+            "at 'name' failed to satisfy constraint: Member must have length less than or equal to 80",
+        ),
+        ("", "{}", "Member must have length greater than or equal to 1"),
+        (None, '"' + "a" * 262_142 + '"', None),
+        (
+            None,
+            '"' + "a" * 262_143 + '"',
+            "Member must have size less than or equal to 262144 bytes in UTF-8",
+        ),
+        (None, None, None),
+    ],
+)
+def test_starts_outside_the_apis_constraints_are_named(name, execution_input, violated):
+    found = moto_patches.start_execution_constraint_violation(name, execution_input)
+    assert found is None if violated is None else violated in found
+
+
+def test_execution_names_are_checked_as_aws_documents_them():
+    assert all(map(moto_patches.is_valid_execution_name, ["run-1", "Run_2", "é", "a.b@c+d=e!f'g(h)"]))
+    refused = ' \t\u3000<>{}[]?*"#%\\^|~`$&,;:/\x00\x1f\x7f\x9f\ufffe\uffff\ud800\U0010ffff'
+    assert not any(moto_patches.is_valid_execution_name(f"a{c}b") for c in refused)
+
+
+def test_an_executions_end_is_logged_before_its_status_shows_it(patched, monkeypatch):
+    """A client that sees the execution ended finds its log events."""
+    from moto.logs.models import LogsBackend
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    happened = []
+    put_log_events, reflect = (
+        LogsBackend.put_log_events,
+        BaseExecutionWorkerCommunication._reflect_execution_status,
+    )
+
+    def put_and_look(self, log_group_name, log_stream_name, log_events):
+        happened.append("logged")
+        return put_log_events(self, log_group_name, log_stream_name, log_events)
+
+    def reflect_and_look(self):
+        happened.append("status")
+        return reflect(self)
+
+    monkeypatch.setattr(BaseExecutionWorkerCommunication, "_reflect_execution_status", reflect_and_look)
+    monkeypatch.setattr(LogsBackend, "put_log_events", put_and_look)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="g")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:g:*"
+        logging_configuration = {
+            "level": "ALL",
+            "includeExecutionData": False,
+            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group_arn}}],
+        }
+        arn = sfn.create_state_machine(
+            name="m",
+            definition=DEFINITION,
+            roleArn="arn:aws:iam::123456789012:role/r",
+            loggingConfiguration=logging_configuration,
+        )["stateMachineArn"]
+        _run_to_the_end(sfn, arn, 1)
+        assert happened == ["logged", "status"]
 
 
 def test_the_limit_is_at_least_one():

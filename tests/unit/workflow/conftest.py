@@ -45,7 +45,7 @@ class Workflow:
         self.runs += 1
         arn = self.sfn.start_execution(
             stateMachineArn=self.deployed.state_machine_arn,
-            name=f"run-{self.runs}",  # unnamed executions collide in moto
+            name=f"run-{self.runs}",  # readable in a failing test's output
             input=json.dumps(execution_input),
         )["executionArn"]
         deadline = time.monotonic() + 30

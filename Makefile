@@ -12,21 +12,28 @@ STACK_NAME ?= scones-vehicle-classifier
 # sam and checkov pin many packages of their own: each lives in its own virtualenv.
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
+# The Lambda runtime's Python: `sam build` writes the functions' bytecode with it (each function's
+# Makefile), and bench-coldstart times their cold import with it. python3.13 on the PATH, else pyenv's.
+ifeq ($(origin PYTHON313),undefined)
+PYTHON313 := $(firstword $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null) \
+	$(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))
+endif
+export PYTHON313
 
-.PHONY: help setup demo test lint unit integration build deploy logs bench clean
+.PHONY: help setup demo test lint unit integration build deploy logs bench bench-coldstart clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 # Installed in layers: `make demo` needs only the project's own dependencies (the local stack,
 # the ONNX model, the report); PyTorch (`train`), sagemaker-core (`cloud`) and the linters come
 # with `make setup`, which every other target uses.
 DEMO_STAMP := $(VENV)/.installed-demo
-SETUP_STAMPS := $(VENV)/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed
+SETUP_STAMPS := $(VENV)/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed $(TOOLS)/awscli/.installed
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 
-setup: ## create .venv and the tool envs (idempotent; the three installs run side by side)
-	@$(MAKE) --no-print-directory -j3 $(SETUP_STAMPS)
+setup: ## create .venv and the tool envs (idempotent; the installs run side by side)
+	@$(MAKE) --no-print-directory -j4 $(SETUP_STAMPS)
 
 $(DEMO_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +44,14 @@ $(VENV)/.installed: $(DEMO_STAMP) pyproject.toml
 	$(PIP_INSTALL) -e ".[dev,cloud,train]"
 	touch $@
 
+# the AWS CLI: the tests run the README's commands with it against the local stack
+TOOL_PACKAGES_sam := aws-sam-cli==1.170.0
+TOOL_PACKAGES_checkov := checkov==3.3.30
+TOOL_PACKAGES_awscli := awscli==1.46.3
+
 $(TOOLS)/%/.installed:
 	$(PYTHON) -m venv $(TOOLS)/$*
-	$(TOOLS)/$*/bin/python -m pip install --quiet --disable-pip-version-check \
-		$(if $(filter sam,$*),aws-sam-cli==1.170.0,checkov==3.3.30)
+	$(TOOLS)/$*/bin/python -m pip install --quiet --disable-pip-version-check $(TOOL_PACKAGES_$*)
 	touch $@
 
 demo: $(DEMO_STAMP) ## run the committed sample images through the local stack (installs only what it needs)
@@ -70,6 +81,9 @@ logs: setup ## tail the three functions and the state machine in AWS
 
 bench: setup ## local stack throughput
 	$(PY) -m local_stack bench
+
+bench-coldstart: build ## each built function's cold import beside `import boto3` alone, and its size
+	$(PY) bench/coldstart.py $(if $(PYTHON313),--python $(PYTHON313))
 
 clean: ## remove build outputs (keeps .venv and .tools)
 	rm -rf .aws-sam .pytest_cache .ruff_cache .coverage htmlcov

@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help=f"least confident inputs to show (default {GALLERY_SIZE})",
     )
+    report.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="the model's baseline.json (a path or s3://bucket/key): adds drift verdicts against it "
+        "(training_job/local_model/baseline.json for the local model)",
+    )
     report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     bench = commands.add_parser("bench", help="generate N capture records and time the report on them")
@@ -104,17 +110,27 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from monitoring.capture_source import open_source
+    from monitoring.drift import load_baseline, one_line
     from monitoring.exceptions import MonitoringError
     from monitoring.report import write_report
 
     try:
+        baseline = load_baseline(args.baseline) if args.baseline else None  # before a long read
         source = open_source(args.capture)
         files = write_report(
-            source, args.out, args.threshold, args.gallery_size, progress=not args.no_progress
+            source,
+            args.out,
+            args.threshold,
+            args.gallery_size,
+            progress=not args.no_progress,
+            baseline=baseline,
+            baseline_location=args.baseline or "",
         )
     except MonitoringError as exc:
         print(f"monitoring: {exc}", file=sys.stderr)
         return 1
     print(f"summary: {files.summary}", file=sys.stderr)
+    if files.drift:
+        print(one_line(files.drift), file=sys.stderr)
     print(files.report)  # the one line on stdout: the page to open
     return 0

@@ -24,3 +24,7 @@ class InvalidRecord(ValueError):
 
 class InvalidImage(ValueError):
     """A captured input cannot be decoded back into an image."""
+
+
+class BaselineError(MonitoringError):
+    """The baseline cannot be read (missing, no access, not JSON) or is no baseline of this model."""

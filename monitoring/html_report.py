@@ -6,6 +6,7 @@ import base64
 from html import escape
 from pathlib import Path
 
+from monitoring.drift import SHARE_DRIFT, SHARE_WATCH
 from monitoring.gallery import GalleryItem, thumbnail_png
 
 _STYLE = """
@@ -16,6 +17,10 @@ th { background: #f3f3f3; }
 img.plot { max-width: 100%; border: 1px solid #ddd; margin-bottom: 1rem; }
 img.thumb { image-rendering: pixelated; width: 96px; height: 96px; }
 .warn { color: #a40000; }
+.verdict-ok { color: #1a7f37; font-weight: bold; }
+.verdict-watch { color: #b35900; font-weight: bold; }
+.verdict-drift { color: #a40000; font-weight: bold; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 """
 
 
@@ -29,6 +34,7 @@ def write_report(
     plots: list[tuple[str, Path]],
     gallery_png: Path,
     items: list[GalleryItem],
+    drift_png: Path | None = None,
 ) -> Path:
     parts = [
         "<!DOCTYPE html>",
@@ -38,6 +44,7 @@ def write_report(
         "<h1>Captured inferences: is the model still confident?</h1>",
         f"<p>Source: <code>{escape(str(summary.get('source', '')))}</code></p>",
         _summary_table(summary),
+        _drift_section(summary, drift_png),
         _skipped_table(summary),
         "<h2>Plots</h2>",
     ]
@@ -69,6 +76,96 @@ def _summary_table(summary: dict) -> str:
         ("malformed lines", f"{summary['malformed_lines']:,}"),
     ]
     return _table(("", "value"), rows)
+
+
+def _drift_section(summary: dict, drift_png: Path | None) -> str:
+    """The verdicts against the baseline, the limits each was judged by, and the overlay plot."""
+    drift = summary.get("drift")
+    if not drift:
+        return ""
+    baseline, checks = drift["baseline"], drift["checks"]
+    source = baseline["source"]
+    described = ", ".join(f"{k} {v}" for k, v in source.items()) or "no source recorded"
+    sha = (baseline["model_sha256"] or "")[:12]
+    parts = [
+        "<h2>Drift against the baseline</h2>",
+        f"<p>Overall: {_verdict(drift['verdict'])}. {drift['records']:,} captured records against "
+        f"<code>{escape(baseline['location'])}</code>: {baseline['records']:,} answers of "
+        f"<code>{escape(str(baseline['model_file']))}</code> (sha256 {escape(sha)}…) on its "
+        f"validation split ({escape(described)}).</p>",
+    ]
+    if baseline["threshold"] != summary["threshold"]:
+        parts.append(
+            f'<p class="warn">The report\'s threshold is {summary["threshold"]:g}; the baseline was '
+            f"measured at {baseline['threshold']:g}, so the below-threshold check uses "
+            f"{baseline['threshold']:g}.</p>"
+        )
+    confidence = checks["confidence"]
+    limits = confidence["thresholds"]
+    rows = [
+        _drift_row(
+            "confidence distribution (PSI)",
+            _shares(confidence["bins"]["baseline_shares"]),
+            _shares(confidence["bins"]["capture_shares"]),
+            f"{confidence['psi']:.3f}",
+            f"{limits['watch']:.3f}",
+            f"{limits['drift']:.3f}",
+            confidence["verdict"],
+        )
+    ]
+    for name, check in checks["class_mix"]["per_class"].items():
+        rows.append(_share_row(f"predicted {name}", check))
+    below = checks["below_threshold"]
+    rows.append(_share_row(f"below the threshold {below['threshold']:g}", below))
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("check", "baseline", "capture", "change", "watch from", "drift from", "verdict")
+    )
+    parts.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
+    share_limits = below["thresholds"]
+    parts.append(
+        "<p>Each verdict needs a change that is both large enough and larger than a capture of "
+        f"this size shows by chance. Confidence: {escape(limits['rule'])}; here the rule of thumb says "
+        f"{limits['rule_of_thumb']['watch']:g}/{limits['rule_of_thumb']['drift']:g} and sampling noise "
+        f"{limits['sampling_noise']['watch']:.3f}/{limits['sampling_noise']['drift']:.3f}. "
+        f"Shares: {escape(share_limits['rule'])}; the interval shown is the "
+        f"{share_limits['watch_level']:.0%} one.</p>"
+    )
+    if drift_png is not None:
+        uri = png_data_uri(drift_png.read_bytes())
+        parts.append(f'<img class="plot" alt="baseline and capture overlaid" src="{uri}">')
+    return "\n".join(parts)
+
+
+def _shares(shares: list[float]) -> str:
+    """``18 / 18 / 14 / 23 / 26 %``: a distribution over the bins, in a table cell."""
+    return " / ".join(f"{100 * share:.0f}" for share in shares) + " %"
+
+
+def _share_row(label: str, check: dict) -> str:
+    low, high = check["interval_watch"]
+    return _drift_row(
+        label,
+        f"{check['baseline_share']:.1%} ({check['baseline_count']:,})",
+        f"{check['capture_share']:.1%} ({check['capture_count']:,})",
+        f"{100 * check['difference']:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}]",
+        f"±{100 * SHARE_WATCH:.0f} pts",
+        f"±{100 * SHARE_DRIFT:.0f} pts",
+        check["verdict"],
+    )
+
+
+def _drift_row(
+    label: str, baseline: str, capture: str, change: str, watch_from: str, drift_from: str, verdict: str
+) -> str:
+    numbers = "".join(
+        f'<td class="num">{escape(v)}</td>' for v in (baseline, capture, change, watch_from, drift_from)
+    )
+    return f"<tr><th>{escape(label)}</th>{numbers}<td>{_verdict(verdict)}</td></tr>"
+
+
+def _verdict(verdict: str) -> str:
+    return f'<span class="verdict-{escape(verdict)}">{escape(verdict)}</span>'
 
 
 def _skipped_table(summary: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -11,11 +12,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from monitoring.capture_records import CLASS_NAMES
+from monitoring.drift import WATCH_LEVEL, wilson_interval
 from monitoring.gallery import GalleryItem, thumbnail
 from monitoring.summary import HISTOGRAM_BINS, CaptureSummary
 
 COLORS = ("tab:blue", "tab:orange")
 THRESHOLD_STYLE = {"color": "tab:red", "linestyle": "--", "linewidth": 1.2}
+VERDICT_COLORS = {"ok": "tab:green", "watch": "tab:orange", "drift": "tab:red"}
+BASELINE_STYLE = {"color": "#c8c8c8", "edgecolor": "#888888", "linewidth": 0.8}
+CAPTURE_COLOR = "tab:blue"
 DPI = 100
 HOUR = 1 / 24  # in matplotlib date units (days)
 SECOND = HOUR / 3600
@@ -151,6 +156,76 @@ def gallery(items: list[GalleryItem], path: Path, columns: int = 6) -> Path:
             ax.text(0.5, 0.5, "no decodable inputs", ha="center", va="center")
     fig.suptitle("Least confident inputs", fontsize=10)
     return _save(fig, path)
+
+
+def drift_distributions(drift: dict, path: Path) -> Path:
+    """The baseline's and the capture's distributions overlaid, one panel per drift check: the
+    baseline a wide grey bar, the capture a narrow bar on it with its 99 % Wilson interval (how
+    much a capture of this size can say)."""
+    fig = Figure(figsize=(11, 4.2), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(1, 3, width_ratios=(3.2, 1.4, 1.0))
+    checks = drift["checks"]
+    n, m = drift["baseline"]["records"], drift["records"]
+
+    confidence = checks["confidence"]
+    bins = confidence["bins"]
+    ax = fig.add_subplot(grid[0, 0])
+    labels = bin_labels(bins["edges"])
+    _overlay(ax, labels, bins["baseline_shares"], bins["capture_counts"], m, n)
+    threshold = checks["below_threshold"]["threshold"]
+    if threshold in bins["edges"][1:-1]:  # the edge between the bins below and above it
+        ax.axvline(bins["edges"].index(threshold) - 0.5, **THRESHOLD_STYLE, label=f"threshold {threshold:g}")
+    _verdict_title(ax, f"Confidence, PSI {confidence['psi']:.3f}", confidence["verdict"])
+    ax.set_xlabel("confidence bin")
+    ax.set_ylabel("share of records")
+    # below the panels: inside, it hid a bar whichever corner it took
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8)
+
+    mix = checks["class_mix"]["per_class"]
+    ax = fig.add_subplot(grid[0, 1])
+    baseline_mix = [check["baseline_share"] for check in mix.values()]
+    _overlay(ax, list(mix), baseline_mix, [check["capture_count"] for check in mix.values()], m, n)
+    _verdict_title(ax, "Class mix", checks["class_mix"]["verdict"])
+
+    below = checks["below_threshold"]
+    ax = fig.add_subplot(grid[0, 2])
+    _overlay(ax, [f"< {threshold:g}"], [below["baseline_share"]], [below["capture_count"]], m, n)
+    _verdict_title(ax, f"Below {threshold:g}", below["verdict"])
+    return _save(fig, path)
+
+
+def bin_labels(edges: list[float]) -> list[str]:
+    """``[0.5, 0.8)`` ... ``[0.99, 1]``: the last bin holds its upper edge."""
+    last = len(edges) - 2
+    return [f"[{a:g}, {b:g}{']' if i == last else ')'}" for i, (a, b) in enumerate(pairwise(edges))]
+
+
+def _overlay(
+    ax, labels: list[str], baseline_shares: list[float], capture_counts: list[int], m: int, n: int
+) -> None:
+    x = np.arange(len(labels))
+    capture = np.array(capture_counts, dtype=float) / m
+    intervals = np.array([wilson_interval(c, m, WATCH_LEVEL) for c in capture_counts])
+    ax.bar(x, baseline_shares, width=0.8, label=f"baseline ({n:,})", **BASELINE_STYLE)
+    ax.bar(x, capture, width=0.4, color=CAPTURE_COLOR, alpha=0.85, label=f"capture ({m:,})")
+    ax.errorbar(
+        x,
+        capture,
+        yerr=[capture - intervals[:, 0], intervals[:, 1] - capture],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+        linewidth=1,
+        label=f"{WATCH_LEVEL:.0%} interval",
+    )
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylim(0, min(1.0, 1.15 * max(intervals[:, 1].max(), max(baseline_shares))))
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def _verdict_title(ax, text: str, verdict: str) -> None:
+    ax.set_title(f"{text}: {verdict}", color=VERDICT_COLORS.get(verdict, "black"), fontsize=10)
 
 
 def _figure() -> tuple[Figure, object]:

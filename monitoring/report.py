@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from monitoring import DEFAULT_THRESHOLD, html_report, plots
-from monitoring.capture_records import parse_record
+from monitoring import DEFAULT_THRESHOLD, drift, html_report, plots
+from monitoring.capture_records import CaptureRecord, parse_record
 from monitoring.capture_source import CaptureSource
 from monitoring.exceptions import InvalidRecord, NoCaptureRecords
 from monitoring.gallery import LeastConfident
 from monitoring.summary import CaptureSummary
+from training_job.local_model.baseline import Baseline
 
 GALLERY_SIZE = 12
 _PROGRESS_EVERY = 2_000  # lines between progress-bar updates
@@ -27,6 +30,13 @@ class ReportFiles:
     report: Path
     plots: list[Path]
     gallery: Path
+    drift: dict | None = None  # summary.json's drift object, when a baseline was given
+
+
+class RecordObserver(Protocol):
+    """Anything else that counts the usable records as they stream by (the drift counts)."""
+
+    def add(self, record: CaptureRecord) -> None: ...
 
 
 def read_capture(
@@ -34,6 +44,7 @@ def read_capture(
     threshold: float = DEFAULT_THRESHOLD,
     gallery_size: int = GALLERY_SIZE,
     progress: bool = True,
+    observers: Sequence[RecordObserver] = (),
 ) -> tuple[CaptureSummary, LeastConfident]:
     """Every record of every ``*.jsonl`` in the source, folded into running aggregates."""
     files = source.list_files()
@@ -56,7 +67,7 @@ def read_capture(
                 for index, line in enumerate(source.iter_lines(capture_file), 1):
                     pending += len(line)
                     if line.strip():
-                        _fold(line, capture_file.name, summary, gallery)
+                        _fold(line, capture_file.name, summary, gallery, observers)
                     if index % _PROGRESS_EVERY == 0:
                         bar.update(pending)
                         done, pending = done + pending, 0
@@ -68,13 +79,21 @@ def read_capture(
     return summary, gallery
 
 
-def _fold(line: bytes, file_name: str, summary: CaptureSummary, gallery: LeastConfident) -> None:
+def _fold(
+    line: bytes,
+    file_name: str,
+    summary: CaptureSummary,
+    gallery: LeastConfident,
+    observers: Sequence[RecordObserver] = (),
+) -> None:
     try:
         record = parse_record(line)
     except InvalidRecord as exc:
         summary.skip(exc.reason)
         return
     summary.add(record)
+    for observer in observers:
+        observer.add(record)
     if not gallery.offer(record, file_name):
         summary.undecodable_images += 1
 
@@ -85,8 +104,13 @@ def write_report(
     threshold: float = DEFAULT_THRESHOLD,
     gallery_size: int = GALLERY_SIZE,
     progress: bool = True,
+    baseline: Baseline | None = None,
+    baseline_location: str = "",
 ) -> ReportFiles:
-    summary, gallery = read_capture(source, threshold, gallery_size, progress)
+    counts = drift.CaptureCounts(baseline) if baseline else None
+    summary, gallery = read_capture(
+        source, threshold, gallery_size, progress, observers=[counts] if counts else ()
+    )
     if summary.records == 0:
         raise NoCaptureRecords(_nothing_found(source, summary))
 
@@ -105,8 +129,12 @@ def write_report(
         ),
     ]
     gallery_png = plots.gallery(items, out_dir / "gallery.png")
+    drift_result = drift.compare_with_baseline(baseline, counts, baseline_location) if baseline else None
+    drift_png = plots.drift_distributions(drift_result, out_dir / "drift.png") if drift_result else None
 
     data = {"source": source.description, **summary.to_dict()}
+    if drift_result:
+        data["drift"] = drift_result
     data["least_confident"] = [
         {
             "event_id": item.event_id,
@@ -124,10 +152,14 @@ def write_report(
         "gallery": gallery_png.name,
         "report": "report.html",
     }
+    if drift_png:
+        data["outputs"]["drift_plot"] = drift_png.name
     summary_path = out_dir / "summary.json"
     summary_path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    report_path = html_report.write_report(out_dir / "report.html", data, titled_plots, gallery_png, items)
-    return ReportFiles(summary_path, report_path, [p for _, p in titled_plots], gallery_png)
+    report_path = html_report.write_report(
+        out_dir / "report.html", data, titled_plots, gallery_png, items, drift_png
+    )
+    return ReportFiles(summary_path, report_path, [p for _, p in titled_plots], gallery_png, drift_result)
 
 
 def _nothing_found(source: CaptureSource, summary: CaptureSummary) -> str:

@@ -138,6 +138,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_deploy(args: argparse.Namespace) -> int:
     from training_job import deployment
 
+    baseline_uri = _baseline_destination(args)
     session = _session(args)
     config = deployment.DeployConfig(
         model_data=args.model_data,
@@ -145,15 +146,25 @@ def run_deploy(args: argparse.Namespace) -> int:
         role_arn=args.role_arn,
         capture_s3_uri=args.capture_s3_uri or deployment.default_capture_uri(args.model_data, args.prefix),
         instance_type=args.instance_type,
+        instance_count=args.instance_count,
         sampling_percentage=args.sampling_percentage,
     )
-    done = deployment.deploy(
-        session,
-        config,
-        busy_wait_seconds=args.busy_wait,
-        poll_seconds=args.poll_seconds,
-        progress=not args.quiet,
+    wait = {"poll_seconds": args.poll_seconds, "progress": not args.quiet}
+    plan = deployment.plan_deploy(
+        session, config, _rollout_options(args), busy_wait_seconds=args.busy_wait, **wait
     )
+    for line in _deploy_plan_lines(plan, config):
+        _out(line)
+    if baseline_uri:
+        _out(f"baseline: {args.baseline} -> {baseline_uri} (monitoring report --baseline reads it)")
+    if args.dry_run:
+        _out("dry run: nothing was created or changed")
+        return 0
+    if baseline_uri:
+        _store_baseline(session, args.baseline, baseline_uri)
+    done = deployment.deploy(session, config, plan=plan, **wait)
+    if done.smoke is not None:
+        _out(done.smoke.line())
     verb = "updating" if done.updated else "creating"
     _out(f"{verb} endpoint {config.endpoint_name} with endpoint config {done.endpoint_config_name}")
     _out(f"data capture: {config.sampling_percentage}% of requests and responses -> {config.capture_s3_uri}")
@@ -162,6 +173,67 @@ def run_deploy(args: argparse.Namespace) -> int:
         _out(f"endpoint {config.endpoint_name}: InService")
     _out(f"next: sam build && sam deploy --parameter-overrides EndpointName={config.endpoint_name}")
     return 0
+
+
+def _baseline_destination(args: argparse.Namespace) -> str | None:
+    """Where `--baseline` goes: beside the model artifact, where `monitoring report` finds the
+    baseline of the model the endpoint serves; checked before anything is created."""
+    if args.baseline is None:
+        return None
+    from training_job.exceptions import UsageError
+    from training_job.local_model.baseline import BaselineFormatError, baseline_uri_for, read_baseline
+
+    try:
+        read_baseline(args.baseline)  # refused by name before any AWS call
+    except (OSError, BaselineFormatError) as error:
+        raise UsageError(f"--baseline {args.baseline}: {error}") from None
+    return baseline_uri_for(args.model_data)
+
+
+def _store_baseline(session, path: Path, uri: str) -> None:
+    from training_job.aws import parse_s3_uri
+    from training_job.rollout import aws_client
+
+    bucket, key = parse_s3_uri(uri)
+    aws_client(session, "s3").put_object(
+        Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType="application/json"
+    )
+
+
+def _rollout_options(args: argparse.Namespace):
+    """The guarded rollout `deploy` uses onto an existing endpoint."""
+    from training_job import rollout, smoke
+
+    return rollout.RolloutOptions(
+        traffic=rollout.TrafficPolicy(
+            kind=args.traffic,
+            canary_percent=args.canary_percent,
+            linear_percent=args.linear_percent,
+            bake_seconds=args.bake_seconds,
+        ),
+        latency_alarm_ms=args.latency_alarm_ms,
+        stack_name=None if args.no_stack_alarm else args.stack_name,
+        smoke=None
+        if args.no_smoke_test
+        else smoke.SmokeOptions(
+            args.smoke_images or smoke.DEFAULT_SMOKE_IMAGES,
+            args.smoke_lst or smoke.DEFAULT_SMOKE_LST,
+            args.min_smoke_accuracy,
+        ),
+    )
+
+
+def _deploy_plan_lines(plan, config) -> list[str]:
+    from training_job import rollout
+
+    if plan.rollout is not None:
+        return rollout.plan_lines(plan.rollout)
+    if plan.endpoint is None:
+        return [
+            f"endpoint {config.endpoint_name} does not exist: deploy creates it on endpoint config "
+            f"{plan.name} (a first deploy: no traffic to shift, so no smoke test and no rollback alarms)"
+        ]
+    return []
 
 
 # --- teardown -----------------------------------------------------------------------------
@@ -179,6 +251,7 @@ def run_teardown(args: argparse.Namespace) -> int:
     session = _session(args)
     sagemaker = session.client("sagemaker")
     found = _teardown_sagemaker(sagemaker, args.endpoint_name, dry_run=args.dry_run)
+    _teardown_alarms(session.client("cloudwatch"), args.endpoint_name, dry_run=args.dry_run)
     _report_log_groups(session.client("logs"), sagemaker, found, args.endpoint_name)
     s3 = session.client("s3")
     _report_stack(session.client("cloudformation"), s3, args.stack_name, session.region_name)
@@ -206,6 +279,18 @@ def _teardown_sagemaker(sagemaker, endpoint_name: str | None, *, dry_run: bool):
             f"endpoint configs, {len(found.models)} models ({scope})"
         )
     return found
+
+
+def _teardown_alarms(cloudwatch, endpoint_name: str | None, *, dry_run: bool) -> None:
+    """The rollback alarms `deploy` created; silent when there are none."""
+    from training_job import teardown
+
+    names = teardown.find_rollback_alarms(cloudwatch, endpoint_name)
+    for name in names:
+        _out(f"{'would delete' if dry_run else 'deleting'} alarm {name}")
+    if names and not dry_run:
+        teardown.delete_alarms(cloudwatch, names)
+        _out(f"CloudWatch: deleted {len(names)} rollback alarms ({_teardown_scope(endpoint_name)})")
 
 
 def _report_log_groups(logs, sagemaker, found, endpoint_name: str | None) -> None:
@@ -473,7 +558,8 @@ def _add_deploy(subparsers, common) -> None:
         parents=[common],
         help="deploy the model to an endpoint with data capture",
         description="Create a model and an endpoint config with data capture (input and output), "
-        "then create the endpoint, or update it in place if it exists; wait for InService.",
+        "then create the endpoint, or roll it out onto the existing one (smoke test, then a "
+        "blue/green update with alarm rollback); wait for InService.",
     )
     p.add_argument("--model-data", required=True, type=_s3_uri, help="s3://.../model.tar.gz from `train`")
     p.add_argument("--endpoint-name", required=True, help="the name the SAM stack takes as EndpointName")
@@ -482,6 +568,13 @@ def _add_deploy(subparsers, common) -> None:
         "--instance-type",
         default=DEFAULT_ENDPOINT_INSTANCE,
         help="(default: %(default)s, about $0.115/h on demand)",
+    )
+    p.add_argument(
+        "--instance-count",
+        type=_bounded_int(1, 100),
+        default=1,
+        help="instances behind the endpoint, each billed (default: %(default)s; a canary or linear "
+        "rollout needs 2 or more)",
     )
     p.add_argument(
         "--prefix",
@@ -506,18 +599,129 @@ def _add_deploy(subparsers, common) -> None:
         help="how long to wait for an endpoint that is Creating, Updating, RollingBack or Deleting "
         "before giving up, having created nothing (default: %(default)s s; 0: do not wait)",
     )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        help="the model's baseline.json (class mix and confidences on its validation split, from "
+        "`evaluate`): stored beside the artifact, as <artifact folder>/baseline.json",
+    )
     p.add_argument("--no-wait", action="store_true", help="do not wait for InService")
     p.add_argument("--poll-seconds", type=float, default=30, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (endpoint, old and new config, traffic, alarms, smoke test); change nothing",
+    )
+    _add_rollout(p)
     p.set_defaults(func=run_deploy)
+
+
+def _bounded_int(low: int, high: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}..{high}")
+        return value
+
+    return parse
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _add_rollout(p: argparse.ArgumentParser) -> None:
+    """Deploying onto an existing endpoint: SageMaker's blue/green update with traffic shifting
+    and alarm rollback, after a smoke test of the new config (training_job/rollout.py, smoke.py)."""
+    from training_job.rollout import (
+        DEFAULT_BAKE_SECONDS,
+        DEFAULT_CANARY_PERCENT,
+        DEFAULT_LATENCY_ALARM_MS,
+        DEFAULT_LINEAR_PERCENT,
+        MAX_WAIT_SECONDS,
+        TRAFFIC_TYPES,
+    )
+    from training_job.smoke import DEFAULT_MIN_SMOKE_ACCURACY
+
+    g = p.add_argument_group(
+        "rollout onto an existing endpoint",
+        "A blue/green update: SageMaker turns traffic on the new fleet step by step and rolls "
+        "back if a rollback alarm fires (the endpoint's 5xx share and ModelLatency, which deploy "
+        "creates, and the stack's LowConfidenceShareAlarm). Before that, the new config serves "
+        "the sample photos on a temporary endpoint and must get enough of them right.",
+    )
+    g.add_argument(
+        "--traffic",
+        choices=list(TRAFFIC_TYPES),
+        default="canary",
+        help="how traffic moves to the new fleet (default: %(default)s; canary and linear need "
+        "--instance-count 2 or more)",
+    )
+    g.add_argument(
+        "--canary-percent",
+        type=_bounded_int(1, 50),
+        default=DEFAULT_CANARY_PERCENT,
+        help="share of the fleet the canary takes, at least one instance (default: %(default)s)",
+    )
+    g.add_argument(
+        "--linear-percent",
+        type=_bounded_int(10, 50),
+        default=DEFAULT_LINEAR_PERCENT,
+        help="share of the fleet each linear step takes (default: %(default)s)",
+    )
+    g.add_argument(
+        "--bake-seconds",
+        type=_bounded_int(0, MAX_WAIT_SECONDS),
+        default=DEFAULT_BAKE_SECONDS,
+        help="how long each step is watched before the next (default: %(default)s)",
+    )
+    g.add_argument(
+        "--latency-alarm-ms",
+        type=_bounded_int(1, 60_000),
+        default=DEFAULT_LATENCY_ALARM_MS,
+        help="roll back when p90 ModelLatency stays above this, 2 minutes running (default: %(default)s)",
+    )
+    g.add_argument(
+        "--stack-name",
+        default=DEFAULT_STACK_NAME,
+        help="SAM stack whose LowConfidenceShareAlarm also rolls back (default: %(default)s)",
+    )
+    g.add_argument("--no-stack-alarm", action="store_true", help="leave the stack's alarm out")
+    g.add_argument(
+        "--min-smoke-accuracy",
+        type=_share,
+        default=DEFAULT_MIN_SMOKE_ACCURACY,
+        help="share of the sample photos the new config must get right (default: %(default)s)",
+    )
+    g.add_argument(
+        "--smoke-images",
+        type=Path,
+        default=None,
+        help="folder of the smoke-test photos (default: the repository's samples/images)",
+    )
+    g.add_argument(
+        "--smoke-lst",
+        type=Path,
+        default=None,
+        help="their labels, index<TAB>label<TAB>path (default: samples/images.lst)",
+    )
+    g.add_argument(
+        "--no-smoke-test",
+        action="store_true",
+        help="shift traffic without the smoke test (saves its temporary endpoint, ~10-15 min)",
+    )
 
 
 def _add_teardown(subparsers, common) -> None:
     p = subparsers.add_parser(
         "teardown",
         parents=[common],
-        help="delete the project's endpoints, configs and models",
-        description=f"Delete the endpoints, endpoint configs and models tagged "
-        f"{PROJECT_TAG_KEY}={PROJECT_TAG_VALUE} (only those of --endpoint-name, if given); then "
+        help="delete the project's endpoints, configs, models and rollback alarms",
+        description=f"Delete the endpoints, endpoint configs, models and deploy's rollback alarms "
+        f"tagged {PROJECT_TAG_KEY}={PROJECT_TAG_VALUE} (only those of --endpoint-name, if given); then "
         "say what SageMaker's log groups (which never expire), the SAM stack and the bucket still "
         "hold and how to delete them. Idempotent.",
     )

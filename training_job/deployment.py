@@ -14,16 +14,26 @@ https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.htm
 waits, bounded, for a busy endpoint to settle, refuses a Failed one with the way out, and only
 then creates the model and the config; if a later request is refused, it deletes the model and
 config it has just created, so a failed deploy leaves nothing behind.
+
+Onto an existing endpoint, `plan_deploy` with `RolloutOptions` makes the update a guarded one
+(training_job/rollout.py): blue/green with canary, linear or all-at-once traffic shifting, rolled
+back by CloudWatch alarms, after a smoke test of the new config on a temporary endpoint
+(training_job/smoke.py). The plan is made with reads only, so `--dry-run` prints it and stops.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from training_job.aws import parse_s3_uri, s3_uri, sagemaker_core_client
-from training_job.exceptions import EndpointBusyError, EndpointFailedError, WaitTimeoutError
+from training_job.exceptions import (
+    EndpointBusyError,
+    EndpointFailedError,
+    SmokeTestFailedError,
+    WaitTimeoutError,
+)
 from training_job.project import (
     ALGORITHM,
     DEFAULT_BUSY_WAIT_SECONDS,
@@ -32,6 +42,10 @@ from training_job.project import (
     project_tags,
 )
 from training_job.training import assigned, core_tags
+
+if TYPE_CHECKING:
+    from training_job.rollout import RolloutOptions, RolloutPlan
+    from training_job.smoke import SmokeResult
 
 VARIANT_NAME = "AllTraffic"
 #: The algorithm answers application/json, captured as text. Requests arrive as image/png
@@ -63,6 +77,17 @@ class Deployment:
     model_name: str
     updated: bool  # True when an existing endpoint was updated in place
     session: Any = field(default=None, repr=False, compare=False)  # to clean up after a rollback
+    smoke: SmokeResult | None = None  # the smoke test that let a rollout go ahead
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    """What `deploy` will do, found with reads only: the endpoint as it is, the name of the model
+    and config to make, and for an update with rollout options, the guarded rollout."""
+
+    endpoint: Any | None  # the settled Endpoint resource; None: it will be created
+    name: str  # of the new model and endpoint config
+    rollout: RolloutPlan | None = None
 
 
 def default_capture_uri(model_data: str, prefix: str = DEFAULT_PREFIX) -> str:
@@ -186,24 +211,18 @@ def _busy_error(endpoint_name: str, status: str, waited: float) -> EndpointBusyE
     )
 
 
-def deploy(
+def plan_deploy(
     session: Any,
     config: DeployConfig,
+    rollout: RolloutOptions | None = None,
     *,
     now: float | None = None,
     busy_wait_seconds: float = DEFAULT_BUSY_WAIT_SECONDS,
     poll_seconds: float = 30,
     **wait_options,
-) -> Deployment:
-    """Create model + endpoint config; create the endpoint, or update it in place if it exists.
-
-    The endpoint is looked at first: a busy one is waited for (`busy_wait_seconds`), a Failed
-    one refused, both before anything is created. If creating the config or the endpoint
-    request is refused, the model and config made here are deleted again.
-    """
-    from sagemaker.core.resources import EndpointConfig, Model
-
-    region = session.region_name
+) -> DeployPlan:
+    """Look at the endpoint (a busy one is waited for, a Failed one refused) and, for an update
+    with `rollout` options, plan the guarded rollout. Reads only: nothing is created."""
     endpoint = settled_endpoint(
         session,
         config.endpoint_name,
@@ -219,6 +238,97 @@ def deploy(
             f"`python -m training_job teardown --endpoint-name {config.endpoint_name}` and deploy again"
         )
     name = versioned_name(config.endpoint_name, now)
+    planned = None
+    if endpoint is not None and rollout is not None:
+        planned = plan_rollout(session, config, endpoint, name, rollout, now=now)
+    return DeployPlan(endpoint, name, planned)
+
+
+def new_config_detail(config: DeployConfig) -> str:
+    return (
+        f"model {config.model_data}, {config.instance_count} x {config.instance_type}, data capture "
+        f"{config.sampling_percentage}% -> {config.capture_s3_uri}"
+    )
+
+
+def plan_rollout(
+    session: Any, config: DeployConfig, endpoint: Any, name: str, options: RolloutOptions, *, now=None
+) -> RolloutPlan:
+    """The traffic shift (checked against the fleet), the rollback alarms with their states, the
+    smoke test; every read the plan needs, no write."""
+    from training_job import rollout, smoke
+
+    live = [variant.variant_name for variant in assigned(endpoint.production_variants) or []]
+    rollout.check_variant_names(live, VARIANT_NAME)
+    shift = rollout.traffic_shift(options.traffic, config.instance_count, config.instance_type)
+    stack, notes = None, []
+    if options.stack_name:
+        stack = rollout.stack_alarm(
+            rollout.aws_client(session, "cloudformation"), options.stack_name, config.endpoint_name
+        )
+        if stack.name is None:
+            notes.append(stack.note)
+    else:
+        notes.append(f"the stack's {rollout.STACK_ALARM_LOGICAL_ID} is left out (--no-stack-alarm)")
+    alarms = rollout.rollback_alarms(
+        rollout.aws_client(session, "cloudwatch"),
+        config.endpoint_name,
+        VARIANT_NAME,
+        options.latency_alarm_ms,
+        stack,
+    )
+    smoke_plan = None
+    if options.smoke is not None:
+        smoke_plan = smoke.smoke_plan(
+            options.smoke, config.endpoint_name, config.instance_type, config.instance_count, now
+        )
+    return rollout.RolloutPlan(
+        endpoint_name=config.endpoint_name,
+        old_config=endpoint.endpoint_config_name,
+        new_config=name,
+        new_config_detail=new_config_detail(config),
+        shift=shift,
+        alarms=alarms,
+        notes=tuple(notes),
+        smoke=smoke_plan,
+    )
+
+
+def deploy(
+    session: Any,
+    config: DeployConfig,
+    *,
+    plan: DeployPlan | None = None,
+    now: float | None = None,
+    busy_wait_seconds: float = DEFAULT_BUSY_WAIT_SECONDS,
+    poll_seconds: float = 30,
+    **wait_options,
+) -> Deployment:
+    """Create model + endpoint config; create the endpoint, or update it in place if it exists.
+
+    Without a `plan`, the endpoint is looked at first (`plan_deploy` without rollout options: a
+    plain update). With a plan that holds a rollout: refuse if a rollback alarm is firing, smoke
+    test the new config, create the rollback alarms, then UpdateEndpoint with the
+    DeploymentConfig. If a request is refused before SageMaker has taken the endpoint request,
+    the model and config made here are deleted again.
+    """
+    from sagemaker.core.resources import EndpointConfig, Model
+
+    region = session.region_name
+    if plan is None:
+        plan = plan_deploy(
+            session,
+            config,
+            now=now,
+            busy_wait_seconds=busy_wait_seconds,
+            poll_seconds=poll_seconds,
+            **wait_options,
+        )
+    endpoint, name = plan.endpoint, plan.name
+    if plan.rollout is not None:
+        from training_job.rollout import refuse_firing
+
+        refuse_firing(plan.rollout.alarms)
     created: list[tuple[str, str]] = []
     endpoint_requested = False
     try:
@@ -226,9 +336,17 @@ def deploy(
         created.append(("model", name))
         EndpointConfig.create(**endpoint_config_request(config, name, name), session=session, region=region)
         created.append(("endpoint config", name))
-        endpoint_requested = True
         if endpoint is None:
+            endpoint_requested = True
             return Deployment(_create_endpoint(session, config, name), name, name, False, session)
+        if plan.rollout is not None:
+            smoke = _smoke_test(session, plan.rollout, poll_seconds=poll_seconds, **wait_options)
+            _put_alarms(session, plan.rollout)
+            endpoint_requested = True
+            sagemaker_core_client(session).update_endpoint(**plan.rollout.update_request())
+            endpoint.refresh()
+            return Deployment(endpoint, name, name, True, session, smoke)
+        endpoint_requested = True
         endpoint.endpoint_config_name = name  # UpdateEndpoint sends the resource's config name
         endpoint.update()
         return Deployment(endpoint, name, name, True, session)
@@ -237,6 +355,35 @@ def deploy(
         if not endpoint_requested or _refused_endpoint_request(error):
             remove_created(session, created)
         raise
+
+
+def _smoke_test(session: Any, plan: RolloutPlan, **wait_options) -> SmokeResult | None:
+    """Run the plan's smoke test; raise SmokeTestFailedError below its accuracy."""
+    from training_job.rollout import aws_client
+    from training_job.smoke import run_smoke_test
+
+    if plan.smoke is None:
+        return None
+    result = run_smoke_test(
+        sagemaker_core_client(session),
+        aws_client(session, "sagemaker-runtime"),
+        plan.smoke,
+        plan.new_config,
+        plan.endpoint_name,
+        **wait_options,
+    )
+    if not result.passed:
+        raise SmokeTestFailedError(
+            f"{result.line()}: the new model is refused and endpoint {plan.endpoint_name} keeps "
+            f"{plan.old_config}; the new model and config were deleted"
+        )
+    return result
+
+
+def _put_alarms(session: Any, plan: RolloutPlan) -> None:
+    from training_job.rollout import aws_client, put_alarms
+
+    put_alarms(aws_client(session, "cloudwatch"), plan.alarms)
 
 
 def _refused_endpoint_request(error: BaseException) -> bool:

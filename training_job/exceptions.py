@@ -58,3 +58,14 @@ class EndpointBusyError(TrainingJobCommandError):
 
 class WaitTimeoutError(TrainingJobCommandError):
     """A wait ran past its time limit; the resource keeps going in AWS."""
+
+
+class SmokeTestFailedError(TrainingJobCommandError):
+    """The new endpoint config, served on a temporary endpoint, answered the committed sample
+    photos below `--min-smoke-accuracy` (or never came up); no traffic was shifted and the model
+    and config made for it were deleted."""
+
+
+class RollbackAlarmFiringError(TrainingJobCommandError):
+    """A rollback alarm is in ALARM before the rollout starts: SageMaker would roll the update
+    back at its first baking period, so nothing was created."""

@@ -9,6 +9,10 @@ and /aws/sagemaker/Endpoints/<endpoint> itself
 setting, and CloudWatch Logs keeps such log data indefinitely
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html),
 so their storage is billed until someone deletes them or sets a retention.
+
+It also deletes the CloudWatch alarms `deploy` creates for its rollbacks (named
+`scones-vehicle-classifier-rollback-<endpoint>-<metric>`, tagged like the endpoint), which cost
+$0.10 a month each for as long as they exist.
 """
 
 from __future__ import annotations
@@ -63,12 +67,13 @@ def _list(sagemaker: Any, operation: str, key: str) -> list[dict]:
 
 
 def find_project_resources(sagemaker: Any, endpoint_name: str | None = None) -> ProjectResources:
-    """Everything tagged project=scones-vehicle-classifier (only `endpoint_name`'s, if given)."""
+    """Everything tagged project=scones-vehicle-classifier (only `endpoint_name`'s, if given:
+    that endpoint, and a smoke-test endpoint tagged endpoint=<name> whose deletion failed)."""
     found = ProjectResources()
     for item in _list(sagemaker, "list_endpoints", "Endpoints"):
-        if endpoint_name and item["EndpointName"] != endpoint_name:
-            continue
-        if _ours(_tags(sagemaker, item["EndpointArn"]), endpoint_name, is_endpoint=True):
+        tags = _tags(sagemaker, item["EndpointArn"])
+        named = endpoint_name is None or item["EndpointName"] == endpoint_name
+        if _ours(tags, endpoint_name, is_endpoint=named):
             found.endpoints.append(item["EndpointName"])
     for item in _list(sagemaker, "list_endpoint_configs", "EndpointConfigs"):
         if _ours(_tags(sagemaker, item["EndpointConfigArn"]), endpoint_name, is_endpoint=False):
@@ -100,6 +105,31 @@ def delete_resources(sagemaker: Any, resources: ProjectResources) -> None:
         _ignore_missing(sagemaker.delete_endpoint_config, EndpointConfigName=name)
     for name in resources.models:
         _ignore_missing(sagemaker.delete_model, ModelName=name)
+
+
+def find_rollback_alarms(cloudwatch: Any, endpoint_name: str | None = None) -> list[str]:
+    """The rollback alarms `deploy` made (only `endpoint_name`'s, if given): listed by their name
+    prefix, kept only if they carry the project tag (and that endpoint's tag)."""
+    from training_job.rollout import ROLLBACK_ALARM_PREFIX
+
+    prefix = ROLLBACK_ALARM_PREFIX + (f"{endpoint_name}-" if endpoint_name else "")
+    found = []
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix):
+        for alarm in page.get("MetricAlarms", []):
+            listed = cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
+            tags = {tag["Key"]: tag["Value"] for tag in listed}
+            if _ours(tags, endpoint_name, is_endpoint=False):
+                found.append(alarm["AlarmName"])
+    return found
+
+
+_ALARMS_PER_DELETE = 100
+
+
+def delete_alarms(cloudwatch: Any, names: list[str]) -> None:
+    """DeleteAlarms, 100 names at a time (the most it takes)."""
+    for start in range(0, len(names), _ALARMS_PER_DELETE):
+        cloudwatch.delete_alarms(AlarmNames=names[start : start + _ALARMS_PER_DELETE])
 
 
 @dataclass(frozen=True)

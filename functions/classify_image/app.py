@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -17,11 +17,9 @@ from inference import label_of, parse_inferences
 ENDPOINT_NAME = parse_endpoint_name(os.environ.get("ENDPOINT_NAME"))
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
-@tracer.capture_method
 def classify_image(image: SerializedImage, endpoint_name: str = ENDPOINT_NAME) -> dict:
     started = time.perf_counter()
     try:
@@ -47,7 +45,6 @@ def classify_image(image: SerializedImage, endpoint_name: str = ENDPOINT_NAME) -
 
 
 @logger.inject_lambda_context(correlation_id_path="execution.id")
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return classify_image(SerializedImage.from_event(event))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,11 +15,9 @@ from exceptions import ThresholdConfidenceNotMet
 CONFIDENCE_THRESHOLD = parse_threshold(os.environ.get("CONFIDENCE_THRESHOLD"))
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
-@tracer.capture_method
 def filter_inferences(classification: Classification, threshold: float = CONFIDENCE_THRESHOLD) -> dict:
     metrics.add_metric(name="InferenceConfidence", unit=MetricUnit.NoUnit, value=classification.confidence)
     try:
@@ -33,7 +31,6 @@ def filter_inferences(classification: Classification, threshold: float = CONFIDE
 
 
 @logger.inject_lambda_context(correlation_id_path="execution.id")
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return filter_inferences(Classification.from_event(event))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -19,11 +19,9 @@ MAX_IMAGE_SIDE = parse_max_image_side(os.environ.get("MAX_IMAGE_SIDE"))
 MAX_UPLOAD_BYTES = parse_max_upload_bytes(os.environ.get("MAX_UPLOAD_BYTES"))
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
-@tracer.capture_method
 def serialize_image(location: ImageLocation) -> dict:
     name = f"s3://{location.s3_bucket}/{location.s3_key}"
     data = read_image(location.s3_bucket, location.s3_key, max_bytes=MAX_UPLOAD_BYTES)
@@ -55,7 +53,6 @@ def serialize_image(location: ImageLocation) -> dict:
 
 
 @logger.inject_lambda_context(correlation_id_path="execution.id")
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return serialize_image(ImageLocation.from_event(event))

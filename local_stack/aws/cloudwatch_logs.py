@@ -134,10 +134,9 @@ class LogSender:
             )
 
     def _create(self, group: str, stream: str) -> None:
-        exists = self._client.exceptions.ResourceAlreadyExistsException
-        with contextlib.suppress(exists):
-            self._client.create_log_group(logGroupName=group)
-        with contextlib.suppress(exists):
+        # the stream only: the group is the template's (the stack creates it), and a function's
+        # role may not create groups, so a missing group loses the lines, as it would on AWS
+        with contextlib.suppress(self._client.exceptions.ResourceAlreadyExistsException):
             self._client.create_log_stream(logGroupName=group, logStreamName=stream)
 
     def _report(self, destination: Destination, error: Exception) -> None:

@@ -79,7 +79,12 @@ def record_stack(cloudformation: Any, stack_name: str, body: dict, parameters: M
     except ClientError as error:
         if error.response["Error"]["Code"] != "AlreadyExistsException":
             raise
-    cloudformation.update_stack(**arguments)
+    try:
+        cloudformation.update_stack(**arguments)
+    except ClientError as error:
+        # the same deploy again: nothing to change is no failure (samconfig's fail_on_empty_changeset)
+        if "No updates are to be performed" not in error.response["Error"]["Message"]:
+            raise
     return cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackId"]
 
 

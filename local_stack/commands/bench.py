@@ -23,7 +23,6 @@ from local_stack.aws.template import Template, make_resolver
 from local_stack.client import images, results
 from local_stack.client.executions import run_executions
 from local_stack.client.images import ImageToRun
-from local_stack.process_state import environment_set
 from local_stack.processes.stack_process import start_stack_process
 from local_stack.settings import SAMPLES_DIR, SAMPLES_LST
 from training_job.local_model import MODEL_PATH
@@ -96,9 +95,9 @@ def run_bench(executions: int, concurrency: int, execution_environments: int) ->
 
 
 def _measure_direct_loop(to_run: list[ImageToRun]) -> tuple[float, float]:
-    """Images/s and CPU ms per image of the direct loop, as the stack runs the handlers: no X-Ray
-    daemon, metrics on (their EMF lines go nowhere)."""
-    with warnings.catch_warnings(), environment_set({"POWERTOOLS_TRACE_DISABLED": "true"}):
+    """Images/s and CPU ms per image of the direct loop, as the stack runs the handlers: metrics
+    on (their EMF lines go nowhere)."""
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         cpu = time.process_time()
         direct = direct_loop(to_run)

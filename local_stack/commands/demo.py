@@ -93,5 +93,10 @@ def _download(s3, bucket: str, prefix: str, target: Path) -> int:
 
 def _report(capture: Path, out: Path) -> int:
     from monitoring.cli import main as monitoring_main
+    from training_job.local_model import MODEL_PATH
+    from training_job.local_model.baseline import baseline_path_for
 
-    return monitoring_main(["report", "--capture", str(capture), "--out", str(out), "--no-progress"])
+    baseline = baseline_path_for(MODEL_PATH)  # the served model's: the page gains a drift section
+    return monitoring_main(
+        ["report", "--capture", str(capture), "--out", str(out), "--no-progress", "--baseline", str(baseline)]
+    )

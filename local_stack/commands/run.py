@@ -21,8 +21,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     attached = _running_stack()
     if attached:
-        session, state_machine_arn = attached
-        bucket = _stack_bucket(session, args.bucket)
+        session, state_machine_arn, stack_bucket = attached
+        bucket = _stack_bucket(session, args.bucket, stack_bucket)
         print(
             f"local_stack: using the stack at {os.environ['AWS_ENDPOINT_URL']} (its own settings), "
             f"bucket {bucket}",
@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _running_stack():
-    """``(session, state machine ARN)`` of a stack that ``up`` serves, when its exports are set."""
+    """``(session, state machine ARN, bucket)`` of the stack that ``up`` serves, when its exports
+    are set, read from its Outputs as a client of AWS reads them (describe-stacks)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -59,23 +60,26 @@ def _running_stack():
         return None
     session = boto3.Session(region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     try:
-        machines = session.client("stepfunctions").list_state_machines()["stateMachines"]
+        stacks = session.client("cloudformation").describe_stacks()["Stacks"]
     except (BotoCoreError, ClientError) as error:
         raise LocalStackError(
             f"AWS_ENDPOINT_URL={url} is set but does not answer ({error}); unset it"
         ) from error
-    arns = [m["stateMachineArn"] for m in machines if m["name"] == f"{STACK_NAME}-ClassifyImage"]
-    return (session, arns[0]) if arns else None
+    for stack in stacks:
+        if stack["StackName"] == STACK_NAME:
+            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+            return session, outputs["ClassifyImageStateMachineArn"], outputs["ImageBucketName"]
+    return None
 
 
-def _stack_bucket(session, requested: str) -> str:
-    """The bucket of the stack that ``up`` serves: ``requested`` if it holds it, else its one
-    bucket (``up --bucket`` may have named another than ``run``'s default)."""
+def _stack_bucket(session, requested: str, stack_bucket: str) -> str:
+    """The bucket to upload to: the stack's own (``up --bucket`` may have named another than
+    ``run``'s default), or another one it serves that ``--bucket`` names."""
+    if requested in (DEFAULT_BUCKET, stack_bucket):
+        return stack_bucket
     buckets = [bucket["Name"] for bucket in session.client("s3").list_buckets()["Buckets"]]
     if requested in buckets:
         return requested
-    if requested == DEFAULT_BUCKET and len(buckets) == 1:
-        return buckets[0]
     raise UsageError(
         f"--bucket {requested}: the stack at {os.environ['AWS_ENDPOINT_URL']} serves "
         f"{', '.join(buckets) or 'no bucket'}; name one of them"

@@ -13,6 +13,7 @@ from local_stack.settings import (
     DEFAULT_ENDPOINT_NAME,
     DEFAULT_EXECUTION_ENVIRONMENTS,
     DEFAULT_RETAIN_EXECUTIONS,
+    REGION,
     STACK_NAME,
 )
 
@@ -62,7 +63,9 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
         f"--soak). The default, {DEFAULT_RETAIN_EXECUTIONS}, holds that to ~150 MB and stays far "
         "above what a client waits on at once (--concurrency)",
     )
-    parser.add_argument("--log-level", default="WARNING", help="the functions' POWERTOOLS_LOG_LEVEL")
+    parser.add_argument(
+        "--log-level", help="the functions' POWERTOOLS_LOG_LEVEL (default: the template's LogLevel)"
+    )
     parser.add_argument(
         "--function-log",
         type=Path,
@@ -80,8 +83,10 @@ def default_stack_options(**overrides: object) -> argparse.Namespace:
 
 
 def start_stack(args: argparse.Namespace):
-    """Start the services and deploy the template's workflow into them: ``(services, deployed)``."""
-    from local_stack.aws import deploy
+    """Start the services and deploy the template's workflow into them: ``(services, deployed)``.
+    An upload to ``services.upload_location`` then starts an execution (the template's
+    ``UploadRule``)."""
+    from local_stack.aws import deploy, upload_trigger
     from local_stack.aws.template import Template
     from local_stack.processes import services
     from training_job.local_model import MODEL_PATH
@@ -111,11 +116,28 @@ def start_stack(args: argparse.Namespace):
             execution_environments=args.execution_environments,
             function_log=args.function_log,
         )
+        running.execution_environments = deployed.environments  # closed first when the services close
+        rule = upload_trigger.upload_rule(
+            template,
+            bucket=deployed.bucket,
+            state_machine_arn=deployed.state_machine_arn,
+            parameters=deployed.parameters,
+            dead_letter_queue_arn=_queue_arn(deployed.outputs["UploadDeadLetterQueueUrl"]),
+        )
+        location = upload_trigger.upload_location(
+            template, bucket=deployed.bucket, parameters=deployed.parameters
+        )
+        running.arm_upload_trigger(rule, location)
     except BaseException:  # Ctrl-C too: nothing is left running
         running.close()
         raise
-    running.execution_environments = deployed.environments  # closed first when the services close
     return running, deployed
+
+
+def _queue_arn(queue_url: str) -> str:
+    """An SQS queue's ARN from its URL (``https://sqs.<region>.amazonaws.com/<account>/<name>``)."""
+    account, name = queue_url.rstrip("/").split("/")[-2:]
+    return f"arn:aws:sqs:{REGION}:{account}:{name}"
 
 
 def _check_service_options(args: argparse.Namespace, model: Path) -> Path:
@@ -138,7 +160,7 @@ def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
     (the template's constraints, S3's bucket naming rules) before anything starts."""
     from local_stack.aws.deploy import check_bucket_name
 
-    parameters = {"LogLevel": args.log_level}
+    parameters = {"LogLevel": args.log_level or template.parameter_defaults()["LogLevel"]}
     if args.threshold is not None:
         parameters["ConfidenceThreshold"] = str(args.threshold)
     values = {**parameters, "EndpointName": args.endpoint_name}

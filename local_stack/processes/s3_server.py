@@ -7,17 +7,32 @@ Clients find it through ``AWS_ENDPOINT_URL_S3``.
 
 What it has accepted survives its process: each change goes to a journal in a folder that the
 parent keeps (``s3_journal``), and a restarted S3 replays it before it serves.
+
+An upload starts an execution, as the bucket's EventBridge rule does in AWS
+(``aws.upload_trigger``): once the stack is deployed, the parent arms the trigger by writing the
+resolved rule into that same folder (``arm_upload_trigger``), where every S3 process, a
+restarted one too, reads it. A file, not a message to the running process: a restart needs no
+one to arm it again, and the parent needs no channel to its child beyond the folder it already
+keeps. Replayed changes start nothing (S3 sends each event once).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
+from local_stack.aws import upload_trigger
+from local_stack.aws.upload_trigger import ArmedRule, ObjectCreated, UploadTrigger
 from local_stack.processes.child_server import ChildServer, serve_until_stopped, start_child_server
 
 JOURNAL_NAME = "journal"
+UPLOAD_TRIGGER_NAME = "upload-trigger.json"
 
 
 def start_s3_server(host: str = "127.0.0.1") -> ChildServer:
@@ -26,14 +41,113 @@ def start_s3_server(host: str = "127.0.0.1") -> ChildServer:
     return start_child_server("local_stack.processes.s3_server", str(state_dir), "local S3", host, state_dir)
 
 
+def arm_upload_trigger(server: ChildServer, armed: ArmedRule) -> None:
+    """From now on (and after any restart), an upload that matches ``armed``'s rule starts an
+    execution. Written whole or not at all: the S3 process may read it at any moment."""
+    if server.state_dir is None:
+        raise ValueError("this S3 server keeps no state folder")
+    path = server.state_dir / UPLOAD_TRIGGER_NAME
+    partial = path.with_suffix(".partial")
+    partial.write_text(armed.to_json())
+    os.replace(partial, path)
+
+
+def read_armed_rule(path: Path) -> ArmedRule | None:
+    """The ``ArmedRule`` at ``path``; None until the parent wrote one."""
+    try:
+        return ArmedRule.from_json(path.read_text())
+    except FileNotFoundError:
+        return None
+
+
+class UploadNoticingApp:
+    """A WSGI app (the journaled moto S3) that hands each object it accepted creating (PutObject,
+    CopyObject, CompleteMultipartUpload) to ``notice`` once its answer has been sent. Every other
+    request passes straight through."""
+
+    def __init__(self, app: Any, notice: Callable[[ObjectCreated], None], close: Callable[[], None]) -> None:
+        self._app = app
+        self._notice = notice
+        self._close = close
+
+    def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
+        reason = upload_trigger.object_created_reason(
+            environ["REQUEST_METHOD"], environ.get("QUERY_STRING", ""), environ.get("HTTP_X_AMZ_COPY_SOURCE")
+        )
+        names = upload_trigger.bucket_and_key(environ.get("HTTP_HOST", ""), _raw_path(environ))
+        if reason is None or names is None:
+            return self._app(environ, start_response)
+        answered: list = []
+
+        def remember(status: str, headers: list, *exc_info: Any) -> Any:
+            answered[:] = [status, headers]
+            return start_response(status, headers, *exc_info)
+
+        chunks = self._app(environ, remember)
+        try:
+            answer = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        status, headers = answered
+        # CompleteMultipartUpload can fail with 200 and an <Error> body
+        if not status.startswith("2") or b"<Error>" in answer[:512]:
+            return [answer]
+        response_headers = {name.lower(): value for name, value in headers}
+        version = response_headers.get("x-amz-version-id")
+        created = ObjectCreated(
+            bucket=names[0],
+            key=names[1],
+            reason=reason,
+            request_id=response_headers.get("x-amz-request-id") or upload_trigger.new_request_id(),
+            source_ip=environ.get("REMOTE_ADDR", ""),
+            time=datetime.now(UTC),
+            sequencer=upload_trigger.new_sequencer(),
+            version_id=version if version and version != "null" else None,
+        )
+        return _ThenCall([answer], lambda: self._notice(created))
+
+    def close(self) -> None:
+        self._close()
+
+
+class _ThenCall:
+    """A WSGI answer that calls ``then`` when the server closes it, after it has written it."""
+
+    def __init__(self, chunks: list[bytes], then: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._then = then
+
+    def __iter__(self):
+        return iter(self._chunks)
+
+    def close(self) -> None:
+        self._then()
+
+
+def _raw_path(environ: dict) -> str:
+    """The request's path as the client sent it (percent-encoded): cheroot's REQUEST_URI, else
+    PATH_INFO (decoded, as UTF-8 bytes read as Latin-1 by WSGI) encoded again."""
+    if "REQUEST_URI" in environ:
+        return environ["REQUEST_URI"]
+    return quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/")
+
+
 def _start(state_dir: str, listener):
     from local_stack.aws.moto_patches import moto_app
     from local_stack.processes.s3_journal import JournaledApp
     from local_stack.processes.wsgi_server import serve
 
-    app = JournaledApp(moto_app(), Path(state_dir) / JOURNAL_NAME)
-    app.replay()  # before serving: a call never sees half of the state
-    return serve(app, name="s3", listener=listener)
+    journaled = JournaledApp(moto_app(), Path(state_dir) / JOURNAL_NAME)
+    journaled.replay()  # before serving: a call never sees half of the state
+    host, port = listener.getsockname()[:2]
+    armed_rule = Path(state_dir) / UPLOAD_TRIGGER_NAME
+    trigger = UploadTrigger(f"http://{host}:{port}", lambda: read_armed_rule(armed_rule))
+
+    def close() -> None:
+        trigger.close()  # its last StartExecutions, while the stack's Step Functions still serve
+        journaled.close()
+
+    return serve(UploadNoticingApp(journaled, trigger.notice, close), name="s3", listener=listener)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,12 @@ import boto3
 
 from local_stack.aws import lambda_runtime, moto_patches
 from local_stack.aws.function_logs import FunctionOutput
+from local_stack.aws.upload_trigger import ArmedRule, UploadRule
 from local_stack.process_state import ProcessState
 from local_stack.processes.child_server import ChildServer
 from local_stack.processes.endpoint_server import EndpointSettings, start_endpoint_server
 from local_stack.processes.execution_environments import ExecutionEnvironments
-from local_stack.processes.s3_server import start_s3_server
+from local_stack.processes.s3_server import arm_upload_trigger, start_s3_server
 from local_stack.processes.supervisor import Supervisor
 from local_stack.processes.wsgi_server import ServingHandle, serve
 from local_stack.settings import (
@@ -47,6 +48,8 @@ class LocalServices:
     # the functions' worker processes, once deployed into them (processes.execution_environments)
     execution_environments: ExecutionEnvironments | None = None
     supervisor: Supervisor | None = None  # restarts S3 and the endpoint, once both started
+    # where an upload starts an execution (the template's UploadLocation), once armed
+    upload_location: str | None = None
     closed: bool = field(default=False, repr=False)
 
     @property
@@ -67,6 +70,13 @@ class LocalServices:
     def session(self) -> boto3.Session:
         return boto3.Session(region_name=REGION)
 
+    def arm_upload_trigger(self, rule: UploadRule, location: str) -> None:
+        """From now on an upload that ``rule`` matches (at ``location``) starts an execution on
+        this stack's Step Functions, as the bucket's EventBridge rule does in AWS; S3 keeps the
+        rule across its restarts."""
+        arm_upload_trigger(self.s3, ArmedRule(rule, endpoint_url=self.moto_url, region=REGION))
+        self.upload_location = location
+
     def close(self) -> None:
         """Stop everything, the functions first (no handler calls S3 or the endpoint after),
         the endpoint before S3 (it flushes its data capture into S3; raises if that failed),
@@ -86,8 +96,8 @@ class LocalServices:
                 if self.s3 is not None:
                     self.s3.close()
             finally:
+                lambda_runtime.unregister_all()  # sends their last lines while moto still serves
                 self.moto.close()
-                lambda_runtime.unregister_all()
                 self.process_state.restore()
 
 
@@ -130,9 +140,8 @@ def start(
         state.set_environment(
             {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto.url}
         )
-        # No X-Ray daemon here. (Metrics stay on: Powertools 3.37 with POWERTOOLS_METRICS_DISABLED
-        # never clears its metric set, and prints it every 100 values anyway.)
-        state.set_environment({"POWERTOOLS_TRACE_DISABLED": "true"})
+        # (Metrics stay on: Powertools 3.37 with POWERTOOLS_METRICS_DISABLED never clears its
+        # metric set, and prints it every 100 values anyway.)
         # Powertools warns on every invocation that ends before adding a metric (the failure paths).
         state.ignore_warning("No application metrics to publish")
 

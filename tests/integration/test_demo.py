@@ -30,6 +30,8 @@ def test_the_demo_prints_the_table_then_the_report_made_from_its_local_copy(tmp_
     assert summary["source"] == str(tmp_path / "capture" / DEFAULT_ENDPOINT_NAME)
     assert summary["records"] == 40  # every photo; not_an_image.txt never reaches the endpoint
     assert (tmp_path / "report" / "report.html").is_file()
+    # against the served model's baseline: the committed samples are its validation photos
+    assert summary["drift"]["verdict"] == "ok"
 
 
 def test_a_second_demo_into_the_same_folder_is_refused_while_the_first_runs(tmp_path):

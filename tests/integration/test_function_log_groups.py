@@ -33,7 +33,9 @@ def cloudwatch_logs(monkeypatch):
     Client(app).post("/moto-api/reset")
     with serve(app, port=0, name="moto-logs") as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
-        yield boto3.client("logs", endpoint_url=server.url)
+        logs = boto3.client("logs", endpoint_url=server.url)
+        logs.create_log_group(logGroupName=GROUP)  # the stack's; the environments make streams only
+        yield logs
     Client(app).post("/moto-api/reset")
 
 
@@ -127,7 +129,7 @@ def test_a_function_without_a_log_group_sends_nothing(cloudwatch_logs, filter_sp
     spec = FunctionSpec(filter_spec.code_dir, filter_spec.environment, filter_spec.timeout_seconds)
     with ExecutionEnvironments({"filter": spec}, size=1, function_log=log) as environments:
         environments.invoke("filter", load_event("filter_inferences.json"))
-    assert cloudwatch_logs.describe_log_groups()["logGroups"] == []
+    assert cloudwatch_logs.describe_log_streams(logGroupName=GROUP)["logStreams"] == []
     assert '"ConfidentInferences"' in log.read_text()  # the function log, as before
 
 

@@ -69,7 +69,7 @@ def test_run_uses_the_bucket_of_the_stack_that_up_serves(tmp_path, monkeypatch, 
         assert len({o["Key"] for o in listed if o["Key"].startswith("images/")}) == 2
 
         assert main(["run", "--images", str(SAMPLES_DIR), "--limit", "1", "--bucket", "someone-elses"]) == 2
-        assert "serves scones-attached; name one of them" in capsys.readouterr().err
+        assert "serves scones-attached, scones-vehicle-images; name one of them" in capsys.readouterr().err
 
 
 def test_bench_runs_end_to_end_and_reports_every_figure(capsys):

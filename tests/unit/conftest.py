@@ -1,6 +1,5 @@
 """Unit tests never touch the network, loopback included: moto runs in-process."""
 
-import aws_xray_sdk.core  # noqa: F401 - opens its (unused) UDP emitter socket at import; do it before the guard
 import pytest
 from pytest_socket import disable_socket, enable_socket
 

@@ -101,6 +101,7 @@ def test_with_a_log_an_invocation_is_logged_as_lambda_logs_it(monkeypatch):
 
 def test_a_function_registered_with_a_log_group_logs_there_sent_when_unregistered():
     with mock_aws():
+        boto3.client("logs").create_log_group(logGroupName="/aws/lambda/s/F")  # the stack's
         lambda_runtime.register(
             "f", lambda event, context: event, log_group="/aws/lambda/s/F", memory_size_mb=256
         )

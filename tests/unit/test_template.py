@@ -98,10 +98,13 @@ def test_asl_holds_only_placeholders_for_resources(template):
     assert placeholders == set(substitutions)
 
 
-def test_no_account_region_or_endpoint_name_is_written_in_code_or_template():
+def test_no_account_region_or_endpoint_name_is_written_in_code_or_template(template):
+    # but one: AWS publishes the ADOT layer in its own accounts, one ARN per region, and the
+    # layer parameter's default names the one of N. Virginia (a deploy elsewhere overrides it)
+    published_layer = template.body["Parameters"]["OpenTelemetryLayerArn"]["Default"]
     sources = [REPO_ROOT / "template.yaml", *(REPO_ROOT / "functions").rglob("*.py")]
     for source in sources:
-        text = source.read_text()
+        text = source.read_text().replace(published_layer, "")
         assert not re.search(r"\b\d{12}\b", text), source
         assert not re.search(
             r"\b(us|eu|ap|sa|ca|me|af)-(east|west|north|south|central|northeast|southeast)-\d\b", text
@@ -282,9 +285,59 @@ def test_alarms_notify_the_topic(template):
             assert resource["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
 
 
-def test_tracer_does_not_copy_image_payloads_into_segments(template):
-    variables = template.body["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"  # X-Ray segments hold 64 KB
+@pytest.fixture(scope="module")
+def transformed() -> dict:
+    """template.yaml as `sam deploy` sends it to CloudFormation (SAM's transform, offline)."""
+    result = run(
+        str(REPO_ROOT / ".tools" / "sam" / "bin" / "python"),
+        str(REPO_ROOT / "tests" / "unit" / "sam_transform.py"),
+        str(REPO_ROOT / "template.yaml"),
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["Resources"]
+
+
+def test_functions_and_state_machine_are_traced_by_aws_not_by_an_sdk(transformed):
+    functions = {k: v for k, v in transformed.items() if v["Type"] == "AWS::Lambda::Function"}
+    assert len(functions) == 3
+    for name, function in functions.items():
+        assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}, name
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert not [v for v in variables if v.startswith("POWERTOOLS_TRACE")], name  # no Tracer left
+    (machine,) = (v for v in transformed.values() if v["Type"] == "AWS::StepFunctions::StateMachine")
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_opentelemetry_is_one_opt_in_switch_for_the_layer_and_its_wrapper(template, transformed):
+    parameters = template.body["Parameters"]
+    assert parameters["EnableOpenTelemetry"]["Default"] == "false"
+    layer = parameters["OpenTelemetryLayerArn"]
+    assert re.fullmatch(layer["AllowedPattern"], layer["Default"])
+    assert ":layer:AWSOpenTelemetryDistroPython:" in layer["Default"]  # serves arm64 and x86_64
+    assert template.body["Conditions"]["UseOpenTelemetry"] == {
+        "Fn::Equals": [{"Ref": "EnableOpenTelemetry"}, "true"]
+    }
+    on_or_nothing = {
+        "Fn::If": ["UseOpenTelemetry", [{"Ref": "OpenTelemetryLayerArn"}], {"Ref": "AWS::NoValue"}]
+    }
+    for name, resource in transformed.items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            assert resource["Properties"]["Layers"] == on_or_nothing, name
+            wrapper = resource["Properties"]["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"]
+            assert wrapper == {
+                "Fn::If": ["UseOpenTelemetry", "/opt/otel-instrument", {"Ref": "AWS::NoValue"}]
+            }
+
+    from local_stack.aws.template import make_resolver
+
+    for enabled, wrapper in (("false", None), ("true", "/opt/otel-instrument")):
+        resolve = make_resolver(
+            {**template.parameter_defaults(), "EndpointName": "e", "EnableOpenTelemetry": enabled}, {}, {}
+        )
+        for function in ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction"):
+            variables = template.function_environment(function, resolve)
+            assert variables.get("AWS_LAMBDA_EXEC_WRAPPER") == wrapper, (function, enabled)
+            assert ("OTEL_AWS_APPLICATION_SIGNALS_ENABLED" in variables) == (enabled == "true")
 
 
 def test_executions_time_out_so_the_timeout_alarm_can_fire(asl):

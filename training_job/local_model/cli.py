@@ -78,7 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run the ONNX model over the images of a .lst file and print one JSON object as the last "
             "line on stdout (n, accuracy, coverage, selective_accuracy, per-class precision/recall/F1, "
-            "confusion matrix, threshold sweep); a readable table goes to stderr."
+            "confusion matrix, threshold sweep); a readable table goes to stderr. Also writes the "
+            "model's baseline for `monitoring report --baseline` (class mix, confidence bins, share "
+            "below the threshold on these images): run it on the model's validation split."
         ),
     )
     evaluate.add_argument("--model", required=True, type=Path, help="ONNX model file")
@@ -89,6 +91,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_probability,
         default=DEFAULT_THRESHOLD,
         help="confidence needed to count as covered; default: %(default)s",
+    )
+    where = evaluate.add_mutually_exclusive_group()
+    where.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="PATH",
+        help="where to write the baseline; default: baseline.json beside --model",
+    )
+    where.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="write no baseline (the list is not the model's validation split)",
     )
     evaluate.set_defaults(func=run_evaluate)
 
@@ -129,21 +143,43 @@ def _option_problem(args: argparse.Namespace) -> str | None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from training_job.local_model.evaluate import EvaluationError, evaluate_images, format_report
+    from training_job.local_model.evaluate import (
+        EvaluationError,
+        evaluation_report,
+        format_report,
+        predict_lst,
+    )
 
     try:
-        report = evaluate_images(args.model, args.images, args.lst, args.threshold)
+        predictions = predict_lst(args.model, args.images, args.lst)
     except EvaluationError as error:
         print(f"evaluate: {error}", file=sys.stderr)
         return 1
+    report = evaluation_report(predictions, args.threshold)
     skipped = report["skipped"]
     for kind in ("missing", "undecodable"):
         if skipped[kind]:
             names = ", ".join(skipped[kind + "_files"][:5]) + (" ..." if skipped[kind] > 5 else "")
             print(f"evaluate: skipped {skipped[kind]} {kind} image(s): {names}", file=sys.stderr)
     print(format_report(report), file=sys.stderr)
+    if not args.no_baseline:
+        try:
+            path = _write_evaluate_baseline(args, predictions.probabilities)
+        except OSError as error:
+            print(f"evaluate: cannot write the baseline: {error}", file=sys.stderr)
+            return 1
+        report["baseline"] = str(path)
+        print(f"evaluate: wrote the baseline {path}", file=sys.stderr)
     print(json.dumps(report))
     return 0
+
+
+def _write_evaluate_baseline(args: argparse.Namespace, probabilities) -> Path:
+    from training_job.local_model.baseline import baseline_path_for, build_baseline, write_baseline
+
+    source = {"tool": "evaluate", "lst": str(args.lst), "images": str(args.images)}
+    baseline = build_baseline(probabilities, args.threshold, model_path=args.model, source=source)
+    return write_baseline(baseline, args.baseline or baseline_path_for(args.model))
 
 
 def run_train_local(args: argparse.Namespace) -> int:
@@ -209,6 +245,7 @@ def run_train_local(args: argparse.Namespace) -> int:
         key: info[key] for key in ("parameters", "train_seconds", "onnx_bytes", "n_train", "n_calib", "n_val")
     }
     summary["out"] = str(args.out)
+    summary["baseline"] = info["baseline"]
     summary["temperature"] = info["calibration"]["temperature"]
     if info["report"]:
         summary.update({key: info["report"][key] for key in ("accuracy", "coverage", "selective_accuracy")})

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from training_job.local_model import CLASS_NAMES
 from training_job.local_model.data import LoadedImages, load_images, read_lst
@@ -15,6 +18,14 @@ class EvaluationError(Exception):
     """Nothing could be evaluated: a missing model, folder or list, or no image that decodes."""
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """The model's probabilities ``[n, 2]`` for the images of a list that decoded."""
+
+    probabilities: np.ndarray
+    loaded: LoadedImages
+
+
 def evaluate_images(
     model_path: Path | str,
     images_dir: Path | str,
@@ -23,6 +34,11 @@ def evaluate_images(
     thresholds: Sequence[float] = SWEEP_THRESHOLDS,
 ) -> dict:
     """The report of :func:`metrics.summarise`, plus what was skipped and why."""
+    return evaluation_report(predict_lst(model_path, images_dir, lst_path), threshold, thresholds)
+
+
+def predict_lst(model_path: Path | str, images_dir: Path | str, lst_path: Path | str) -> Predictions:
+    """Run the model over the images of an ``.lst``; :class:`EvaluationError` when nothing can be."""
     model_path, images_dir, lst_path = Path(model_path), Path(images_dir), Path(lst_path)
     if not model_path.is_file():
         raise EvaluationError(f"model not found: {model_path}")
@@ -46,8 +62,16 @@ def evaluate_images(
         session = load_session(model_path)
     except Exception as error:  # onnxruntime raises its own exception types for a bad file
         raise EvaluationError(f"cannot load the model {model_path}: {error}") from error
-    probs = predict_probabilities(session, loaded.images)
-    report = summarise(probs, loaded.labels, threshold, CLASS_NAMES, thresholds)
+    return Predictions(predict_probabilities(session, loaded.images), loaded)
+
+
+def evaluation_report(
+    predictions: Predictions,
+    threshold: float = DEFAULT_THRESHOLD,
+    thresholds: Sequence[float] = SWEEP_THRESHOLDS,
+) -> dict:
+    loaded = predictions.loaded
+    report = summarise(predictions.probabilities, loaded.labels, threshold, CLASS_NAMES, thresholds)
     report["skipped"] = {
         "missing": len(loaded.missing),
         "undecodable": len(loaded.undecodable),

@@ -394,11 +394,17 @@ def train_local(
     import onnx
 
     from training_job.local_model import CLASS_NAMES
+    from training_job.local_model.baseline import baseline_path_for, build_baseline, write_baseline
     from training_job.local_model.calibration import fit_temperature
     from training_job.local_model.card import render_model_card
     from training_job.local_model.data import format_lst, load_images, read_lst, stratified_split
     from training_job.local_model.inference import load_session, predict_probabilities
-    from training_job.local_model.metrics import expected_calibration_error, softmax, summarise
+    from training_job.local_model.metrics import (
+        DEFAULT_THRESHOLD,
+        expected_calibration_error,
+        softmax,
+        summarise,
+    )
 
     wall_start = time.perf_counter()
     entries = read_lst(lst_path)
@@ -458,9 +464,14 @@ def train_local(
     validation_lst.write_text(format_lst(val_entries), encoding="utf-8")
 
     report = None
+    baseline_path = None
     if len(val_set.labels):
         probs = predict_probabilities(load_session(out), val_set.images)
         report = summarise(probs, val_set.labels)
+        # what the exported model answers on the split: monitoring's baseline for drift
+        source = {"tool": "train-local", "lst": validation_lst.name, "images": str(images_dir)}
+        baseline = build_baseline(probs, DEFAULT_THRESHOLD, model_path=out, source=source)
+        baseline_path = write_baseline(baseline, baseline_path_for(out))
     info = {
         "command": command,
         "images_dir": str(images_dir),
@@ -482,11 +493,12 @@ def train_local(
         "onnx_max_abs_diff": max_diff,
         "onnx_file": out.name,
         "validation_lst": validation_lst.name,
+        "baseline": str(baseline_path) if baseline_path else None,
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": _ort_version()},
         "report": report,
     }
     Path(card_path).write_text(render_model_card(info), encoding="utf-8")
-    log(f"wrote {validation_lst} and {card_path}")
+    log(f"wrote {validation_lst}, {card_path}" + (f" and {baseline_path}" if baseline_path else ""))
     return info
 
 

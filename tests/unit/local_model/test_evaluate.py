@@ -44,8 +44,19 @@ def test_predict_probabilities_rejects_wrong_shape():
         predict_probabilities(load_session(MODEL_PATH), np.zeros((2, 32, 32, 3), dtype=np.float32))
 
 
-def test_evaluate_shipped_model_prints_report(cli, capsys, shared_data, few_lst):
-    code = cli("evaluate", "--model", MODEL_PATH, "--images", shared_data / "train", "--lst", few_lst)
+def test_evaluate_shipped_model_prints_report(cli, capsys, tmp_path, shared_data, few_lst):
+    # --baseline elsewhere: the committed baseline.json beside the model is the validation split's
+    code = cli(
+        "evaluate",
+        "--model",
+        MODEL_PATH,
+        "--images",
+        shared_data / "train",
+        "--lst",
+        few_lst,
+        "--baseline",
+        tmp_path / "baseline.json",
+    )
     captured = capsys.readouterr()
     assert code == 0
     report = last_json_line(captured.out)
@@ -83,7 +94,18 @@ def test_evaluate_counts_missing_and_undecodable_files(cli, capsys, tmp_path, sh
     (images / entries[2].path).write_bytes(b"\x89PNG truncated")
     lst = tmp_path / "mixed.lst"
     lst.write_text(format_lst(entries))  # entries[3] is not in the folder
-    code = cli("evaluate", "--model", MODEL_PATH, "--images", images, "--lst", lst, "--threshold", "0.5")
+    code = cli(
+        "evaluate",
+        "--model",
+        MODEL_PATH,
+        "--images",
+        images,
+        "--lst",
+        lst,
+        "--threshold",
+        "0.5",
+        "--no-baseline",
+    )
     captured = capsys.readouterr()
     assert code == 0
     report = last_json_line(captured.out)

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from training_job.local_model.baseline import file_sha256, read_baseline
 from training_job.local_model.data import format_lst, read_lst, stratified_split
 from training_job.local_model.inference import load_session, predict_probabilities
 
@@ -52,6 +53,14 @@ def test_train_local_one_epoch_writes_a_valid_model(cli, capsys, tmp_path, share
     assert {e.path for e in validation} <= {e.path for e in entries}
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert "train-local" in card and "Threshold sweep" in card
+
+    # the baseline for monitoring: the exported model's answers on the 10 validation images
+    assert summary["baseline"] == str(tmp_path / "baseline.json")
+    baseline = read_baseline(tmp_path / "baseline.json")
+    assert baseline.records == 10
+    assert baseline.model_sha256 == file_sha256(out)
+    assert baseline.source["tool"] == "train-local"
+    assert baseline.source["lst"] == "validation.lst"
 
 
 def test_train_local_missing_inputs_are_runtime_errors(cli, capsys, tmp_path):

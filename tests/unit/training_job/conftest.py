@@ -126,3 +126,27 @@ def sagemaker_stub(session):
     with stubber:
         yield stubber
     stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def aws_stub(session):
+    """`aws_stub("cloudwatch")`: a botocore Stubber on the client `training_job.rollout.aws_client`
+    hands out for `session` (CloudWatch, CloudFormation, SageMaker Runtime). A call with no
+    response queued fails the test, so a test that queues only reads proves there was no write."""
+    from botocore.stub import Stubber
+
+    from training_job.rollout import aws_client
+
+    stubbers: dict[str, Stubber] = {}
+
+    def stub(service: str) -> Stubber:
+        if service not in stubbers:
+            stubbers[service] = Stubber(aws_client(session, service))
+            stubbers[service].activate()
+        return stubbers[service]
+
+    yield stub
+    for stubber in stubbers.values():
+        stubber.deactivate()
+    for stubber in stubbers.values():
+        stubber.assert_no_pending_responses()

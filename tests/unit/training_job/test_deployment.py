@@ -319,12 +319,18 @@ def test_names_and_default_capture_location():
 
 
 def test_deploy_end_to_end_prints_the_sam_deploy_line(
-    session, sagemaker_stub, cli_uses, role_arn, monkeypatch, capsys
+    session, sagemaker_stub, aws_stub, cli_uses, role_arn, monkeypatch, capsys
 ):
+    # an update from the CLI is a guarded rollout (test_rollout.py has each of its requests);
+    # here the least of it: all at once, no smoke test, no stack alarm
     cli_uses(session)
     monkeypatch.setattr("training_job.deployment.versioned_name", lambda name, now=None: NAME)
     sagemaker_stub.add_response("describe_endpoint", describe_endpoint("InService", OLD))
+    cloudwatch = aws_stub("cloudwatch")
+    cloudwatch.add_response("describe_alarms", {"MetricAlarms": []})
     expect_model_and_config(sagemaker_stub, role_arn)
+    cloudwatch.add_response("put_metric_alarm", {})
+    cloudwatch.add_response("put_metric_alarm", {})
     sagemaker_stub.add_response(
         "update_endpoint", {"EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/x"}
     )
@@ -343,6 +349,10 @@ def test_deploy_end_to_end_prints_the_sam_deploy_line(
         "--quiet",
         "--capture-s3-uri",
         "s3://scones-test-bucket/vehicle-classifier/data-capture",
+        "--traffic",
+        "all-at-once",
+        "--no-smoke-test",
+        "--no-stack-alarm",
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
@@ -415,3 +425,45 @@ class ANY_WITH(dict):
         return not self == other
 
     __hash__ = None
+
+
+def test_deploy_stores_the_baseline_beside_the_artifact(
+    session, sagemaker_stub, aws_stub, cli_uses, role_arn, capsys
+):
+    """`--baseline`: one PutObject to <artifact folder>/baseline.json before the model is made,
+    where `monitoring report --baseline` finds the baseline of the model the endpoint serves."""
+    from training_job.local_model import MODEL_PATH
+    from training_job.local_model.baseline import baseline_path_for
+
+    baseline = baseline_path_for(MODEL_PATH)
+    cli_uses(session)
+    sagemaker_stub.add_client_error(
+        "describe_endpoint", "ValidationException", 'Could not find endpoint "e".'
+    )
+    s3 = aws_stub("s3")
+    s3.add_response(
+        "put_object",
+        {},
+        {
+            "Bucket": "b",
+            "Key": "p/output/baseline.json",
+            "Body": baseline.read_bytes(),
+            "ContentType": "application/json",
+        },
+    )
+    sagemaker_stub.add_client_error("create_model", "AccessDeniedException", "stop here")
+    argv = ["deploy", "--model-data", "s3://b/p/output/model.tar.gz", "--endpoint-name", "e"]
+    code = main([*argv, "--role-arn", role_arn, "--baseline", str(baseline)])
+    printed = capsys.readouterr()
+    assert code == 1 and "stop here" in printed.err, printed.err
+    assert "baseline: " in printed.out
+    s3.assert_no_pending_responses()
+
+
+def test_a_baseline_that_is_not_one_is_refused_before_any_aws_call(tmp_path, capsys):
+    bad = tmp_path / "baseline.json"
+    bad.write_text("{not json")
+    argv = ["deploy", "--model-data", "s3://b/p/model.tar.gz", "--endpoint-name", "e", "--role-arn"]
+    assert main([*argv, "arn:aws:iam::123456789012:role/r", "--baseline", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: --baseline {bad}: not JSON")
+    assert main([*argv, "arn:aws:iam::123456789012:role/r", "--baseline", str(tmp_path / "none.json")]) == 2

@@ -11,7 +11,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from local_stack.aws import deploy
+from local_stack.aws import deploy, lambda_runtime
 from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME, load_event
 
 BUCKET = load_event("workflow_input.json")["s3_bucket"]
@@ -31,9 +31,12 @@ def workflow():
         for path in (SAMPLES_DIR / "images").iterdir():
             s3.put_object(Bucket=BUCKET, Key=f"images/{path.name}", Body=path.read_bytes())
         client = deployed.functions["ClassifyImageFunction"].endpoint.sagemaker_runtime_client()
-        with Stubber(client) as endpoint:
-            yield Workflow(session.client("stepfunctions"), s3, deployed, endpoint)
-            endpoint.assert_no_pending_responses()
+        try:
+            with Stubber(client) as endpoint:
+                yield Workflow(session.client("stepfunctions"), s3, deployed, endpoint)
+                endpoint.assert_no_pending_responses()
+        finally:
+            lambda_runtime.unregister_all()  # their logs go to this moto, not the next test's
 
 
 class Workflow:

@@ -1,0 +1,643 @@
+"""An upload starts an execution, as in AWS: the bucket sends ``Object Created`` to EventBridge,
+and the template's ``UploadRule`` starts the state machine with ``{"s3_bucket", "s3_key"}``.
+
+moto 5.2.5 cannot carry this: its S3 sends EventBridge events only from its own in-process
+backend (the local S3 is another process), and its EventBridge has no Step Functions target
+(nor does it refuse a pattern operator it does not know: ``EventPattern._does_item_match_named_filter``
+answers True). So the local S3 process does EventBridge's share itself, with the template's
+own rule: the functions below build the event S3 would send, match it against the rule's
+``EventPattern``, apply its ``InputTransformer``; ``UploadTrigger`` (a queue and one worker
+thread in the S3 process) then calls StartExecution on the stack's Step Functions, after the
+S3 request was answered, never in its way.
+
+What differs from AWS, on purpose: a StartExecution that fails is tried again a few times over
+a few seconds (``LOCAL_RETRY_DELAYS``), not for up to an hour (locally, a Step Functions that
+does not answer for seconds is a stack being stopped); an event whose S3 process is killed
+before the worker took it is lost (AWS delivers at least once).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import secrets
+import string
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import boto3
+from botocore.config import Config
+
+from local_stack.aws.template import Template, make_resolver
+from local_stack.errors import TemplateError
+from local_stack.settings import ACCOUNT_ID, FAKE_CREDENTIALS, REGION, STACK_NAME
+
+RULE_ID = "UploadRule"
+UPLOAD_LOCATION_OUTPUT = "UploadLocation"
+DEAD_LETTER_QUEUE_ID = "UploadDeadLetterQueue"
+# seconds between StartExecution attempts (EventBridge backs off up to the rule's hour)
+LOCAL_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
+_ABSENT = object()  # a field the event does not have (which is not a field set to null)
+
+
+class UnsupportedEventPattern(ValueError):
+    """The rule's EventPattern uses an operator or shape this matcher does not implement: said
+    when the trigger is armed, never taken for a silent non-match."""
+
+
+class UnsupportedInputPath(ValueError):
+    """An InputPathsMap path beyond the JSONPath subset here (``$``, ``.name``, ``[index]``)."""
+
+
+class InvalidTransformedInput(ValueError):
+    """The InputTemplate, filled in, is not JSON: EventBridge would not deliver it either."""
+
+
+# ------------------------------------------------------------------ the rule, from the template
+
+
+@dataclass(frozen=True)
+class UploadRule:
+    """The template's ``UploadRule``, resolved for one deployed stack."""
+
+    event_pattern: dict
+    state_machine_arn: str
+    input_paths: dict[str, str]
+    input_template: str
+    maximum_retry_attempts: int
+    dead_letter_queue_arn: str | None = None
+
+
+def upload_rule(
+    template: Template,
+    *,
+    bucket: str,
+    state_machine_arn: str,
+    parameters: Mapping[str, str],
+    dead_letter_queue_arn: str | None = None,
+) -> UploadRule:
+    """Read ``UploadRule`` from the template, resolved as CloudFormation would for this stack
+    (``!Ref ImageBucket`` -> ``bucket``, ``!Sub ${UploadPrefix}...`` -> the deployed parameters).
+    Its DeadLetterConfig counts only when the stack has that queue (``dead_letter_queue_arn``).
+    Raises ``UnsupportedEventPattern`` for a pattern the matcher cannot honour."""
+    resource = template.body.get("Resources", {}).get(RULE_ID)
+    if resource is None:
+        raise TemplateError(f"the template has no {RULE_ID}")
+    properties = resource["Properties"]
+    attributes = {"ImageBucket": bucket, "ClassifyImageStateMachine": state_machine_arn}
+    if dead_letter_queue_arn:
+        attributes[f"{DEAD_LETTER_QUEUE_ID}.Arn"] = dead_letter_queue_arn
+    resolve = make_resolver(parameters, attributes, _pseudo_parameters())
+    targets = properties.get("Targets", [])
+    if len(targets) != 1:
+        raise TemplateError(
+            f"{RULE_ID} has {len(targets)} targets; the local trigger starts one state machine"
+        )
+    (target,) = targets
+    transformer = target.get("InputTransformer", {})
+    pattern = _resolved(properties["EventPattern"], resolve)
+    check_event_pattern(pattern)
+    dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
+    return UploadRule(
+        event_pattern=pattern,
+        state_machine_arn=resolve(target["Arn"]),
+        input_paths=dict(transformer.get("InputPathsMap", {})),
+        input_template=transformer.get("InputTemplate", "<aws.events.event>"),
+        maximum_retry_attempts=int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)),
+        dead_letter_queue_arn=resolve(dead_letter) if dead_letter and dead_letter_queue_arn else None,
+    )
+
+
+def upload_location(template: Template, *, bucket: str, parameters: Mapping[str, str]) -> str:
+    """The template's ``UploadLocation`` output for this stack, e.g. ``s3://bucket/incoming/``."""
+    outputs = template.body.get("Outputs", {})
+    if UPLOAD_LOCATION_OUTPUT not in outputs:
+        raise TemplateError(f"the template has no output {UPLOAD_LOCATION_OUTPUT}")
+    resolve = make_resolver(parameters, {"ImageBucket": bucket}, _pseudo_parameters())
+    return resolve(outputs[UPLOAD_LOCATION_OUTPUT]["Value"])
+
+
+def _pseudo_parameters() -> dict[str, str]:
+    return {
+        "AWS::Partition": "aws",
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::StackName": STACK_NAME,
+    }
+
+
+def _resolved(value: Any, resolve: Callable[[Any], str]) -> Any:
+    """``value`` with each intrinsic function (``Ref``, ``Fn::...``) resolved; literals keep their
+    type (a number in a pattern stays a number)."""
+    if isinstance(value, dict):
+        if len(value) == 1 and _is_intrinsic(next(iter(value))):
+            return resolve(value)
+        return {name: _resolved(item, resolve) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_resolved(item, resolve) for item in value]
+    return value
+
+
+def _is_intrinsic(name: str) -> bool:
+    return name == "Ref" or name.startswith("Fn::")
+
+
+# ------------------------------------------------------------------ the event S3 sends
+
+
+@dataclass(frozen=True)
+class ObjectCreated:
+    """An object S3 accepted, as its EventBridge event tells it. ``reason`` is the API that
+    created it: PutObject, CopyObject or CompleteMultipartUpload."""
+
+    bucket: str
+    key: str
+    reason: str
+    request_id: str
+    source_ip: str
+    time: datetime
+    sequencer: str
+    size: int | None = None
+    etag: str | None = None
+    version_id: str | None = None
+
+
+def object_created_event(
+    created: ObjectCreated, *, event_id: str, account: str = ACCOUNT_ID, region: str = REGION
+) -> dict:
+    """The ``Object Created`` event S3 sends to EventBridge (Amazon S3 User Guide, "EventBridge
+    event message structure"). The key is the key, not URL-encoded as in S3's own notifications."""
+    obj: dict[str, Any] = {"key": created.key}
+    if created.size is not None:
+        obj["size"] = created.size
+    if created.etag is not None:
+        obj["etag"] = created.etag.strip('"')
+    if created.version_id is not None:  # a versioned bucket's objects only
+        obj["version-id"] = created.version_id
+    obj["sequencer"] = created.sequencer
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": account,
+        "time": created.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:s3:::{created.bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": created.bucket},
+            "object": obj,
+            "request-id": created.request_id,
+            "requester": account,
+            "source-ip-address": created.source_ip,
+            "reason": created.reason,
+        },
+    }
+
+
+def object_created_reason(method: str, query: str, copy_source: str | None) -> str | None:
+    """The API an S3 request on an object key is, if it creates an object when accepted:
+    PutObject, CopyObject (a PUT with ``x-amz-copy-source``), CompleteMultipartUpload (a POST
+    with ``uploadId``); None for every other (UploadPart, ``?tagging``, ``?uploads``, ...).
+    (``x-id``, which SDKs add to name the operation, changes nothing.)"""
+    parameters = {name for name, _ in parse_qsl(query, keep_blank_values=True)} - {"x-id"}
+    if method == "PUT" and not parameters:
+        return "CopyObject" if copy_source else "PutObject"
+    if method == "POST" and parameters == {"uploadId"}:
+        return "CompleteMultipartUpload"
+    return None
+
+
+_IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
+
+
+def bucket_and_key(host: str, raw_path: str) -> tuple[str, str] | None:
+    """``(bucket, key)`` of an S3 request, from its Host header and its path as sent
+    (percent-encoded); None when it names no object. Path-style for an IP address, ``localhost``
+    or a name without a dot (as moto decides), virtual-hosted (``bucket.host``) otherwise."""
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host
+    path = unquote(raw_path.split("?", 1)[0])
+    if not name or name.startswith(("localhost", "[")) or "." not in name or _IPV4.fullmatch(name):
+        bucket, _, key = path.lstrip("/").partition("/")
+    else:
+        bucket, key = name.split(".", 1)[0], path.lstrip("/")
+    return (bucket, key) if bucket and key else None
+
+
+def new_request_id() -> str:
+    """An id shaped like S3's ``x-amz-request-id``: 16 upper-case letters and digits."""
+    return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
+
+
+def new_sequencer() -> str:
+    """Hexadecimal, growing with time, as S3's sequencer for one key (compare equal lengths)."""
+    return f"{time.time_ns():018X}"
+
+
+# ------------------------------------------------------------------ EventBridge's matching
+
+_LEAF_OPERATORS = ("wildcard", "prefix", "suffix", "exists")
+
+
+def check_event_pattern(pattern: Mapping[str, Any], where: str = "") -> None:
+    """Raise ``UnsupportedEventPattern`` unless every leaf is a list of exact values and of the
+    operators matched here: ``wildcard``, ``prefix`` and ``suffix`` (strings), ``exists``."""
+    if not isinstance(pattern, Mapping) or not pattern:
+        raise UnsupportedEventPattern(f"{where or 'the pattern'}: expected a non-empty object")
+    for name, wanted in pattern.items():
+        path = f"{where}.{name}" if where else name
+        if isinstance(wanted, Mapping):
+            check_event_pattern(wanted, path)
+        elif isinstance(wanted, list):
+            for candidate in wanted:
+                _check_candidate(candidate, path)
+        else:
+            raise UnsupportedEventPattern(f"{path}: a pattern's values are in a list, got {wanted!r}")
+
+
+def _check_candidate(candidate: Any, path: str) -> None:
+    if candidate is None or isinstance(candidate, str | int | float | bool):
+        return
+    if not isinstance(candidate, Mapping) or len(candidate) != 1:
+        raise UnsupportedEventPattern(f"{path}: {candidate!r} is not a value or one operator")
+    ((operator, argument),) = candidate.items()
+    if operator not in _LEAF_OPERATORS:
+        raise UnsupportedEventPattern(f"{path}: the operator {operator!r} is not supported locally")
+    if operator == "exists" and not isinstance(argument, bool):
+        raise UnsupportedEventPattern(f"{path}: exists takes true or false, got {argument!r}")
+    if operator != "exists" and not isinstance(argument, str):
+        raise UnsupportedEventPattern(f"{path}: {operator} takes a string here, got {argument!r}")
+
+
+def matches(pattern: Mapping[str, Any], event: Any) -> bool:
+    """Whether ``event`` matches the EventBridge ``pattern``: every field the pattern names
+    matches (a nested object field by field; a list when any of its values matches the field, or
+    any element of a list field). Case-sensitive, as EventBridge is."""
+    for name, wanted in pattern.items():
+        value = event.get(name, _ABSENT) if isinstance(event, Mapping) else _ABSENT
+        if isinstance(wanted, Mapping):
+            if not matches(wanted, {} if value is _ABSENT else value):
+                return False
+        elif isinstance(wanted, list):
+            if not any(_candidate_matches(candidate, value) for candidate in wanted):
+                return False
+        else:
+            raise UnsupportedEventPattern(f"{name}: a pattern's values are in a list, got {wanted!r}")
+    return True
+
+
+def _candidate_matches(candidate: Any, value: Any) -> bool:
+    """Whether one value of a pattern's list matches the event's field (``_ABSENT`` if none)."""
+    _check_candidate(candidate, "pattern")  # an operator not implemented is an error, never a miss
+    if isinstance(candidate, Mapping):
+        ((operator, argument),) = candidate.items()
+        if operator == "exists":
+            return (value is not _ABSENT) == argument
+        if isinstance(value, list):
+            return any(_candidate_matches(candidate, item) for item in value)
+        return isinstance(value, str) and _operator_matches(operator, argument, value)
+    if isinstance(value, list):
+        return any(_candidate_matches(candidate, item) for item in value)
+    if _is_number(candidate) and _is_number(value):
+        return candidate == value  # JSON has one kind of number: 1 matches 1.0
+    return value is not _ABSENT and type(candidate) is type(value) and candidate == value  # true is not 1
+
+
+def _operator_matches(operator: str, argument: str, value: str) -> bool:
+    if operator == "prefix":
+        return value.startswith(argument)
+    if operator == "suffix":
+        return value.endswith(argument)
+    return wildcard_matches(argument, value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def wildcard_matches(pattern: str, value: str) -> bool:
+    """EventBridge's ``wildcard``: ``*`` stands for any run of characters, none or many, ``/``
+    included (unlike a shell's glob); ``\\*`` is a star and ``\\\\`` a backslash."""
+    return _wildcard_regex(pattern).fullmatch(value) is not None
+
+
+def _wildcard_regex(pattern: str) -> re.Pattern:
+    parts = []
+    index = 0
+    while index < len(pattern):
+        character = pattern[index]
+        if character == "\\" and pattern[index + 1 : index + 2] in ("*", "\\"):
+            parts.append(re.escape(pattern[index + 1]))
+            index += 2
+            continue
+        parts.append(".*" if character == "*" else re.escape(character))
+        index += 1
+    return re.compile("".join(parts), re.DOTALL)
+
+
+# ------------------------------------------------------------------ the InputTransformer
+
+_PATH_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+
+
+def json_path_value(document: Any, path: str) -> Any:
+    """The value at ``path`` (``$``, ``$.detail.object.key``, ``$.resources[0]``); None where the
+    document has none."""
+    if not path.startswith("$"):
+        raise UnsupportedInputPath(f"{path!r}: a path starts with $")
+    value, position = document, 1
+    while position < len(path):
+        step = _PATH_STEP.match(path, position)
+        if step is None:
+            raise UnsupportedInputPath(f"{path!r}: only .name and [index] steps are supported locally")
+        name, index = step.groups()
+        if name is not None:
+            value = value.get(name) if isinstance(value, Mapping) else None
+        else:
+            value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else None
+        position = step.end()
+    return value
+
+
+def fill_input_template(input_template: str, values: Mapping[str, Any]) -> str:
+    """``input_template`` with each ``<name>`` of ``values`` replaced: outside a JSON string by the
+    value as JSON (a string comes quoted and escaped, so any key stays valid JSON); inside one by
+    the value's text, escaped for that string. Other text is left as it is."""
+    out: list[str] = []
+    in_string = False
+    index = 0
+    while index < len(input_template):
+        character = input_template[index]
+        if in_string and character == "\\":
+            out.append(input_template[index : index + 2])
+            index += 2
+            continue
+        placeholder = _PLACEHOLDER.match(input_template, index) if character == "<" else None
+        if placeholder and placeholder.group(1) in values:
+            value = values[placeholder.group(1)]
+            if in_string:
+                text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                out.append(json.dumps(text, ensure_ascii=False)[1:-1])
+            else:
+                out.append(json.dumps(value, ensure_ascii=False))
+            index = placeholder.end()
+            continue
+        if character == '"':
+            in_string = not in_string
+        out.append(character)
+        index += 1
+    return "".join(out)
+
+
+def transformed_input(rule: UploadRule, event: Mapping[str, Any]) -> str:
+    """The target's input for ``event``: the rule's InputPathsMap read from the event, put into
+    its InputTemplate. Raises ``InvalidTransformedInput`` when that is not JSON."""
+    values = {name: json_path_value(event, path) for name, path in rule.input_paths.items()}
+    values.setdefault("aws.events.event", event)
+    text = fill_input_template(rule.input_template, values)
+    try:
+        json.loads(text)
+    except ValueError as error:
+        raise InvalidTransformedInput(f"{text!r}: {error}") from error
+    return text
+
+
+# ------------------------------------------------------------------ what the S3 process is given
+
+
+@dataclass(frozen=True)
+class ArmedRule:
+    """What the S3 process needs to start executions: the rule, and the endpoint of the stack's
+    Step Functions (and SQS, for the dead-letter queue)."""
+
+    rule: UploadRule
+    endpoint_url: str
+    region: str = REGION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ArmedRule:
+        body = json.loads(text)
+        return cls(**{**body, "rule": UploadRule(**body["rule"])})
+
+
+def retry_delays(rule: UploadRule) -> tuple[float, ...]:
+    """The waits before each retry: the local delays, no more than the rule's attempts."""
+    return LOCAL_RETRY_DELAYS[: max(0, rule.maximum_retry_attempts)]
+
+
+# ------------------------------------------------------------------ the worker
+
+
+@dataclass(frozen=True)
+class TriggerClients:
+    """The boto3 clients the worker calls: S3 (its own process), Step Functions and SQS."""
+
+    s3: Any
+    stepfunctions: Any
+    sqs: Any
+    endpoint_url: str
+
+
+def make_clients(s3_url: str, armed: ArmedRule) -> TriggerClients:
+    session = boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=armed.region,
+    )
+    # one attempt per call: the retries are ours, with the rule's limits
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
+    return TriggerClients(
+        s3=session.client("s3", endpoint_url=s3_url, config=config),
+        stepfunctions=session.client("stepfunctions", endpoint_url=armed.endpoint_url, config=config),
+        sqs=session.client("sqs", endpoint_url=armed.endpoint_url, config=config),
+        endpoint_url=armed.endpoint_url,
+    )
+
+
+def report_to_stderr(line: str) -> None:
+    print(f"local_stack: {line}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class UploadTrigger:
+    """The local S3's link to EventBridge: ``notice`` (called once S3 has answered) queues an
+    accepted upload; a worker thread reads its size and ETag (HeadObject), builds the event and,
+    when ``armed()`` gives a rule that matches it, starts the execution. ``armed`` answers None
+    until the stack is deployed: uploads before that start nothing, as in an account without
+    the rule."""
+
+    s3_url: str
+    armed: Callable[[], ArmedRule | None]
+    report: Callable[[str], None] = report_to_stderr
+    sleep: Callable[[float], None] = time.sleep
+    make_clients: Callable[[str, ArmedRule], TriggerClients] = make_clients
+    _queue: queue.SimpleQueue = field(default_factory=queue.SimpleQueue, repr=False)
+    _clients: TriggerClients | None = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def notice(self, created: ObjectCreated) -> None:
+        """Queue an accepted upload; returns at once."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="upload-trigger", daemon=True)
+                self._thread.start()
+        self._queue.put(created)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Let the worker finish what is queued (up to ``timeout`` seconds), then stop it."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while (created := self._queue.get()) is not None:
+            try:
+                self.deliver(created)
+            except Exception as error:  # the worker outlives any one upload
+                self.report(f"upload s3://{created.bucket}/{created.key} started nothing: {error!r}")
+
+    def deliver(self, created: ObjectCreated) -> str | None:
+        """Do EventBridge's part for one upload; the execution's ARN, or None."""
+        armed = self.armed()
+        if armed is None:
+            return None
+        event_id = str(uuid.uuid4())
+        pattern = armed.rule.event_pattern
+        # most writes (the data capture, training data) match nothing: spare them the HeadObject
+        if not _reads_head_fields(pattern) and not matches(
+            pattern, object_created_event(created, event_id=event_id)
+        ):
+            return None
+        clients = self._clients_for(armed)
+        event = object_created_event(_with_head(clients.s3, created), event_id=event_id)
+        if not matches(pattern, event):
+            return None
+        try:
+            execution_input = transformed_input(armed.rule, event)
+        except InvalidTransformedInput as error:
+            self._dead_letter(clients, armed.rule, event, "INVALID_TRANSFORMED_INPUT", str(error), 0)
+            return None
+        return self._start(clients, armed.rule, event, execution_input)
+
+    def _start(
+        self, clients: TriggerClients, rule: UploadRule, event: dict, execution_input: str
+    ) -> str | None:
+        delays = retry_delays(rule)
+        for attempt in range(len(delays) + 1):
+            try:
+                return clients.stepfunctions.start_execution(
+                    stateMachineArn=rule.state_machine_arn, input=execution_input
+                )["executionArn"]
+            except Exception as error:
+                code, retryable = _failure(error)
+                if not retryable or attempt == len(delays):
+                    self._dead_letter(clients, rule, event, code, str(error), attempt)
+                    return None
+                self.sleep(delays[attempt])
+        return None
+
+    def _dead_letter(
+        self, clients: TriggerClients, rule: UploadRule, event: dict, code: str, message: str, retries: int
+    ) -> None:
+        """As EventBridge does with an event it could not deliver: to the rule's dead-letter
+        queue (the event, its error in message attributes), else one line on stderr."""
+        detail = event["detail"]
+        where = f"s3://{detail['bucket']['name']}/{detail['object']['key']}"
+        if rule.dead_letter_queue_arn:
+            try:
+                clients.sqs.send_message(
+                    QueueUrl=_queue_url(clients.sqs, rule.dead_letter_queue_arn),
+                    MessageBody=json.dumps(event),
+                    MessageAttributes=_dead_letter_attributes(rule, code, message, retries),
+                )
+                return
+            except Exception as error:
+                message = f"{message}; and the dead-letter queue refused it: {error}"
+        self.report(
+            f"the upload {where} started no execution of {rule.state_machine_arn} "
+            f"after {retries + 1} attempt(s): {code}: {message}"
+        )
+
+    def _clients_for(self, armed: ArmedRule) -> TriggerClients:
+        if self._clients is None or self._clients.endpoint_url != armed.endpoint_url:
+            self._clients = self.make_clients(self.s3_url, armed)
+        return self._clients
+
+
+_HEAD_FIELDS = ("size", "etag", "version-id")
+
+
+def _reads_head_fields(pattern: Mapping[str, Any]) -> bool:
+    """Whether the pattern looks at what only HeadObject tells (the object's size, ETag, version)."""
+    detail = pattern.get("detail")
+    fields = detail.get("object") if isinstance(detail, Mapping) else None
+    return isinstance(fields, Mapping) and any(name in fields for name in _HEAD_FIELDS)
+
+
+def _with_head(s3: Any, created: ObjectCreated) -> ObjectCreated:
+    """``created`` with the object's size and ETag (and version) from HeadObject; as it was if
+    the object is gone already (S3 still sends the event)."""
+    arguments = {"Bucket": created.bucket, "Key": created.key}
+    if created.version_id:
+        arguments["VersionId"] = created.version_id
+    try:
+        head = s3.head_object(**arguments)
+    except Exception:
+        return created
+    version = head.get("VersionId")
+    return ObjectCreated(
+        **{
+            **asdict(created),
+            "size": head["ContentLength"],
+            "etag": head.get("ETag"),
+            "version_id": version if version and version != "null" else created.version_id,
+        }
+    )
+
+
+# EventBridge retries throttling, server errors and lost connections; a 4xx is final
+_RETRYABLE_CODES = frozenset({"ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure"})
+
+
+def _failure(error: Exception) -> tuple[str, bool]:
+    """``(error code, whether to try again)`` of a failed StartExecution."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):  # no answer at all: the connection failed
+        return type(error).__name__, True
+    code = response.get("Error", {}).get("Code", "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return code or str(status), code in _RETRYABLE_CODES or status >= 500
+
+
+def _queue_url(sqs: Any, queue_arn: str) -> str:
+    *_, account, name = queue_arn.split(":")
+    return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+def _dead_letter_attributes(rule: UploadRule, code: str, message: str, retries: int) -> dict:
+    """The message attributes EventBridge gives a dead letter (EventBridge User Guide, "Using
+    dead-letter queues to process undelivered events")."""
+    values = {
+        "ERROR_CODE": code,
+        "ERROR_MESSAGE": message[:256],
+        "RULE_ARN": f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{RULE_ID}",
+        "TARGET_ARN": rule.state_machine_arn,
+        "RETRY_ATTEMPTS": str(retries),
+    }
+    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}

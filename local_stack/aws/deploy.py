@@ -116,10 +116,14 @@ def deploy(
     resolve = make_resolver(params, attributes, pseudo)
     log_group_attributes = _log_group_attributes(template, resolve, session.region_name)
     attributes.update(log_group_attributes)
+    _ensure_review_queues(session.client("sqs"), template, stack_name, resolve, attributes)
     created = _create_functions(session.client("lambda"), template, stack_name, role_arn, resolve, attributes)
     functions, environments = _run_functions(created, execution_environments, function_log)
     try:
-        definition = template.state_machine(STATE_MACHINE_ID, resolve)
+        # a substitution may be an Fn::If on the template's Conditions (ExecutionTimeoutSeconds)
+        definition = template.state_machine(
+            STATE_MACHINE_ID, lambda value: resolve(template.chosen(value, resolve))
+        )
         state_machine_arn = _ensure_state_machine(
             session.client("stepfunctions"),
             f"{stack_name}-ClassifyImage",
@@ -130,7 +134,7 @@ def deploy(
         attributes[STATE_MACHINE_ID] = state_machine_arn
         attributes.update(_dashboard_attributes(template, resolve))
         cloudformation = session.client("cloudformation")
-        body = stack_record.stack_template(template, resolve, params)
+        body = stack_record.stack_template(_without(template, REVIEW_QUEUE_IDS), resolve, params)
         stack_record.record_stack(cloudformation, stack_name, body, params)
         outputs = stack_record.stack_outputs(cloudformation, stack_name)
     except BaseException:
@@ -150,6 +154,47 @@ def deploy(
         functions,
         environments,
     )
+
+
+# created here, not by the recorded stack: the state machine's definition names the queue, and
+# moto's CloudFormation would keep only a queue's retention (no redrive policy, no visibility timeout)
+REVIEW_QUEUE_IDS = ("ReviewDeadLetterQueue", "ReviewQueue")  # the dead-letter queue first: the other names it
+_QUEUE_ATTRIBUTES = ("MessageRetentionPeriod", "VisibilityTimeout", "SqsManagedSseEnabled")
+
+
+def _ensure_review_queues(
+    sqs: Any, template: Template, stack_name: str, resolve: Any, attributes: dict[str, str]
+) -> None:
+    """Create the review queue and its dead-letter queue with the template's properties; add
+    their Ref (URL) and GetAtt Arn and QueueName to ``attributes`` (which ``resolve`` reads),
+    as CloudFormation gives them."""
+    for logical_id in REVIEW_QUEUE_IDS:
+        properties = template.body["Resources"][logical_id]["Properties"]
+        queue_attributes = {
+            key: _queue_attribute(properties[key], resolve) for key in _QUEUE_ATTRIBUTES if key in properties
+        }
+        if "RedrivePolicy" in properties:
+            redrive = properties["RedrivePolicy"]
+            queue_attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": resolve(redrive["deadLetterTargetArn"]),
+                    "maxReceiveCount": int(redrive["maxReceiveCount"]),
+                }
+            )
+        name = f"{stack_name}-{logical_id}"
+        url = sqs.create_queue(QueueName=name, Attributes=queue_attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes.update({logical_id: url, f"{logical_id}.Arn": arn, f"{logical_id}.QueueName": name})
+
+
+def _queue_attribute(value: Any, resolve: Any) -> str:
+    # SQS's API takes every attribute as a string, booleans as "true"/"false"
+    return str(value).lower() if isinstance(value, bool) else resolve(value)
+
+
+def _without(template: Template, logical_ids: tuple[str, ...]) -> Template:
+    resources = {k: v for k, v in template.body["Resources"].items() if k not in logical_ids}
+    return Template({**template.body, "Resources": resources})
 
 
 def _log_group_attributes(template: Template, resolve: Any, region: str) -> dict[str, str]:

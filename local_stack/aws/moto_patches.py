@@ -73,6 +73,14 @@ The interpreter's patches (``install("interpreter")``, in the stack's process):
   delivery is best-effort too) and is named in one warning. moto's interpreter has a per-event
   logging session of its own, but its backend never starts one.
 
+* ``moto.stepfunctions.responses:StepFunctionResponse.send_task_failure(self)`` reads SendTaskFailure's
+  ``taskToken`` and ``error`` and drops its ``cause``; the interpreter's backend takes one, and a
+  Fail state's ``CausePath`` reads it (``RejectedByReviewer``'s cause is the reviewer's note). We
+  pass it on. The rest of the callback pattern (``sqs:sendMessage.waitForTaskToken`` with
+  ``$$.Task.Token``, SendTaskSuccess, ``TimeoutSeconds`` as ``States.Timeout``) works as shipped;
+  a token whose task ended answers ``InvalidToken`` (AWS may say ``TaskTimedOut``), which
+  ``review`` reads as the same "already ended".
+
 The server's patch (``install("server")``, in every process that serves moto):
 
 * ``method_names_from_class`` as imported by ``moto.core.responses``: every request lists the
@@ -438,6 +446,18 @@ def _log_ended_executions(terminated: Callable) -> Callable:
     return terminated_and_logged
 
 
+def _send_task_failure_with_its_cause(_original: Callable) -> Callable:
+    from moto.core.responses import EmptyResult
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    return send_task_failure
+
+
 # -- the server's patch -------------------------------------------------------------------------
 
 
@@ -477,6 +497,11 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
             "moto.stepfunctions.parser.backend.execution:BaseExecutionWorkerCommunication.terminated",
             ("self",),
             _log_ended_executions,
+        ),
+        Patch(
+            "moto.stepfunctions.responses:StepFunctionResponse.send_task_failure",
+            ("self",),
+            _send_task_failure_with_its_cause,
         ),
     ),
     "server": (

@@ -18,11 +18,24 @@ from local_stack.settings import (
 )
 
 # the template parameter each option sets, so that an error names the flag the user typed
-_FLAGS = {"ConfidenceThreshold": "--threshold", "EndpointName": "--endpoint-name", "LogLevel": "--log-level"}
+_FLAGS = {
+    "ConfidenceThreshold": "--threshold",
+    "EndpointName": "--endpoint-name",
+    "LogLevel": "--log-level",
+    "LowConfidenceAction": "--low-confidence-action",
+    "ReviewTimeoutSeconds": "--review-timeout-seconds",
+}
 
 
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, help="ConfidenceThreshold (default: the template's)")
+    parser.add_argument(
+        "--low-confidence-action",
+        help="LowConfidenceAction: Fail (refuse, the default) or Review (wait for `python -m review`)",
+    )
+    parser.add_argument(
+        "--review-timeout-seconds", type=int, help="ReviewTimeoutSeconds (default: the template's, 24 h)"
+    )
     parser.add_argument("--model", type=Path, help="ONNX model (default: the one training_job ships)")
     parser.add_argument("--endpoint-name", default=DEFAULT_ENDPOINT_NAME)
     parser.add_argument("--bucket", default=DEFAULT_BUCKET)
@@ -163,6 +176,10 @@ def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
     parameters = {"LogLevel": args.log_level or template.parameter_defaults()["LogLevel"]}
     if args.threshold is not None:
         parameters["ConfidenceThreshold"] = str(args.threshold)
+    if getattr(args, "low_confidence_action", None) is not None:
+        parameters["LowConfidenceAction"] = args.low_confidence_action
+    if getattr(args, "review_timeout_seconds", None) is not None:
+        parameters["ReviewTimeoutSeconds"] = str(args.review_timeout_seconds)
     values = {**parameters, "EndpointName": args.endpoint_name}
     try:
         template.check_parameters(values)

@@ -4,6 +4,7 @@ samtranslator: ``.tools/sam/bin/python tests/unit/sam_transform.py template.yaml
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -32,7 +33,9 @@ def main(path: str) -> None:
         if resource["Type"] == "AWS::Serverless::Function":  # what `sam package` does
             properties["CodeUri"] = "s3://bucket/code.zip"
         if resource["Type"] == "AWS::Serverless::StateMachine":
-            properties["Definition"] = json.loads((root / properties.pop("DefinitionUri")).read_text())
+            # a bare ${Name} stands for a number CloudFormation substitutes; any number does here
+            text = re.sub(r"(?<=: )\$\{\w+\}", "1", (root / properties.pop("DefinitionUri")).read_text())
+            properties["Definition"] = json.loads(text)
     print(json.dumps(transform(template, {}, _ManagedPolicies()), default=str))
 
 

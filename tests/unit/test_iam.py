@@ -30,6 +30,10 @@ RESOURCELESS_ACTIONS = {
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
+    # CountReviewRequest and the review tool (kept to the namespace by a condition); task tokens
+    "cloudwatch:PutMetricData",
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
 }
 # managed policies whose every statement is resourceless (the state machine's tracing)
 ALLOWED_MANAGED_POLICIES = {"arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
@@ -136,3 +140,62 @@ def test_each_function_may_do_its_one_job(roles):
     ]
     text = (REPO_ROOT / "template.yaml").read_text()
     assert "FullAccess" not in text
+
+
+@pytest.fixture(scope="module")
+def managed_policies() -> dict[str, dict]:
+    done = subprocess.run(
+        [
+            str(SAM_PYTHON),
+            str(REPO_ROOT / "tests" / "unit" / "sam_transform.py"),
+            str(REPO_ROOT / "template.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    resources = json.loads(done.stdout)["Resources"]
+    return {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+
+
+def test_the_state_machine_may_send_to_the_review_queue_only(roles):
+    sends = [
+        s for s in statements(roles["ClassifyImageStateMachineRole"]) if "sqs" in json.dumps(s["Action"])
+    ]
+    assert sends == [
+        {
+            "Sid": "AskForAReview",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["ReviewQueue", "Arn"]},
+        }
+    ]
+    metrics = next(
+        s
+        for s in statements(roles["ClassifyImageStateMachineRole"])
+        if s["Action"] == "cloudwatch:PutMetricData"
+    )
+    assert metrics["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": "SconesUnlimited/VehicleClassifier"}
+    }
+
+
+def test_the_reviewers_policy_grants_what_the_review_tool_calls_and_no_wildcard_it_need_not(managed_policies):
+    policy = managed_policies["ReviewerPolicy"]["PolicyDocument"]["Statement"]
+    assert [problem for s in policy if (problem := wildcard_problem(s))] == []
+    actions = {a for s in policy for a in as_list(s["Action"])}
+    assert actions == {
+        "cloudformation:DescribeStacks",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+        "states:SendTaskSuccess",
+        "states:SendTaskFailure",
+        "s3:GetObject",
+        "s3:PutObject",
+        "cloudwatch:PutMetricData",
+    }
+    queue = next(s for s in policy if s["Sid"] == "TakeReviews")
+    assert queue["Resource"] == {"Fn::GetAtt": ["ReviewQueue", "Arn"]}

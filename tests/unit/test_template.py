@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.unit.asl_render import asl_with_placeholders, rendered_asl, rendered_definition
 
 ASL_PATH = REPO_ROOT / "statemachine" / "classify_image.asl.json"
 TRANSIENT_LAMBDA_ERRORS = {
@@ -49,7 +50,7 @@ def run(*command: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def asl() -> dict:
-    return json.loads(ASL_PATH.read_text())
+    return asl_with_placeholders()
 
 
 def test_cfn_lint_is_clean():
@@ -71,16 +72,10 @@ def test_checkov_passes_and_every_skip_has_a_reason():
     assert all(len(check["check_result"]["suppress_comment"]) > 40 for check in skipped)
 
 
-def test_statelint_accepts_the_rendered_definition(template, tmp_path):
-    from local_stack.aws.template import make_resolver
-
-    functions = ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")
-    arns = {f"{f}.Arn": f"arn:aws:lambda:us-east-1:123456789012:function:{f}" for f in functions}
-    resolve = make_resolver(
-        {"EndpointName": "e", **template.parameter_defaults()}, arns, {"AWS::Partition": "aws"}
-    )
+@pytest.mark.parametrize("action", ["Fail", "Review"])
+def test_statelint_accepts_the_rendered_definition(template, tmp_path, action):
     rendered = tmp_path / "classify_image.asl.json"
-    rendered.write_text(template.state_machine("ClassifyImageStateMachine", resolve))
+    rendered.write_text(rendered_definition(template, LowConfidenceAction=action))
 
     result = run(tool("statelint"), str(rendered))
 
@@ -130,7 +125,8 @@ def final_error(asl: dict, state_name: str, error: str) -> str:
         if state["Type"] == "Fail":
             return state.get("Error") or error  # ErrorPath: the caught error's own name
         if state["Type"] == "Choice":
-            rules = [r for r in state["Choices"] if r["Variable"] == "$.error.Error"]
+            # compound rules (And) are the Review route, never taken under the default Fail
+            rules = [r for r in state["Choices"] if r.get("Variable") == "$.error.Error"]
             state_name = next((r["Next"] for r in rules if r["StringEquals"] == error), state["Default"])
         else:
             assert state["Type"] == "Pass", state_name
@@ -153,9 +149,10 @@ def test_every_error_a_function_raises_ends_in_the_fail_state_of_its_name(functi
             catcher = next(c for c in catchers if error in c["ErrorEquals"])
             assert catcher["ResultPath"] == "$.error"
             assert final_error(asl, catcher["Next"], error) == error, (task, error)
+            routes = asl["States"]["RouteError"]["Choices"]
             fail = asl["States"][
                 next(
-                    (r["Next"] for r in asl["States"]["RouteError"]["Choices"] if r["StringEquals"] == error),
+                    (r["Next"] for r in routes if r.get("StringEquals") == error),
                     "FunctionFailed",
                 )
             ]
@@ -202,6 +199,7 @@ def test_error_classes_are_the_names_the_asl_matches(functions, asl):
     matched = {
         e
         for s in asl["States"].values()
+        if s.get("Resource") == "arn:${Partition}:states:::lambda:invoke"
         for r in s.get("Retry", []) + s.get("Catch", [])
         for e in r["ErrorEquals"]
     }
@@ -243,13 +241,14 @@ def test_dashboard_body_is_json_naming_the_stacks_own_resources(template):
     resources = template.body["Resources"]
     attributes = {name: f"<{name}>" for name in resources}
     attributes |= {f"{name}.Arn": f"<{name}.Arn>" for name in resources}
+    attributes |= {f"{name}.QueueName": f"<{name}.QueueName>" for name in resources}
     parameters = {**template.parameter_defaults(), "EndpointName": "vehicle-classifier"}
     resolve = make_resolver(parameters, attributes, {"AWS::Region": "eu-west-1", "AWS::StackName": "s"})
 
     body = json.loads(resolve(resources["MonitoringDashboard"]["Properties"]["DashboardBody"]))
 
     text = json.dumps(body)
-    named = set(re.findall(r"<(\w+)(?:\.Arn)?>", text))
+    named = set(re.findall(r"<(\w+)(?:\.Arn|\.QueueName)?>", text))
     assert named <= set(resources)
     alarms = {name for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert alarms <= named, "every alarm is on the dashboard"
@@ -342,3 +341,63 @@ def test_opentelemetry_is_one_opt_in_switch_for_the_layer_and_its_wrapper(templa
 
 def test_executions_time_out_so_the_timeout_alarm_can_fire(asl):
     assert 0 < asl["TimeoutSeconds"] <= 3600
+
+
+# -- LowConfidenceAction (issue 14) -------------------------------------------------------------
+
+
+def test_fail_keeps_the_seeds_path_and_review_only_adds_a_route(template):
+    fail, review = (rendered_asl(template, LowConfidenceAction=a) for a in ("Fail", "Review"))
+    assert fail["TimeoutSeconds"] == 900 and review["TimeoutSeconds"] > 604800  # the longest review
+    assert fail["States"]["DescribeError"]["Parameters"]["low_confidence_action"] == "Fail"
+    routes = fail["States"]["RouteError"]["Choices"]
+    assert routes[0]["Next"] == "CountReviewRequest"
+    assert {"Variable": "$.failure.low_confidence_action", "StringEquals": "Review"} in routes[0]["And"]
+    # under Fail the unsure answer meets the seed's own rule next
+    assert routes[1:][-1] == {
+        "Variable": "$.error.Error",
+        "StringEquals": "ThresholdConfidenceNotMet",
+        "Next": "ThresholdConfidenceNotMet",
+    }
+
+
+def test_the_review_task_waits_for_a_token_and_ends_in_named_states(template):
+    asl = rendered_asl(template, LowConfidenceAction="Review", ReviewTimeoutSeconds="3600")
+    task = asl["States"]["RequestReview"]
+    assert task["Resource"] == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
+    assert task["TimeoutSeconds"] == 3600
+    body = task["Parameters"]["MessageBody"]
+    assert body["task_token.$"] == "$$.Task.Token" and body["execution_id.$"] == "$$.Execution.Id"
+    assert {"s3_bucket.$", "s3_key.$", "label.$", "confidence.$", "inferences.$"} <= set(body)
+    assert "image_data.$" not in body  # a message holds 256 KiB; the photo stays in S3
+    catches = {c["ErrorEquals"][0]: c["Next"] for c in task["Catch"]}
+    assert catches == {
+        "RejectedByReviewer": "RejectedByReviewer",
+        "States.Timeout": "ReviewTimedOut",
+        "States.ALL": "TaskFailed",
+    }
+    assert asl["States"]["ReviewTimedOut"]["Error"] == "ReviewTimedOut"
+    assert asl["States"]["RejectedByReviewer"]["Error"] == "RejectedByReviewer"
+    decided = asl["States"]["ReviewerDecided"]["Parameters"]
+    assert decided["decided_by"] == "reviewer" and decided["label.$"] == "$.verdict.label"
+    assert set(decided["model"]) == {"label.$", "confidence.$", "inferences.$"}
+
+
+def test_the_review_queue_is_encrypted_with_a_dead_letter_queue_and_an_age_alarm(template):
+    resources = template.body["Resources"]
+    queue = resources["ReviewQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert resources["ReviewDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ReviewDeadLetterQueue", "Arn"]}
+    longest_review = template.body["Parameters"]["ReviewTimeoutSeconds"]["MaxValue"]
+    assert queue["MessageRetentionPeriod"] > longest_review
+    alarm = resources["ReviewBacklogAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ReviewQueue", "QueueName"]}}
+    ]
+    params = template.body["Parameters"]
+    assert params["LowConfidenceAction"]["Default"] == "Fail"
+    assert params["LowConfidenceAction"]["AllowedValues"] == ["Fail", "Review"]
+    assert params["ReviewTimeoutSeconds"]["Default"] == 86400
+    assert {"ReviewQueueUrl", "ReviewedDataLocation"} <= set(template.body["Outputs"])

@@ -12,9 +12,10 @@ from botocore.stub import Stubber
 
 from local_stack.aws import lambda_runtime
 from tests.conftest import EVENTS_DIR, load_event
+from tests.unit.asl_render import rendered_asl
 from tests.unit.workflow.conftest import BUCKET, endpoint_answer
 
-ASL = json.loads((EVENTS_DIR.parent / "statemachine" / "classify_image.asl.json").read_text())
+ASL = rendered_asl()
 # the names an execution may end with: every Fail state's own, and those its ErrorPath passes on
 NAMED_ERRORS = {state["Error"] for state in ASL["States"].values() if "Error" in state} | {
     "Runtime.ExitError",

@@ -1,0 +1,55 @@
+"""The ASL as CloudFormation hands it to Step Functions: statemachine/classify_image.asl.json with
+the template's DefinitionSubstitutions filled in (its numbers are bare placeholders, so the file
+itself is JSON only once rendered)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from local_stack.aws.template import Template, make_resolver
+from local_stack.settings import REPO_ROOT
+
+ASL_PATH = REPO_ROOT / "statemachine" / "classify_image.asl.json"
+
+_REGION_ACCOUNT = "us-east-1:123456789012"
+_FAKE_ATTRIBUTES = {
+    **{
+        f"{name}Function.Arn": f"arn:aws:lambda:{_REGION_ACCOUNT}:function:{name}"
+        for name in ("SerializeImageData", "ClassifyImage", "FilterInferences")
+    },
+    "ReviewQueue": "https://sqs.us-east-1.amazonaws.com/123456789012/review",
+}
+
+
+def rendered_definition(template: Template | None = None, **parameters: str) -> str:
+    """The rendered definition text, with the template's defaults overridden by ``parameters``."""
+    template = template or Template.load()
+    values = {"EndpointName": "e", **template.parameter_defaults(), **parameters}
+    resolve = make_resolver(values, _FAKE_ATTRIBUTES, {"AWS::Partition": "aws"})
+    return template.state_machine(
+        "ClassifyImageStateMachine", lambda value: resolve(template.chosen(value, resolve))
+    )
+
+
+def rendered_asl(template: Template | None = None, **parameters: str) -> dict:
+    return json.loads(rendered_definition(template, **parameters))
+
+
+# a placeholder standing for a JSON number, outside any string: "TimeoutSeconds": ${Name},
+_BARE_PLACEHOLDER = re.compile(r"(?<=: )\$\{(\w+)\}(?=\s*[,}\n])")
+
+
+def asl_with_placeholders(template: Template | None = None) -> dict:
+    """The ASL file as written, its bare (number) placeholders given the template's values under
+    the default parameters; every other placeholder stays ``${...}``, to check where each goes."""
+    template = template or Template.load()
+    values = {"EndpointName": "e", **template.parameter_defaults()}
+    resolve = make_resolver(values, {}, {})
+    substitutions = template.body["Resources"]["ClassifyImageStateMachine"]["Properties"][
+        "DefinitionSubstitutions"
+    ]
+    text = ASL_PATH.read_text()
+    return json.loads(
+        _BARE_PLACEHOLDER.sub(lambda m: resolve(template.chosen(substitutions[m.group(1)], resolve)), text)
+    )

@@ -1,0 +1,192 @@
+"""LowConfidenceAction Review through the real ASL in moto: an unsure answer waits in the review
+queue; ``review``'s verdict completes it (bicycle/motorcycle), rejects it (neither), or comes too
+late (the review timed out, or a second verdict); the reviewed data set holds each label once."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from local_stack.aws import deploy, lambda_runtime
+from review import dataset
+from review.exceptions import ReviewAlreadyEnded, ReviewNotFound
+from review.service import Reviews
+from review.stack import ReviewStack
+from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME, load_event
+from tests.unit.workflow.conftest import BUCKET, endpoint_answer
+from training_job.local_model.data import parse_lst
+
+UNSURE = [0.6, 0.4]
+REVIEW_TIMEOUT_SECONDS = 2
+
+
+@pytest.fixture
+def review_workflow(tmp_path):
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        session = boto3.Session(region_name="us-east-1")
+        deployed = deploy.deploy(
+            session,
+            endpoint_name=TEST_ENDPOINT_NAME,
+            bucket=BUCKET,
+            stack_name="unit",
+            parameters={"LowConfidenceAction": "Review", "ReviewTimeoutSeconds": str(REVIEW_TIMEOUT_SECONDS)},
+        )
+        s3 = session.client("s3")
+        for path in (SAMPLES_DIR / "images").iterdir():
+            s3.put_object(Bucket=BUCKET, Key=f"images/{path.name}", Body=path.read_bytes())
+        client = deployed.functions["ClassifyImageFunction"].endpoint.sagemaker_runtime_client()
+        reviews = Reviews(
+            session, ReviewStack(deployed.outputs["ReviewQueueUrl"], BUCKET), tmp_path / "claims.json"
+        )
+        try:
+            with Stubber(client) as endpoint:
+                yield session, deployed, endpoint, reviews
+        finally:
+            lambda_runtime.unregister_all()
+
+
+def start(session, deployed, name: str) -> str:
+    return session.client("stepfunctions").start_execution(
+        stateMachineArn=deployed.state_machine_arn,
+        name=name,
+        input=json.dumps(load_event("workflow_input.json")),
+    )["executionArn"]
+
+
+def wait_for(predicate, timeout: float = 15):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+    return value
+
+
+def ended(session, arn: str) -> dict:
+    sfn = session.client("stepfunctions")
+    return wait_for(lambda: (e := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and e)
+
+
+def one_pending(reviews: Reviews) -> object:
+    return wait_for(lambda: reviews.pending())[0]
+
+
+def reviewed_entries(session) -> list:
+    body = session.client("s3").get_object(Bucket=BUCKET, Key="reviewed/reviewed.lst")["Body"].read().decode()
+    return parse_lst(body)
+
+
+def test_an_unsure_photo_waits_and_the_reviewers_label_completes_it(review_workflow):
+    session, deployed, endpoint, reviews = review_workflow
+    endpoint.add_response("invoke_endpoint", endpoint_answer(UNSURE))
+    arn = start(session, deployed, "unsure-1")
+
+    review = one_pending(reviews)
+    assert session.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "RUNNING"
+    assert (review.id, review.label, review.confidence) == ("unsure-1", "bicycle", 0.6)
+    assert review.s3_uri == f"s3://{BUCKET}/images/bicycle_s_000035.png"
+    assert "task_token" not in review.public()
+
+    decided = reviews.decide("unsure-1", "motorcycle")
+
+    execution = ended(session, arn)
+    assert execution["status"] == "SUCCEEDED", execution
+    output = json.loads(execution["output"])
+    assert (output["label"], output["decided_by"]) == ("motorcycle", "reviewer")
+    assert output["model"] == {"label": "bicycle", "confidence": 0.6, "inferences": UNSURE}
+    assert output["s3_key"] == "images/bicycle_s_000035.png"
+    assert decided["reviewed_object"] == "reviewed/images/unsure-1.png"
+    assert [(e.label, e.path) for e in reviewed_entries(session)] == [(1, "unsure-1.png")]
+    queue = deployed.outputs["ReviewQueueUrl"]
+    attributes = session.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])[
+        "Attributes"
+    ]
+    assert (
+        attributes["ApproximateNumberOfMessages"]
+        == attributes["ApproximateNumberOfMessagesNotVisible"]
+        == "0"
+    )
+
+
+def test_neither_ends_in_rejected_by_reviewer_and_adds_no_training_data(review_workflow):
+    session, deployed, endpoint, reviews = review_workflow
+    endpoint.add_response("invoke_endpoint", endpoint_answer(UNSURE))
+    arn = start(session, deployed, "unsure-2")
+    one_pending(reviews)
+
+    reviews.decide("unsure-2", "neither")
+
+    execution = ended(session, arn)
+    assert (execution["status"], execution["error"]) == ("FAILED", "RejectedByReviewer")
+    assert "neither a bicycle nor a motorcycle" in execution["cause"]
+    assert dataset.read_entries(session.client("s3"), BUCKET, "reviewed/") == []
+
+
+def test_a_review_nobody_decides_ends_review_timed_out_and_a_late_verdict_is_refused(review_workflow):
+    session, deployed, endpoint, reviews = review_workflow
+    endpoint.add_response("invoke_endpoint", endpoint_answer(UNSURE))
+    arn = start(session, deployed, "unsure-3")
+    one_pending(reviews)
+
+    execution = ended(session, arn)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "ReviewTimedOut")
+    with pytest.raises(ReviewAlreadyEnded, match="unsure-3 already ended"):
+        reviews.decide("unsure-3", "bicycle")
+    # the human label is still training data; the stale message is gone
+    assert [(e.label, e.path) for e in reviewed_entries(session)] == [(0, "unsure-3.png")]
+    with pytest.raises(ReviewNotFound):
+        reviews.decide("unsure-3", "bicycle")
+
+
+def test_a_second_verdict_is_refused_and_leaves_one_entry(review_workflow):
+    session, deployed, endpoint, reviews = review_workflow
+    endpoint.add_response("invoke_endpoint", endpoint_answer(UNSURE))
+    arn = start(session, deployed, "unsure-4")
+    review = one_pending(reviews)
+    reviews.decide("unsure-4", "bicycle")
+    assert ended(session, arn)["status"] == "SUCCEEDED"
+
+    # a double click: the same message's token again (SQS redelivered it, or a stale claim)
+    reviews.claims.write_text(json.dumps({review.id: vars(review)}))
+    with pytest.raises(ReviewAlreadyEnded):
+        reviews.decide("unsure-4", "bicycle")
+
+    assert [(e.label, e.path) for e in reviewed_entries(session)] == [(0, "unsure-4.png")]
+
+
+def test_a_confident_answer_never_waits_under_review(review_workflow):
+    session, deployed, endpoint, reviews = review_workflow
+    endpoint.add_response("invoke_endpoint", endpoint_answer([0.02, 0.98]))
+
+    execution = ended(session, start(session, deployed, "sure"))
+
+    assert execution["status"] == "SUCCEEDED"
+    output = json.loads(execution["output"])
+    assert output["label"] == "motorcycle" and "decided_by" not in output
+    assert reviews.pending() == []
+
+
+def test_two_reviewers_never_hold_the_same_photo(review_workflow, tmp_path):
+    session, deployed, endpoint, reviews = review_workflow
+    endpoint.add_response("invoke_endpoint", endpoint_answer(UNSURE))
+    start(session, deployed, "unsure-5")
+    other = Reviews(session, reviews.stack, tmp_path / "other-claims.json")
+
+    assert one_pending(reviews).id == "unsure-5"
+    assert other.pending() == []
+    with pytest.raises(ReviewNotFound):
+        other.decide("unsure-5", "bicycle")
+
+
+def test_the_reviewed_set_replaces_a_label_and_appends_new_paths():
+    from training_job.local_model.data import LstEntry
+
+    entries = dataset.with_entry([], "a.png", 0)
+    entries = dataset.with_entry(entries, "b.png", 1)
+    assert dataset.with_entry(entries, "a.png", 0) == entries
+    assert dataset.with_entry(entries, "a.png", 1) == [LstEntry(0, 1, "a.png"), LstEntry(1, 1, "b.png")]

@@ -151,6 +151,17 @@ def test_aws_lambda_invoke_runs_each_sample_event(shell, event_file):
         assert function_error == "Unhandled" and answer["errorType"] == expected_error, answer
     else:
         assert function_error == "None" and "errorType" not in answer, answer
+    # and `local_stack invoke`, sam local invoke without Docker, answers the same with up's exports
+    local = run(
+        shell, f"python -m local_stack invoke {_function_for(event_file)} -e {event_file}", check=False
+    )
+    assert local.returncode == (1 if expected_error else 0), local.stderr
+    local_answer = json.loads(local.stdout)
+    assert local_answer.get("errorType") == answer.get("errorType")
+    assert {k: v for k, v in local_answer.items() if k != "stackTrace"}.keys() == {
+        k for k in answer if k != "stackTrace"
+    }
+    assert "REPORT" in local.stderr
 
 
 def test_up_puts_the_objects_the_sample_events_name(shell):

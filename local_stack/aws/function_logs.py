@@ -104,16 +104,17 @@ class Report:
 
 
 def report_line(request_id: str | None, report: Report) -> str:
-    fields = [f"REPORT {_request_id(request_id)}".rstrip()]
-    if report.init_ms is not None:
-        fields.append(f"Init Duration: {report.init_ms:.2f} ms")
-    fields += [
+    """Lambda's REPORT line. In CloudWatch Logs (a request id) ``Init Duration`` comes last, as
+    Lambda writes it; ``sam local invoke`` (no request id: its emulator's form) prints it first."""
+    init = [] if report.init_ms is None else [f"Init Duration: {report.init_ms:.2f} ms"]
+    fields = [
         f"Duration: {report.duration_ms:.2f} ms",
         f"Billed Duration: {billed_duration_ms(report.duration_ms)} ms",
         f"Memory Size: {report.memory_size_mb} MB",
         f"Max Memory Used: {report.max_memory_used_mb} MB",
     ]
-    return "\t".join(fields)
+    fields = fields + init if request_id is not None else init + fields
+    return "\t".join([f"REPORT {_request_id(request_id)}".rstrip(), *fields])
 
 
 def billed_duration_ms(duration_ms: float) -> int:

@@ -89,7 +89,8 @@ def test_with_a_log_an_invocation_is_logged_as_lambda_logs_it(monkeypatch):
         "no newline",
         "END RequestId: r-1",
     ]
-    assert first[4].startswith("REPORT RequestId: r-1\tInit Duration: 120.00 ms\tDuration: ")
+    assert first[4].startswith("REPORT RequestId: r-1\tDuration: ")
+    assert first[4].endswith("\tInit Duration: 120.00 ms")  # last, as Lambda writes it
     assert "\tMemory Size: 512 MB\tMax Memory Used: " in first[4]
     assert errored and second[0] == "START RequestId: r-2 Version: $LATEST"
     assert second[1].startswith(

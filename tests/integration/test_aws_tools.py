@@ -226,3 +226,36 @@ def test_the_functions_and_the_state_machine_log_where_the_template_says(shell):
     )["events"]
     types = [json.loads(e["message"])["type"] for e in machine]
     assert "ExecutionStarted" in types and "ExecutionSucceeded" in types and "ExecutionFailed" in types
+
+
+def test_a_12_megapixel_jpeg_copied_to_incoming_is_classified_without_start_execution(shell):
+    """Issue 13's proof: `aws s3 cp` (a multipart upload at this size) under the upload prefix,
+    and nobody calls StartExecution; the execution is found by its input."""
+    import numpy as np
+    from PIL import Image
+
+    photo = shell["cwd"] / "phone.jpg"
+    pixels = np.random.default_rng(13).integers(0, 256, (3000, 4000, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(photo, quality=85)
+    assert photo.stat().st_size > 8 * 1024 * 1024  # above the CLI's multipart threshold
+    run(shell, f'aws s3 cp {photo} "s3://$IMAGE_BUCKET/incoming/phone.jpg"')
+    deadline = time.monotonic() + 30
+    while True:
+        listed = aws(shell, "stepfunctions", "list-executions", "--state-machine-arn", '"$STATE_MACHINE_ARN"')
+        started = [
+            e
+            for e in listed["executions"]
+            if json.loads(
+                aws(shell, "stepfunctions", "describe-execution", "--execution-arn", e["executionArn"])[
+                    "input"
+                ]
+            ).get("s3_key")
+            == "incoming/phone.jpg"
+        ]
+        if (started and started[0]["status"] != "RUNNING") or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert started, "no execution for incoming/phone.jpg"
+    ended = aws(shell, "stepfunctions", "describe-execution", "--execution-arn", started[0]["executionArn"])
+    # classified: an answer, or the model's refusal of a photo of noise; never an unnamed error
+    assert ended["status"] == "SUCCEEDED" or ended.get("error") == "ThresholdConfidenceNotMet", ended

@@ -3,7 +3,8 @@
 ``python -m monitoring report --capture SRC --out DIR`` reads SageMaker data-capture JSON Lines
 from a local folder or ``s3://bucket/prefix`` and writes ``summary.json``, PNG plots, a gallery
 of the least confident inputs and a self-contained ``report.html``; with ``--baseline``, verdicts
-on drift against the model's ``baseline.json`` (:mod:`monitoring.drift`). Nothing runs at import.
+on drift against the model's ``baseline.json`` (:mod:`monitoring.drift`); with ``--reviewed``, what
+people said about the unsure photos (:mod:`monitoring.reviews`). Nothing runs at import.
 """
 
 from training_job.project import DEFAULT_CONFIDENCE_THRESHOLD

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from monitoring import DEFAULT_THRESHOLD
 from monitoring.report import GALLERY_SIZE
+from training_job.project import DEFAULT_STACK_NAME
 
 
 def _threshold(text: str) -> float:
@@ -85,6 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="the model's baseline.json (a path or s3://bucket/key): adds drift verdicts against it "
         "(training_job/local_model/baseline.json for the local model)",
     )
+    reviewed = report.add_mutually_exclusive_group()
+    reviewed.add_argument(
+        "--reviewed",
+        type=_capture,
+        metavar="SRC",
+        help="the reviewed data set (s3://IMAGE_BUCKET/reviewed/ or a local copy): adds the reviews "
+        "section (requested, completed, agreement per class, corrected photos)",
+    )
+    reviewed.add_argument(
+        "--reviewed-from-stack",
+        nargs="?",
+        const=DEFAULT_STACK_NAME,
+        metavar="STACK",
+        help=f"the same, found in the stack's ReviewedDataLocation output (default {DEFAULT_STACK_NAME})",
+    )
     report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     bench = commands.add_parser("bench", help="generate N capture records and time the report on them")
@@ -113,9 +129,11 @@ def _report(args: argparse.Namespace) -> int:
     from monitoring.drift import load_baseline, one_line
     from monitoring.exceptions import MonitoringError
     from monitoring.report import write_report
+    from monitoring.reviews import one_line as reviews_line
 
     try:
         baseline = load_baseline(args.baseline) if args.baseline else None  # before a long read
+        reviewed = _reviewed_set(args)
         source = open_source(args.capture)
         files = write_report(
             source,
@@ -125,6 +143,7 @@ def _report(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             baseline=baseline,
             baseline_location=args.baseline or "",
+            reviewed=reviewed,
         )
     except MonitoringError as exc:
         print(f"monitoring: {exc}", file=sys.stderr)
@@ -132,5 +151,18 @@ def _report(args: argparse.Namespace) -> int:
     print(f"summary: {files.summary}", file=sys.stderr)
     if files.drift:
         print(one_line(files.drift), file=sys.stderr)
+    if files.reviews:
+        print(reviews_line(files.reviews), file=sys.stderr)
     print(files.report)  # the one line on stdout: the page to open
     return 0
+
+
+def _reviewed_set(args: argparse.Namespace):
+    """The reviewed data set, read before the capture so that a wrong location fails at once."""
+    from monitoring.reviews import read_reviewed_set, reviewed_location
+
+    if args.reviewed_from_stack:
+        import boto3
+
+        return read_reviewed_set(reviewed_location(boto3.client("cloudformation"), args.reviewed_from_stack))
+    return read_reviewed_set(args.reviewed) if args.reviewed else None

@@ -28,3 +28,7 @@ class InvalidImage(ValueError):
 
 class BaselineError(MonitoringError):
     """The baseline cannot be read (missing, no access, not JSON) or is no baseline of this model."""
+
+
+class ReviewedSetError(MonitoringError):
+    """The reviewed data set cannot be read (no such folder or stack, no access) or is malformed."""

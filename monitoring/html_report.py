@@ -45,6 +45,7 @@ def write_report(
         f"<p>Source: <code>{escape(str(summary.get('source', '')))}</code></p>",
         _summary_table(summary),
         _drift_section(summary, drift_png),
+        _reviews_section(summary),
         _skipped_table(summary),
         "<h2>Plots</h2>",
     ]
@@ -135,6 +136,71 @@ def _drift_section(summary: dict, drift_png: Path | None) -> str:
         uri = png_data_uri(drift_png.read_bytes())
         parts.append(f'<img class="plot" alt="baseline and capture overlaid" src="{uri}">')
     return "\n".join(parts)
+
+
+def _reviews_section(summary: dict) -> str:
+    """Requested, completed, agreement per class, and the photos people corrected."""
+    reviews = summary.get("reviews")
+    if not reviews:
+        return ""
+    requested, agreement = reviews["requested"], reviews["agreement"]
+    verdicts = ", ".join(f"{name} {count:,}" for name, count in reviews["verdicts"].items())
+    decided = reviews["decided"]
+    rows = [
+        ("requested", f"{requested['count']:,} ({requested['source']})"),
+        ("completed", f"{reviews['completed']:,}: {verdicts}"),
+        ("decided", f"{decided['first'] or 'n/a'} to {decided['last'] or 'n/a'}"),
+        ("reviewer agreed with the model", _agreed(agreement["overall"])),
+        *((f"the model said {name}", _agreed(a)) for name, a in agreement["per_class"].items()),
+        ("corrected (the other class)", _counted_confidence(reviews["corrected"])),
+        ("rejected (neither)", _counted_confidence(reviews["rejected"])),
+    ]
+    if reviews["labels_without_record"]:
+        rows.append(("labels without a verdict record", f"{reviews['labels_without_record']:,}"))
+    parts = [
+        "<h2>Reviews (LowConfidenceAction Review)</h2>",
+        f"<p>Verdicts from the reviewed data set <code>{escape(reviews['location'])}</code>; the "
+        "requests from this capture. Agreement counts <em>neither</em> as disagreeing.</p>",
+        _table(("", "value"), rows),
+    ]
+    photos = reviews["corrected"]["photos"]
+    if photos:
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ("review", "model said", "confidence", "reviewer said", "decided", "photo")
+        )
+        body = "".join(_corrected_row(photo) for photo in photos)
+        parts.append("<h3>Photos people corrected, the most confident first</h3>")
+        parts.append(f"<table><tr>{head}</tr>{body}</table>")
+    return "\n".join(parts)
+
+
+def _corrected_row(photo: dict) -> str:
+    cells = (
+        f"<code>{escape(str(photo['id']))}</code>",
+        escape(str(photo["model_label"])),
+        f"{float(photo['confidence']):.4f}",
+        escape(str(photo["verdict"])),
+        escape(str(photo["decided_at"])),
+        f"<code>{escape(str(photo['s3_uri'] or ''))}</code>",
+    )
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def _agreed(share: dict) -> str:
+    if not share["reviewed"]:
+        return "no verdicts"
+    return f"{share['agreed']:,} of {share['reviewed']:,} ({share['share']:.0%})"
+
+
+def _counted_confidence(group: dict) -> str:
+    confidence = group["confidence"]
+    if not group["count"]:
+        return "0"
+    return (
+        f"{group['count']:,}; the model's confidence {_fmt(confidence['min'])} to "
+        f"{_fmt(confidence['max'])}, mean {_fmt(confidence['mean'])}"
+    )
 
 
 def _shares(shares: list[float]) -> str:

@@ -12,7 +12,7 @@ from typing import Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from monitoring import DEFAULT_THRESHOLD, drift, html_report, plots
+from monitoring import DEFAULT_THRESHOLD, drift, html_report, plots, reviews
 from monitoring.capture_records import CaptureRecord, parse_record
 from monitoring.capture_source import CaptureSource
 from monitoring.exceptions import InvalidRecord, NoCaptureRecords
@@ -31,6 +31,7 @@ class ReportFiles:
     plots: list[Path]
     gallery: Path
     drift: dict | None = None  # summary.json's drift object, when a baseline was given
+    reviews: dict | None = None  # summary.json's reviews object, when a reviewed set was given
 
 
 class RecordObserver(Protocol):
@@ -106,6 +107,7 @@ def write_report(
     progress: bool = True,
     baseline: Baseline | None = None,
     baseline_location: str = "",
+    reviewed: reviews.ReviewedSet | None = None,
 ) -> ReportFiles:
     counts = drift.CaptureCounts(baseline) if baseline else None
     summary, gallery = read_capture(
@@ -135,6 +137,8 @@ def write_report(
     data = {"source": source.description, **summary.to_dict()}
     if drift_result:
         data["drift"] = drift_result
+    if reviewed is not None:
+        data["reviews"] = reviews.reviews_summary(reviewed, summary.below, threshold)
     data["least_confident"] = [
         {
             "event_id": item.event_id,
@@ -159,7 +163,14 @@ def write_report(
     report_path = html_report.write_report(
         out_dir / "report.html", data, titled_plots, gallery_png, items, drift_png
     )
-    return ReportFiles(summary_path, report_path, [p for _, p in titled_plots], gallery_png, drift_result)
+    return ReportFiles(
+        summary_path,
+        report_path,
+        [p for _, p in titled_plots],
+        gallery_png,
+        drift_result,
+        data.get("reviews"),
+    )
 
 
 def _nothing_found(source: CaptureSource, summary: CaptureSummary) -> str:

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("id", help="the review's id (its execution's name), as pending lists it")
     decide.add_argument("verdict", choices=VERDICTS)
     serve = commands.add_parser("serve", help="the review page on 127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--port", type=int, default=8765, help="default 8765; 0: any free port")
     return parser
 
 

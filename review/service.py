@@ -23,6 +23,8 @@ from review.verdicts import (
 
 logger = logging.getLogger(__name__)
 METRICS_NAMESPACE = "SconesUnlimited/VehicleClassifier"
+# what SQS answers a receipt handle whose claim lapsed or whose message is gone
+STALE_HANDLE_ERRORS = ("ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight")
 
 
 @dataclass
@@ -42,11 +44,11 @@ class Reviews:
         check_verdict(verdict)
         sqs = self.session.client("sqs")
         review = queue.find_review(sqs, self.stack.queue_url, review_id, self.claims)
-        written = None
-        if verdict in LABELS:  # a human label is training data even when the execution has ended
-            written = dataset.add_verdict(
-                self.session.client("s3"), self.stack.bucket, self.stack.prefix, review, verdict
-            )
+        # every verdict is recorded (the report counts them all); a label is also training data,
+        # even when the execution has ended
+        written = dataset.add_verdict(
+            self.session.client("s3"), self.stack.bucket, self.stack.prefix, review, verdict
+        )
         try:
             if verdict in LABELS:
                 queue.send_verdict(
@@ -62,6 +64,24 @@ class Reviews:
         queue.forget(self.claims, review.id)
         self._count(review, verdict)
         return {"id": review.id, "verdict": verdict, "model_label": review.label, "reviewed_object": written}
+
+    def release(self, review_id: str) -> None:
+        """Hand a claimed review back to the queue now (the page that showed it closed), so that a
+        reviewer gets it at once rather than when the claim lapses. A claim that already lapsed,
+        or a review decided meanwhile, leaves nothing to do."""
+        claims = queue.load_claims(self.claims)
+        if review_id not in claims:
+            return
+        review = PendingReview(**claims[review_id])
+        try:
+            self.session.client("sqs").change_message_visibility(
+                QueueUrl=self.stack.queue_url, ReceiptHandle=review.receipt_handle, VisibilityTimeout=0
+            )
+        except ClientError as error:
+            # AWS names these with an AWS.SimpleQueueService. prefix in some protocols
+            if error.response["Error"]["Code"].rsplit(".", 1)[-1] not in STALE_HANDLE_ERRORS:
+                raise
+        queue.forget(self.claims, review_id)
 
     def photo(self, review: PendingReview) -> tuple[bytes, str]:
         answer = self.session.client("s3").get_object(Bucket=review.s3_bucket, Key=review.s3_key)

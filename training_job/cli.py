@@ -52,6 +52,7 @@ def run_stage(args: argparse.Namespace) -> int:
     from training_job import staging
 
     session = _session(args)
+    reviewed = _reviewed_uri(args, session)
     result = staging.stage(
         session,
         args.bucket,
@@ -64,9 +65,12 @@ def run_stage(args: argparse.Namespace) -> int:
         seed=args.seed,
         delete=args.delete,
         progress=not args.quiet,
+        reviewed_uri=reviewed,
     )
     sync = result.sync
     _out(f"images: {result.counts.train} train, {result.counts.validation} validation")
+    if result.reviewed is not None:
+        _out(_reviewed_line(result.reviewed, reviewed))
     _out(f"uploaded {len(sync.uploaded)} files, {len(sync.unchanged)} unchanged")
     if sync.deleted:
         _out(f"deleted {len(sync.deleted)} objects no longer staged")
@@ -76,6 +80,57 @@ def run_stage(args: argparse.Namespace) -> int:
         _out(f"  {channel:<15} {uri}")
     _out(f"next: python -m training_job train --bucket {args.bucket} --prefix {args.prefix} --role-arn ARN")
     return 0
+
+
+def _reviewed_uri(args: argparse.Namespace, session) -> str | None:
+    """Where the reviewed data set is, when it is asked for: `--reviewed`, else the stack's
+    `ReviewedDataLocation` Output."""
+    if args.reviewed:
+        return args.reviewed
+    if not args.include_reviewed:
+        return None
+    from training_job import staging
+
+    return staging.reviewed_location(session.client("cloudformation"), args.stack_name)
+
+
+def _reviewed_line(merge, uri: str) -> str:
+    """What `--include-reviewed` did, in one line: added per class, and what was left out and why."""
+    per_class = ", ".join(f"{name} {count}" for name, count in merge.added_per_class.items())
+    left_out = [
+        (merge.duplicates, "duplicate photos (the latest verdict kept)"),
+        (merge.already_in_train, "already in train"),
+        (merge.in_validation, "in validation (kept out of train)"),
+    ]
+    skipped = "; ".join(f"{count} {why}" for count, why in left_out if count)
+    return f"reviewed: {len(merge.added)} photos added to train ({per_class}) from {uri}" + (
+        f"; left out: {skipped}" if skipped else ""
+    )
+
+
+def _add_reviewed_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "the reviewed data set",
+        "Photos the model was unsure of, labelled by a person (python -m review), go into the train "
+        "channel only (validation stays the split models are compared on), once each, numbered "
+        "after the train .lst's last index.",
+    )
+    g.add_argument(
+        "--include-reviewed",
+        action="store_true",
+        help="merge the reviewed data set into train; found in the stack's ReviewedDataLocation output",
+    )
+    g.add_argument(
+        "--reviewed",
+        type=_s3_uri,
+        metavar="S3_URI",
+        help="the reviewed data set, e.g. s3://IMAGE_BUCKET/reviewed/ (implies --include-reviewed)",
+    )
+    g.add_argument(
+        "--stack-name",
+        default=DEFAULT_STACK_NAME,
+        help="the SAM stack whose ReviewedDataLocation names the set (default: %(default)s)",
+    )
 
 
 # --- train --------------------------------------------------------------------------------
@@ -88,6 +143,12 @@ def run_train(args: argparse.Namespace) -> int:
     if args.spot and args.max_wait is not None and args.max_wait < args.max_run:
         raise UsageError(f"--max-wait ({args.max_wait}) must be >= --max-run ({args.max_run})")
     session = _session(args)
+    reviewed = _reviewed_uri(args, session)
+    if reviewed is not None:
+        from training_job import staging
+
+        merge = staging.merge_reviewed_into_staged(session.client("s3"), args.bucket, args.prefix, reviewed)
+        _out(_reviewed_line(merge, reviewed))
     samples = args.num_training_samples or training.count_training_samples(
         session.client("s3"), args.bucket, args.prefix
     )
@@ -466,6 +527,7 @@ def _add_stage(subparsers, common) -> None:
     p.add_argument(
         "--delete", action="store_true", help="delete objects under the channels that are no longer staged"
     )
+    _add_reviewed_options(p)
     p.set_defaults(func=run_stage)
 
 
@@ -515,6 +577,7 @@ def _add_train(subparsers, common) -> None:
     p.add_argument("--job-name", help="default: vehicle-ic-<UTC timestamp>")
     p.add_argument("--no-wait", action="store_true", help="start the job and return")
     p.add_argument("--poll-seconds", type=float, default=30, help=argparse.SUPPRESS)
+    _add_reviewed_options(p)
     p.set_defaults(func=run_train)
 
 

@@ -1,4 +1,6 @@
-"""`stage`: put the four channels in S3, uploading only what changed."""
+"""`stage`: put the four channels in S3, uploading only what changed; with the reviewed data set
+(the photos people labelled, `python -m review`) merged into the train channel, on disk before the
+upload (`stage --include-reviewed`) or in S3 where the channels already are (`train --include-reviewed`)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from typing import Any
 
 from training_job import channels, cifar
 from training_job.aws import s3_uri
-from training_job.exceptions import TrainingJobCommandError
-from training_job.project import CHANNELS, CIFAR_ARCHIVE_NAME, CIFAR_MD5, CIFAR_URL
+from training_job.exceptions import DatasetError, NotStagedError, TrainingJobCommandError
+from training_job.local_model.data import LstEntry, LstFormatError, format_lst, parse_lst
+from training_job.project import CHANNELS, CIFAR_ARCHIVE_NAME, CIFAR_MD5, CIFAR_URL, TRAIN, VALIDATION
 
 _CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".lst": "text/plain"}
 
@@ -30,6 +33,7 @@ class StageResult:
     counts: channels.ChannelCounts
     sync: SyncResult
     uris: dict[str, str]
+    reviewed: channels.ReviewedMerge | None = None  # with --include-reviewed
 
 
 def object_key(prefix: str, relative: str) -> str:
@@ -140,8 +144,10 @@ def stage(
     seed: int = 0,
     delete: bool = False,
     progress: bool = True,
+    reviewed_uri: str | None = None,
 ) -> StageResult:
-    """Build the channels (from the archive or `from_dir`) under `work_dir`, then sync them."""
+    """Build the channels (from the archive or `from_dir`) under `work_dir`, merge the reviewed
+    data set at `reviewed_uri` into train (if given), then sync them."""
     s3 = session.client("s3")
     check_bucket(s3, bucket)
     out_dir = work_dir / "channels"
@@ -152,6 +158,121 @@ def stage(
     else:
         archive = cifar.download(source_url, work_dir / CIFAR_ARCHIVE_NAME, source_md5, progress=progress)
         counts = channels.from_cifar_archive(archive, out_dir)
+    merge = None
+    if reviewed_uri is not None:
+        merge = channels.add_reviewed(out_dir, read_reviewed(s3, reviewed_uri))
+        counts = channels.ChannelCounts(len(merge.train), counts.validation)
     sync = sync_directory(s3, out_dir, bucket, prefix, delete=delete, progress=progress)
     uris = {channel: s3_uri(bucket, prefix, channel) + "/" for channel in CHANNELS}
-    return StageResult(counts, sync, uris)
+    return StageResult(counts, sync, uris, merge)
+
+
+# --- the reviewed data set -------------------------------------------------------------------
+
+#: The stack's Output that names the reviewed data set (template.yaml).
+REVIEWED_OUTPUT = "ReviewedDataLocation"
+
+
+def reviewed_location(cloudformation: Any, stack_name: str) -> str:
+    """The reviewed data set's s3:// URI, from the stack's `ReviewedDataLocation` Output."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        raise DatasetError(
+            f"cannot find the reviewed data set: stack {stack_name}: "
+            f"{error.response['Error'].get('Message')}; name it with --reviewed s3://BUCKET/reviewed/"
+        ) from error
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    if REVIEWED_OUTPUT not in outputs:
+        raise DatasetError(
+            f"stack {stack_name} has no {REVIEWED_OUTPUT} output (an older template); "
+            "name the set with --reviewed s3://BUCKET/reviewed/"
+        )
+    return outputs[REVIEWED_OUTPUT]
+
+
+def reviewed_prefix(uri: str) -> tuple[str, str]:
+    """`s3://bucket/reviewed` -> ('bucket', 'reviewed/'): the set is a folder."""
+    from training_job.aws import parse_s3_uri
+
+    bucket, key = parse_s3_uri(uri)
+    folder = key.strip("/")
+    return bucket, (folder + "/" if folder else "")
+
+
+def read_reviewed(s3: Any, uri: str, *, workers: int = 16) -> list[channels.ReviewedPhoto]:
+    """Every line of the reviewed set's .lst with its image's bytes, in .lst order; an empty list
+    when the set has no .lst yet (nobody has given a verdict)."""
+    from review.dataset import IMAGES, read_entries
+
+    bucket, prefix = reviewed_prefix(uri)
+    try:
+        entries = read_entries(s3, bucket, prefix)
+    except LstFormatError as error:
+        raise DatasetError(f"{uri}: {error}") from error
+
+    def fetch(entry: LstEntry) -> channels.ReviewedPhoto:
+        from botocore.exceptions import ClientError
+
+        key = f"{prefix}{IMAGES}/{entry.path}"
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise DatasetError(
+                    f"s3://{bucket}/{key} is listed in the reviewed .lst but does not exist"
+                ) from None
+            raise
+        return channels.ReviewedPhoto(entry, body)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(fetch, entries))
+
+
+def _staged_lst(s3: Any, bucket: str, key: str) -> list[LstEntry]:
+    from botocore.exceptions import ClientError
+
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    except ClientError as error:
+        raise NotStagedError(
+            f"no s3://{bucket}/{key} ({error.response['Error'].get('Code')}); "
+            "run: python -m training_job stage first"
+        ) from error
+    try:
+        return parse_lst(body)
+    except LstFormatError as error:
+        raise DatasetError(f"s3://{bucket}/{key}: {error}") from error
+
+
+def _md5s(objects: dict[str, tuple[int, str]]) -> dict[str, str]:
+    """key -> MD5 for objects uploaded in one PUT (a multipart ETag, with a '-', is no MD5)."""
+    return {key: etag for key, (_, etag) in objects.items() if "-" not in etag}
+
+
+def merge_reviewed_into_staged(
+    s3: Any, bucket: str, prefix: str, reviewed_uri: str
+) -> channels.ReviewedMerge:
+    """`train --include-reviewed`: the reviewed photos into the train channel already staged in S3
+    (images under train/reviewed/, lines into train_lst/train.lst), compared by the objects'
+    ETags, which are the MD5s `stage`'s single PUTs give them. Uploads only what changed."""
+    train_root = object_key(prefix, TRAIN) + "/"
+    lst_key = object_key(prefix, f"{TRAIN}_lst/{TRAIN}.lst")
+    train = _staged_lst(s3, bucket, lst_key)
+    train_objects = _md5s(list_objects(s3, bucket, train_root))
+    validation_md5 = set(_md5s(list_objects(s3, bucket, object_key(prefix, VALIDATION) + "/")).values())
+    train_md5 = {
+        e.path: train_objects[train_root + e.path] for e in train if train_root + e.path in train_objects
+    }
+    merge = channels.merge_reviewed(train, train_md5, validation_md5, read_reviewed(s3, reviewed_uri))
+    for line, photo in merge.added:
+        body = channels.trainable_bytes(photo.entry.path, photo.body)
+        md5 = hashlib.md5(body, usedforsecurity=False)
+        if train_objects.get(train_root + line.path) != md5.hexdigest():
+            _put(s3, bucket, train_root + line.path, body, md5.digest(), Path(line.path).suffix.lower())
+    text = format_lst(merge.train).encode()
+    if text != format_lst(train).encode():
+        _put(s3, bucket, lst_key, text, hashlib.md5(text, usedforsecurity=False).digest(), ".lst")
+    return merge

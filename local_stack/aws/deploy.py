@@ -27,7 +27,10 @@ from local_stack.processes.execution_environments import ExecutionEnvironments, 
 from local_stack.settings import ACCOUNT_ID, STACK_NAME
 
 STATE_MACHINE_ID = "ClassifyImageStateMachine"
+BATCH_STATE_MACHINE_ID = "BatchClassifyStateMachine"
+# the single-photo workflow's functions (bench's direct loop calls these), and the batch's own
 FUNCTION_IDS = ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")
+BATCH_FUNCTION_IDS = ("SummarizeBatchFunction",)
 _ASSUME_LAMBDA_AND_STATES = json.dumps(
     {
         "Version": "2012-10-17",
@@ -78,6 +81,8 @@ class DeployedStack:
     functions: dict[str, SimpleNamespace] = field(repr=False, default_factory=dict)
     # the worker processes the functions run in, if any; whoever deployed closes them
     environments: ExecutionEnvironments | None = field(repr=False, default=None)
+    # BatchClassify: the Distributed Map over a prefix (README "Batch")
+    batch_state_machine_arn: str = ""
 
 
 def deploy(
@@ -91,8 +96,8 @@ def deploy(
     execution_environments: int = 0,
     function_log: Path | None = None,
 ) -> DeployedStack:
-    """Create the bucket, the three functions and the state machine from the real ASL with the
-    template's substitutions. Idempotent.
+    """Create the bucket, the four functions and the two state machines (ClassifyImage and
+    BatchClassify) from the real ASL with the template's substitutions. Idempotent.
 
     The functions run our handlers in ``execution_environments`` worker processes (see
     ``local_stack.processes.execution_environments``; their logs go to ``function_log``; the
@@ -132,6 +137,16 @@ def deploy(
             template.state_machine_logging(STATE_MACHINE_ID, resolve),
         )
         attributes[STATE_MACHINE_ID] = state_machine_arn
+        batch_state_machine_arn = _ensure_state_machine(
+            session.client("stepfunctions"),
+            resolve(template.body["Resources"][BATCH_STATE_MACHINE_ID]["Properties"]["Name"]),
+            template.state_machine(
+                BATCH_STATE_MACHINE_ID, lambda value: resolve(template.chosen(value, resolve))
+            ),
+            role_arn,
+            template.state_machine_logging(BATCH_STATE_MACHINE_ID, resolve),
+        )
+        attributes[BATCH_STATE_MACHINE_ID] = batch_state_machine_arn
         attributes.update(_dashboard_attributes(template, resolve))
         cloudformation = session.client("cloudformation")
         body = stack_record.stack_template(_without(template, REVIEW_QUEUE_IDS), resolve, params)
@@ -153,6 +168,7 @@ def deploy(
         log_groups,
         functions,
         environments,
+        batch_state_machine_arn,
     )
 
 
@@ -227,7 +243,7 @@ def _create_functions(
     """Create the template's functions in moto; add their names and ARNs to ``attributes`` (Ref
     and GetAtt for the state machine's substitutions); return ``{logical id: (name, spec)}``."""
     created = {}
-    for logical_id in FUNCTION_IDS:
+    for logical_id in FUNCTION_IDS + BATCH_FUNCTION_IDS:
         name = f"{stack_name}-{logical_id}"
         environment = template.function_environment(logical_id, resolve)
         created[logical_id] = (

@@ -81,6 +81,34 @@ The interpreter's patches (``install("interpreter")``, in the stack's process):
   a token whose task ended answers ``InvalidToken`` (AWS may say ``TaskTimedOut``), which
   ``review`` reads as the same "already ended".
 
+The Distributed Map's patches (in the ``interpreter`` group; what each provides, and why, is in
+``aws.distributed_map``, which holds the plain logic):
+
+* ``...asl.parse.asl_parser:AmazonStateLanguageParser.parse(definition)`` cannot parse
+  ``ItemBatcher``, ``"ExecutionType": "EXPRESS"`` or an integer ``ToleratedFailurePercentage``;
+  it gets the definition ``distributed_map.local_definition`` rewrites, and each batched Map's
+  iteration component gets its ``ItemBatcher`` (attribute ``local_item_batcher``).
+* ``...state_map.iteration.distributed_iteration_component:DistributedIterationComponent._map_run(
+  self, env, eval_input)`` runs the children: with a batcher, one child per batch of items
+  (``{"Items", "BatchInput"}``); it keeps each child's input and end on the Map Run's record
+  (``local_results``) and fails the Map with ``States.ExceedToleratedFailureThreshold`` when more
+  items failed than ``ToleratedFailureCount``/``ToleratedFailurePercentage`` tolerate (moto never
+  did), once every child has ended (AWS stops at the first failure over the threshold).
+* ``...itemprocessor.distributed_item_processor_worker:DistributedItemProcessorWorker._eval_job(
+  self, env, job)`` gave a failed child the output ``None``; it gets ``FailedChild(error, cause)``.
+* ``...result_writer.resource_eval.resource_eval_s3:ResourceEvalS3._handle_put_object(env,
+  resource_runtime_part, state_credentials)`` wrote only an empty manifest.json; it writes
+  ``SUCCEEDED_0.json``/``FAILED_0.json`` as AWS does (``distributed_map.result_files``).
+* ``...result_writer.result_writer_decl:ResultWriter._eval_body(self, env)`` read its
+  Parameters' paths (``"Bucket.$": "$.s3_bucket"``) from the Map's outputs; it reads them from
+  the Map state's input, as AWS does.
+* ``...item_reader.eval.resource_eval_s3:ResourceEvalS3._handle_list_objects_v2(...)`` read one
+  page (1,000 objects) and failed on an empty prefix; it reads every page.
+* ``boto_client_for`` as imported by those two ``resource_eval_s3`` modules sent S3 calls to the
+  moto server of the stack's own process; with ``AWS_ENDPOINT_URL_S3`` set (the local stack's S3
+  process), they go there, as a client of AWS would. In-process moto (``mock_aws``, the unit
+  tests) keeps moto's own client.
+
 The server's patch (``install("server")``, in every process that serves moto):
 
 * ``method_names_from_class`` as imported by ``moto.core.responses``: every request lists the
@@ -102,6 +130,7 @@ import importlib
 import io
 import json
 import logging
+import os
 import re
 import threading
 import uuid
@@ -110,8 +139,11 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import moto
+from botocore.config import Config as BotoConfig
 
+from local_stack.aws import distributed_map
 from local_stack.aws.lambda_runtime import invoker_for
 from local_stack.aws.state_machine_logs import LogStreamNames, execution_log_events, log_destination
 from local_stack.errors import MotoVersionError
@@ -458,6 +490,212 @@ def _send_task_failure_with_its_cause(_original: Callable) -> Callable:
     return send_task_failure
 
 
+# -- the Distributed Map's patches --------------------------------------------------------------
+
+_STATE_MAP = f"{_ASL}.component.state.exec.state_map"
+
+
+def _parse_local_distributed_maps(original: Callable) -> Callable:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+
+    def parse(definition: str) -> Any:
+        rewritten, batchers = distributed_map.local_definition(definition)
+        program, tree = original(rewritten)
+        if batchers:
+            for state in _components_of(program, StateMap):
+                if state.name in batchers:
+                    state.iteration_component.local_item_batcher = batchers[state.name]
+        return program, tree
+
+    return parse
+
+
+def _components_of(component: Any, kind: type, seen: set[int] | None = None) -> Iterator[Any]:
+    """Every component of ``kind`` in a parsed program."""
+    seen = set() if seen is None else seen
+    if id(component) in seen:
+        return
+    seen.add(id(component))
+    if isinstance(component, kind):
+        yield component
+    if isinstance(component, list | tuple):
+        children: Any = component
+    elif isinstance(component, dict):
+        children = component.values()
+    elif type(component).__module__.startswith(_ASL) and hasattr(component, "__dict__"):
+        children = vars(component).values()
+    else:
+        return
+    for child in children:
+        yield from _components_of(child, kind, seen)
+
+
+def _map_run_with_batches_and_tolerance(_original: Callable) -> Callable:
+    from moto.stepfunctions.parser.api import HistoryEventType
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.max_concurrency import (
+        DEFAULT_MAX_CONCURRENCY_VALUE,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+        items = env.stack.pop()
+        batcher = getattr(self, "local_item_batcher", None)
+        if batcher is not None:
+            batch_input = distributed_map.evaluated_payload(batcher.batch_input, env.states.get_input())
+            inputs = distributed_map.batches(items, batcher, batch_input if batcher.batch_input else None)
+        else:
+            inputs = list(items)
+        pool = JobPool(job_program=self._get_iteration_program(), job_inputs=inputs)
+        record = eval_input.map_run_record
+        concurrency = record.max_concurrency
+        for _ in range(
+            len(inputs) if concurrency == DEFAULT_MAX_CONCURRENCY_VALUE else min(concurrency, len(inputs))
+        ):
+            self._launch_worker(env=env, eval_input=eval_input, job_pool=pool)
+        pool.await_jobs()
+        if pool.get_worker_exception() is not None:
+            raise pool.get_worker_exception()
+        results = [
+            distributed_map.ChildResult(inputs[job.job_index], job.job_output)
+            for job in pool.get_closed_jobs()
+        ]
+        record.local_results = results
+        failed = sum(distributed_map.items_in(r.input, batcher is not None) for r in results if r.failed)
+        percentage = float(eval_input.tolerated_failure_percentage or 0)
+        count = int(eval_input.tolerated_failure_count or 0)
+        if not distributed_map.failure_tolerated(failed, len(items), count=count, percentage=percentage):
+            error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+            cause = distributed_map.tolerance_exceeded_cause(failed, len(items), percentage)
+            raise FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=error,
+                    event_type=HistoryEventType.MapRunFailed,
+                    event_details=EventDetails(
+                        mapRunFailedEventDetails={"error": error.error_name, "cause": cause}
+                    ),
+                )
+            )
+        env.stack.append([r.output for r in results if not r.failed])
+
+    return _map_run
+
+
+def _failed_children_keep_their_error(eval_job: Callable) -> Callable:
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError, ProgramTimedOut
+
+    def _eval_job(self: Any, env: Any, job: Any) -> None:
+        eval_job(self, env, job)
+        state = env.program_state()
+        if isinstance(state, ProgramError):
+            details = state.error or {}
+            job.job_output = distributed_map.FailedChild(
+                details.get("error", "States.Runtime"), details.get("cause", "")
+            )
+        elif isinstance(state, ProgramTimedOut):
+            job.job_output = distributed_map.FailedChild("States.Timeout", "The child execution timed out")
+        elif not isinstance(state, ProgramEnded):
+            job.job_output = distributed_map.FailedChild(
+                "States.Runtime", f"the child execution ended {type(state).__name__}"
+            )
+
+    return _eval_job
+
+
+def _result_files_written(_original: Callable) -> Callable:
+    def _handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
+            resource_eval_s3,
+        )
+
+        parameters = env.stack.pop()
+        env.stack.pop()  # the Map's outputs: the records below also have the failed children
+        s3 = resource_eval_s3.ResourceEvalS3._get_s3_client(resource_runtime_part, state_credentials)
+        record = env.map_run_record_pool_manager.get_all().pop()
+        manifest_key, files = distributed_map.result_files(
+            getattr(record, "local_results", []),
+            bucket=parameters["Bucket"],
+            prefix=parameters.get("Prefix", ""),
+            map_run_arn=record.map_run_arn,
+            state_machine_arn=record.map_state_machine_arn,
+        )
+        for key, body in files.items():
+            s3.put_object(Bucket=parameters["Bucket"], Key=key, Body=body)
+        env.stack.append(
+            {
+                "MapRunArn": record.map_run_arn,
+                "ResultWriterDetails": {"Bucket": parameters["Bucket"], "Key": manifest_key},
+            }
+        )
+
+    return _handle_put_object
+
+
+def _result_writer_reads_the_maps_input(_original: Callable) -> Callable:
+    def _eval_body(self: Any, env: Any) -> None:
+        # moto read Parameters' paths from the Map's outputs (the top of its stack); AWS reads
+        # them from the Map state's input, as every other field of the state
+        outputs = env.stack.pop()
+        env.stack.append(env.states.get_input())
+        self.parargs.eval(env=env)
+        parameters = env.stack.pop()
+        env.stack.pop()
+        env.stack.extend([outputs, parameters])
+        self.resource_eval.eval_resource(env=env)
+
+    return _eval_body
+
+
+def _every_page_listed(_original: Callable) -> Callable:
+    def _handle_list_objects_v2(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+            resource_eval_s3,
+        )
+
+        s3 = resource_eval_s3.ResourceEvalS3._get_s3_client(resource_runtime_part, state_credentials)
+        parameters = env.stack.pop()
+        items = []
+        for page in s3.get_paginator("list_objects_v2").paginate(**parameters):
+            for item in page.get("Contents", []):
+                # AWS gives the item's LastModified as text; JSON has no datetime
+                items.append({**item, "LastModified": str(item["LastModified"])})
+        env.stack.append(items)
+
+    return _handle_list_objects_v2
+
+
+def _s3_at_its_endpoint(original: Callable) -> Callable:
+    from moto.core.models import botocore_stubber
+
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        url = os.environ.get("AWS_ENDPOINT_URL_S3")
+        if service != "s3" or not url or botocore_stubber.enabled:
+            return original(region, service, state_credentials)
+        with lock:
+            if (region, url) not in clients:
+                clients[(region, url)] = boto3.client(
+                    "s3",
+                    region_name=region,
+                    endpoint_url=url,
+                    config=BotoConfig(retries={"total_max_attempts": 1}),
+                )
+            return clients[(region, url)]
+
+    return boto_client_for
+
+
 # -- the server's patch -------------------------------------------------------------------------
 
 
@@ -503,6 +741,47 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
             ("self",),
             _send_task_failure_with_its_cause,
         ),
+        Patch(
+            f"{_ASL}.parse.asl_parser:AmazonStateLanguageParser.parse",
+            ("definition",),
+            _parse_local_distributed_maps,
+        ),
+        Patch(
+            f"{_STATE_MAP}.iteration.distributed_iteration_component:DistributedIterationComponent._map_run",
+            ("self", "env", "eval_input"),
+            _map_run_with_batches_and_tolerance,
+        ),
+        Patch(
+            f"{_STATE_MAP}.iteration.itemprocessor.distributed_item_processor_worker:"
+            "DistributedItemProcessorWorker._eval_job",
+            ("self", "env", "job"),
+            _failed_children_keep_their_error,
+        ),
+        Patch(
+            f"{_STATE_MAP}.result_writer.resource_eval.resource_eval_s3:ResourceEvalS3._handle_put_object",
+            ("env", "resource_runtime_part", "state_credentials"),
+            _result_files_written,
+        ),
+        Patch(
+            f"{_STATE_MAP}.result_writer.result_writer_decl:ResultWriter._eval_body",
+            ("self", "env"),
+            _result_writer_reads_the_maps_input,
+        ),
+        Patch(
+            f"{_STATE_MAP}.item_reader.eval.resource_eval_s3:ResourceEvalS3._handle_list_objects_v2",
+            ("env", "resource_runtime_part", "state_credentials"),
+            _every_page_listed,
+        ),
+        Patch(
+            f"{_STATE_MAP}.item_reader.eval.resource_eval_s3:boto_client_for",
+            ("region", "service", "state_credentials"),
+            _s3_at_its_endpoint,
+        ),
+        Patch(
+            f"{_STATE_MAP}.result_writer.resource_eval.resource_eval_s3:boto_client_for",
+            ("region", "service", "state_credentials"),
+            _s3_at_its_endpoint,
+        ),
     ),
     "server": (
         Patch("moto.core.responses:method_names_from_class", ("clazz",), _method_names_kept_per_class),
@@ -521,9 +800,14 @@ def install(*groups: str) -> None:
             for patch in PATCHES[group]:
                 if patch not in _applied:
                     owner, name = patch.owner_and_name()
+                    # a staticmethod stays one (moto calls some through an instance)
+                    raw = vars(owner).get(name) if isinstance(owner, type) else None
                     original = getattr(owner, name)
-                    setattr(owner, name, patch.make(original))
-                    _applied[patch] = original
+                    replacement = patch.make(original)
+                    if isinstance(raw, staticmethod):
+                        replacement = staticmethod(replacement)
+                    setattr(owner, name, replacement)
+                    _applied[patch] = raw if isinstance(raw, staticmethod) else original
 
 
 def uninstall() -> None:

@@ -52,7 +52,7 @@ def shell(tmp_path_factory):
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"PATH": path}
     script = (
-        readme_block("**Locally**")
+        readme_block("**Locally**, start the stack")
         + 'env | grep "^AWS_\\|^IMAGE_BUCKET=\\|^STATE_MACHINE_ARN=" > env.txt\nwait\n'
     )
     started = subprocess.Popen(

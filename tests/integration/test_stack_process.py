@@ -22,7 +22,9 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
         # S3 is a moto server of its own, found through the service's own setting
         assert stack.environment["AWS_ENDPOINT_URL_S3"] != stack.environment["AWS_ENDPOINT_URL"]
         machines = stack.client("stepfunctions").list_state_machines()["stateMachines"]
-        assert [m["stateMachineArn"] for m in machines] == [stack.state_machine_arn]
+        assert sorted(m["stateMachineArn"] for m in machines) == sorted(
+            [stack.state_machine_arn, stack.state_machine_arn.replace("-ClassifyImage", "-BatchClassify")]
+        )  # the one-photo workflow and the batch
         assert (
             stack.client("s3").head_bucket(Bucket=stack.bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
         )

@@ -11,25 +11,31 @@ from local_stack.aws.template import Template, make_resolver
 from local_stack.settings import REPO_ROOT
 
 ASL_PATH = REPO_ROOT / "statemachine" / "classify_image.asl.json"
+BATCH_ASL_PATH = REPO_ROOT / "statemachine" / "batch_classify.asl.json"
 
 _REGION_ACCOUNT = "us-east-1:123456789012"
 _FAKE_ATTRIBUTES = {
     **{
         f"{name}Function.Arn": f"arn:aws:lambda:{_REGION_ACCOUNT}:function:{name}"
-        for name in ("SerializeImageData", "ClassifyImage", "FilterInferences")
+        for name in ("SerializeImageData", "ClassifyImage", "FilterInferences", "SummarizeBatch")
     },
     "ReviewQueue": "https://sqs.us-east-1.amazonaws.com/123456789012/review",
 }
 
 
-def rendered_definition(template: Template | None = None, **parameters: str) -> str:
-    """The rendered definition text, with the template's defaults overridden by ``parameters``."""
+def rendered_definition(
+    template: Template | None = None, machine: str = "ClassifyImageStateMachine", **parameters: str
+) -> str:
+    """The rendered definition text of ``machine``, with the template's defaults overridden by
+    ``parameters``."""
     template = template or Template.load()
     values = {"EndpointName": "e", **template.parameter_defaults(), **parameters}
     resolve = make_resolver(values, _FAKE_ATTRIBUTES, {"AWS::Partition": "aws"})
-    return template.state_machine(
-        "ClassifyImageStateMachine", lambda value: resolve(template.chosen(value, resolve))
-    )
+    return template.state_machine(machine, lambda value: resolve(template.chosen(value, resolve)))
+
+
+def rendered_batch_asl(template: Template | None = None, **parameters: str) -> dict:
+    return json.loads(rendered_definition(template, "BatchClassifyStateMachine", **parameters))
 
 
 def rendered_asl(template: Template | None = None, **parameters: str) -> dict:

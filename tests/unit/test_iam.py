@@ -35,6 +35,11 @@ RESOURCELESS_ACTIONS = {
     "states:SendTaskSuccess",
     "states:SendTaskFailure",
 }
+# a Distributed Map's child executions: AWS's "IAM policies for using Distributed Map states"
+# grants DescribeExecution and StopExecution on execution:<state machine name>/*
+CHILD_EXECUTIONS_OF_THE_BATCH = {
+    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-BatchClassify/*"
+}
 # managed policies whose every statement is resourceless (the state machine's tracing)
 ALLOWED_MANAGED_POLICIES = {"arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
 
@@ -74,8 +79,13 @@ def wildcard_problem(statement: dict) -> str | None:
             if not actions <= RESOURCELESS_ACTIONS:
                 return f"{sorted(actions - RESOURCELESS_ACTIONS)} on '*'"
         elif "*" in text:
-            # objects under a fixed prefix of one bucket: "<bucket ARN>/<prefix>/*"
             sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+            if sub in CHILD_EXECUTIONS_OF_THE_BATCH and actions <= {
+                "states:DescribeExecution",
+                "states:StopExecution",
+            }:
+                continue  # the Distributed Map's children, named by Step Functions at run time
+            # objects under a fixed prefix of one bucket: "<bucket ARN>/<prefix>/*"
             if not (isinstance(sub, str) and sub.endswith("/*") and sub.count("*") == 1 and "}/" in sub):
                 return f"{sorted(actions)} on {text}"
             if sub.endswith("}/*"):
@@ -129,6 +139,10 @@ def test_each_function_may_do_its_one_job(roles):
     assert actions("SerializeImageDataFunctionRole") == {"s3:GetObject", "s3:ListBucket"} | logs_and_traces
     assert actions("ClassifyImageFunctionRole") == {"sagemaker:InvokeEndpoint"} | logs_and_traces
     assert actions("FilterInferencesFunctionRole") == logs_and_traces
+    assert actions("SummarizeBatchFunctionRole") == {"s3:GetObject", "s3:PutObject"} | logs_and_traces
+    summarize = {s["Sid"]: s["Resource"] for s in statements(roles["SummarizeBatchFunctionRole"])}
+    assert summarize["ReadResultsWriteSummary"] == {"Fn::Sub": "${ImageBucket.Arn}/batch/results/*"}
+    assert summarize["ReadManifests"] == {"Fn::Sub": "${ImageBucket.Arn}/batch/manifests/*"}
     invoke = next(
         s
         for s in statements(roles["ClassifyImageStateMachineRole"])
@@ -199,3 +213,22 @@ def test_the_reviewers_policy_grants_what_the_review_tool_calls_and_no_wildcard_
     }
     queue = next(s for s in policy if s["Sid"] == "TakeReviews")
     assert queue["Resource"] == {"Fn::GetAtt": ["ReviewQueue", "Arn"]}
+
+
+def test_the_batch_may_start_its_own_children_list_the_photos_and_write_its_results_only(roles):
+    granted = {s["Sid"]: s for s in statements(roles["BatchClassifyStateMachineRole"])}
+    assert granted["StartChildExecutions"]["Action"] == "states:StartExecution"
+    assert granted["StartChildExecutions"]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+        "${AWS::StackName}-BatchClassify"
+    }
+    assert granted["ListThePhotos"]["Action"] == "s3:ListBucket"
+    assert granted["ListThePhotos"]["Condition"] == {"StringLike": {"s3:prefix": ["images/*", "incoming/*"]}}
+    assert granted["WriteTheResults"]["Resource"] == {"Fn::Sub": "${ImageBucket.Arn}/batch/results/*"}
+    invoke = granted["InvokeTheFourFunctions"]["Resource"]
+    assert invoke == [
+        {"Fn::GetAtt": [f"{name}Function", "Arn"]}
+        for name in ("SerializeImageData", "ClassifyImage", "FilterInferences", "SummarizeBatch")
+    ]
+    s3_actions = {a for s in granted.values() for a in as_list(s["Action"]) if a.startswith("s3:")}
+    assert "s3:DeleteObject" not in s3_actions and not any(a.endswith("*") for a in s3_actions)

@@ -437,3 +437,138 @@ def _wait_until_ended(sfn, arn: str) -> None:
     while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
         assert time.monotonic() < deadline, f"{arn} still running"
         time.sleep(0.01)
+
+
+# -- the Distributed Map (issue 15) --------------------------------------------------------------
+
+BATCHED_MAP = {
+    "StartAt": "Map",
+    "States": {
+        "Map": {
+            "Type": "Map",
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:listObjectsV2",
+                "Parameters": {"Bucket.$": "$.bucket", "Prefix": "in/"},
+            },
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"bucket.$": "$.bucket"}},
+            "ToleratedFailurePercentage": 40,
+            "MaxConcurrency": 2,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "First",
+                "States": {
+                    # moto reads "$.Items[0].Key" as a list (a path ending in [n] is the element)
+                    "First": {"Type": "Pass", "Parameters": {"first.$": "$.Items[0]"}, "Next": "Check"},
+                    "Check": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$.first.Key", "StringMatches": "*bad*", "Next": "Bad"}],
+                        "Default": "Good",
+                    },
+                    "Bad": {"Type": "Fail", "Error": "Bad", "Cause": "a bad one"},
+                    "Good": {"Type": "Pass", "End": True},
+                },
+            },
+            "ResultWriter": {
+                "Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket.$": "$.bucket", "Prefix": "out"},
+            },
+            "ResultPath": "$.map_run",
+            "Catch": [{"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "Next": "TooMany"}],
+            "End": True,
+        },
+        "TooMany": {"Type": "Fail", "Error": "TooMany", "CausePath": "$.Cause"},
+    },
+}
+
+
+def _batched_run(keys: list[str]) -> tuple[dict, object]:
+    """Run BATCHED_MAP over objects named ``keys``; the execution and the S3 client."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        session = boto3.Session(region_name="us-east-1")
+        s3, sfn = session.client("s3"), session.client("stepfunctions")
+        s3.create_bucket(Bucket="batch-bucket")
+        for key in keys:
+            s3.put_object(Bucket="batch-bucket", Key=key, Body=b"x")
+        arn = sfn.create_state_machine(
+            name="m", definition=json.dumps(BATCHED_MAP), roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=arn, name="e", input='{"bucket": "batch-bucket"}')
+        _wait_until_ended(sfn, execution["executionArn"])
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        files = {
+            o["Key"].rpartition("/")[2]: json.loads(
+                s3.get_object(Bucket="batch-bucket", Key=o["Key"])["Body"].read()
+            )
+            for o in s3.list_objects_v2(Bucket="batch-bucket", Prefix="out/").get("Contents", [])
+        }
+        return described, files
+
+
+def test_moto_as_shipped_parses_neither_item_batcher_nor_express_children(pristine_moto):
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
+
+    with pytest.raises(ASLParserException, match="ItemBatcher"):
+        AmazonStateLanguageParser.parse(json.dumps(BATCHED_MAP))
+    express_only = json.loads(json.dumps(BATCHED_MAP))
+    del express_only["States"]["Map"]["ItemBatcher"]
+    with pytest.raises(ASLParserException, match="EXPRESS"):
+        AmazonStateLanguageParser.parse(json.dumps(express_only))
+    express_only["States"]["Map"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] = "STANDARD"
+    with pytest.raises(ASLParserException):  # an integer tolerance
+        AmazonStateLanguageParser.parse(json.dumps(express_only))
+    express_only["States"]["Map"]["ToleratedFailurePercentage"] = 40.0
+    AmazonStateLanguageParser.parse(json.dumps(express_only))  # as a float it parses
+
+
+def test_a_batched_map_runs_children_of_batches_and_writes_every_result_as_aws_does(patched):
+    keys = ["in/a", "in/b", "in/bad", "in/c", "in/d"]  # 3 children: [a, b], [bad, c], [d]
+
+    execution, files = _batched_run(keys)
+
+    assert execution["status"] == "SUCCEEDED", execution  # 2 of 5 items failed: 40 % is tolerated
+    manifest = files["manifest.json"]
+    assert json.loads(execution["output"])["map_run"]["ResultWriterDetails"]["Key"].endswith("/manifest.json")
+    assert [len(f) for f in manifest["ResultFiles"].values()] == [1, 0, 1]  # FAILED, PENDING, SUCCEEDED
+    succeeded, failed = files["SUCCEEDED_0.json"], files["FAILED_0.json"]
+    assert sorted(item["Key"] for c in succeeded for item in json.loads(c["Input"])["Items"]) == [
+        "in/a",
+        "in/b",
+        "in/d",
+    ]
+    assert [(c["Status"], c["Error"], c["Cause"]) for c in failed] == [("FAILED", "Bad", "a bad one")]
+    assert json.loads(failed[0]["Input"]) == {
+        "Items": [json.loads(failed[0]["Input"])["Items"][0], json.loads(failed[0]["Input"])["Items"][1]],
+        "BatchInput": {"bucket": "batch-bucket"},
+    }
+    assert ":execution:m/" in succeeded[0]["ExecutionArn"]
+
+
+def test_more_failures_than_tolerated_fail_the_map(patched):
+    execution, _ = _batched_run(["in/bad1", "in/bad2", "in/c"])  # 2 of 3 items fail: 67 % > 40 %
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "TooMany")
+    assert "2 of 3 items failed" in execution["cause"]
+
+
+def test_the_item_reader_lists_every_page(patched):
+    keys = [f"in/{n:04}" for n in range(1001)]
+
+    _, files = _batched_run(keys)
+
+    listed = [item["Key"] for c in files["SUCCEEDED_0.json"] for item in json.loads(c["Input"])["Items"]]
+    assert sorted(listed) == keys
+
+
+def test_the_interpreters_s3_calls_go_to_aws_endpoint_url_s3_outside_mock_aws(patched, monkeypatch):
+    from moto.core.models import botocore_stubber
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import resource_eval_s3
+
+    monkeypatch.setattr(botocore_stubber, "enabled", False)  # as in the stack's server process
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    client = resource_eval_s3.boto_client_for("us-east-1", "s3")
+    assert client.meta.endpoint_url == "http://127.0.0.1:9"
+    assert resource_eval_s3.boto_client_for("us-east-1", "s3") is client
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+    assert resource_eval_s3.boto_client_for("us-east-1", "s3").meta.endpoint_url.startswith(
+        "http://localhost:"
+    )

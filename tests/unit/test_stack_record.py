@@ -61,6 +61,8 @@ def test_the_log_groups_are_the_templates_and_the_state_machine_logs_to_its_own(
             f"/aws/lambda/{STACK_NAME}/ClassifyImage",
             f"/aws/lambda/{STACK_NAME}/FilterInferences",
             f"/aws/vendedlogs/states/{STACK_NAME}-classify-image",
+            f"/aws/lambda/{STACK_NAME}/SummarizeBatch",
+            f"/aws/vendedlogs/states/{STACK_NAME}-batch-classify",
         }
     )
     retention = int(Template.load().parameter_defaults()["LogRetentionInDays"])

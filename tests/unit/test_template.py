@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.unit.asl_render import asl_with_placeholders, rendered_asl, rendered_definition
+from tests.unit.asl_render import asl_with_placeholders, rendered_asl, rendered_batch_asl, rendered_definition
 
 ASL_PATH = REPO_ROOT / "statemachine" / "classify_image.asl.json"
 TRANSIENT_LAMBDA_ERRORS = {
@@ -218,7 +218,7 @@ def test_bucket_is_private_encrypted_versioned_and_tls_only(template):
 
 
 def test_every_function_has_its_own_log_group_with_retention(template):
-    for logical_id in ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction"):
+    for logical_id in template.resources_of_type("AWS::Serverless::Function"):
         group = template.body["Resources"][logical_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         assert template.body["Resources"][group]["Properties"]["RetentionInDays"] == {
             "Ref": "LogRetentionInDays"
@@ -298,13 +298,15 @@ def transformed() -> dict:
 
 def test_functions_and_state_machine_are_traced_by_aws_not_by_an_sdk(transformed):
     functions = {k: v for k, v in transformed.items() if v["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 3
+    assert len(functions) == 4
     for name, function in functions.items():
         assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}, name
         variables = function["Properties"]["Environment"]["Variables"]
         assert not [v for v in variables if v.startswith("POWERTOOLS_TRACE")], name  # no Tracer left
-    (machine,) = (v for v in transformed.values() if v["Type"] == "AWS::StepFunctions::StateMachine")
-    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    machines = [v for v in transformed.values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
+    assert len(machines) == 2
+    for machine in machines:
+        assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
 
 
 def test_opentelemetry_is_one_opt_in_switch_for_the_layer_and_its_wrapper(template, transformed):
@@ -401,3 +403,103 @@ def test_the_review_queue_is_encrypted_with_a_dead_letter_queue_and_an_age_alarm
     assert params["LowConfidenceAction"]["AllowedValues"] == ["Fail", "Review"]
     assert params["ReviewTimeoutSeconds"]["Default"] == 86400
     assert {"ReviewQueueUrl", "ReviewedDataLocation"} <= set(template.body["Outputs"])
+
+
+# -- BatchClassify (issue 15) -------------------------------------------------------------------
+
+BATCH_ASL_PATH = REPO_ROOT / "statemachine" / "batch_classify.asl.json"
+
+
+def test_the_batch_definition_is_rendered_from_its_sources():
+    result = run(sys.executable, "statemachine/render_batch.py", "--check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_statelint_accepts_the_rendered_batch_definition(template, tmp_path):
+    rendered = tmp_path / "batch_classify.asl.json"
+    rendered.write_text(rendered_definition(template, "BatchClassifyStateMachine"))
+
+    result = run(tool("statelint"), str(rendered))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_batch_asl_holds_only_placeholders_it_is_given(template):
+    text = BATCH_ASL_PATH.read_text()
+    assert not re.search(r"\d{12}", text) and not re.search(r"(us|eu|ap)-[a-z]+-\d", text)
+    substitutions = template.body["Resources"]["BatchClassifyStateMachine"]["Properties"][
+        "DefinitionSubstitutions"
+    ]
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(substitutions)
+
+
+def _photo_branch(batch: dict) -> dict:
+    processor = batch["States"]["ClassifyPhotos"]["ItemProcessor"]
+    inner = processor["States"]["ClassifyBatch"]["ItemProcessor"]
+    (branch,) = inner["States"]["ClassifyPhoto"]["Branches"]
+    return branch
+
+
+def test_each_photo_runs_the_single_photo_workflows_states_less_its_review_route(template):
+    single, batch = rendered_asl(template), rendered_batch_asl(template)
+    branch = _photo_branch(batch)
+    review = {"CountReviewRequest", "RequestReview", "CheckVerdict", "ReviewerDecided"}
+    review |= {"RejectedByReviewer", "ReviewTimedOut", "InvalidVerdict"}
+    assert branch["StartAt"] == single["StartAt"]
+    assert set(branch["States"]) == set(single["States"]) - review
+    for name in set(branch["States"]) - {"RouteError", "DescribeError"}:
+        assert branch["States"][name] == single["States"][name], name  # the same tasks, retries, catches
+    routes = [r for r in single["States"]["RouteError"]["Choices"] if r.get("Next") not in review]
+    assert branch["States"]["RouteError"]["Choices"] == routes
+
+
+def test_a_batch_runs_express_children_in_batches_with_its_parameters(template):
+    batch = rendered_batch_asl(
+        template, BatchSize="7", BatchMaxConcurrency="300", BatchToleratedFailurePercentage="2"
+    )
+    photos = batch["States"]["ClassifyPhotos"]
+    assert photos["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    assert photos["ItemReader"]["Resource"] == "arn:aws:states:::s3:listObjectsV2"
+    assert photos["ItemBatcher"]["MaxItemsPerBatch"] == 7
+    assert (photos["MaxConcurrency"], photos["ToleratedFailurePercentage"]) == (300, 2)
+    assert photos["ResultWriter"]["Parameters"]["Prefix"] == "batch/results"
+    assert photos["Catch"] == [
+        {
+            "ErrorEquals": ["States.ExceedToleratedFailureThreshold"],
+            "ResultPath": "$.error",
+            "Next": "TooManyPhotosFailed",
+        }
+    ]
+    assert batch["States"][photos["Next"]]["Parameters"]["FunctionName"] == (
+        "arn:aws:lambda:us-east-1:123456789012:function:SummarizeBatch"
+    )
+
+
+def test_refusals_and_bad_files_are_a_photos_result_and_other_errors_fail_its_child(functions, template):
+    batch = rendered_batch_asl(template)
+    inner = batch["States"]["ClassifyPhotos"]["ItemProcessor"]["States"]["ClassifyBatch"]["ItemProcessor"]
+    (catcher,) = inner["States"]["ClassifyPhoto"]["Catch"]
+    outcomes = set(catcher["ErrorEquals"])
+    assert "ThresholdConfidenceNotMet" in outcomes and "NotAnImage" in outcomes
+    transient = TRANSIENT_NAMED_ERRORS | CRASHED_FUNCTION_ERRORS | {"InvalidConfiguration", "ImageStoreError"}
+    assert not outcomes & transient  # the endpoint or S3 down is no photo's fault: it counts as a failure
+    raised = {
+        name
+        for function in functions.values()
+        for name, value in vars(function.exceptions).items()
+        if isinstance(value, type) and issubclass(value, Exception)
+    }
+    assert outcomes <= raised
+
+
+def test_the_batch_parameters_bound_an_express_child_and_the_map(template):
+    parameters = template.body["Parameters"]
+    assert (
+        parameters["BatchSize"]["MaxValue"] <= 20
+    )  # a batch's photos with every retry stay inside 5 minutes
+    assert parameters["BatchMaxConcurrency"]["MaxValue"] == 10000  # Distributed Map's limit
+    assert (
+        parameters["BatchToleratedFailurePercentage"]["MinValue"],
+        parameters["BatchToleratedFailurePercentage"]["MaxValue"],
+    ) == (0, 100)
+    assert {"BatchClassifyStateMachineArn", "BatchResultsLocation"} <= set(template.body["Outputs"])

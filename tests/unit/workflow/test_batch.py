@@ -1,0 +1,174 @@
+"""BatchClassify executed for real: moto's interpreter runs statemachine/batch_classify.asl.json
+(the Distributed Map, with what local_stack.aws.moto_patches provides of it), the four handlers
+in-process, S3 in moto. The endpoint is a fake that answers by the photo's bytes, so that the
+answers do not depend on the order in which concurrent children call it; the same fake serves
+the single-photo workflow, and each photo's answer must agree between the two."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local_stack.aws import deploy, lambda_runtime
+from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME
+from tests.unit.workflow.conftest import BUCKET
+
+PREFIX = "images/batch/"
+SURE_BICYCLE, SURE_MOTORCYCLE, UNSURE = [0.97, 0.03], [0.02, 0.98], [0.6, 0.4]
+
+
+def sample(name: str) -> bytes:
+    return (SAMPLES_DIR / "images" / name).read_bytes()
+
+
+# the photos of the batch and what the fake endpoint answers for each
+PHOTOS = {
+    "bicycle_s_000035.png": SURE_BICYCLE,
+    "bicycle_s_000043.png": UNSURE,
+    "bicycle_s_000159.png": SURE_MOTORCYCLE,  # a wrong answer, for the confusion matrix
+    "bicycle_s_000235.png": SURE_BICYCLE,
+}
+LST = "".join(f"{n}\t0\t{name}\n" for n, name in enumerate(PHOTOS)) + f"9\t1\t{'not_an_image.txt'}\n"
+
+
+@pytest.fixture
+def batch():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        session = boto3.Session(region_name="us-east-1")
+        deployed = deploy.deploy(
+            session,
+            endpoint_name=TEST_ENDPOINT_NAME,
+            bucket=BUCKET,
+            stack_name="unit",
+            parameters={"BatchSize": "2", "BatchMaxConcurrency": "2"},
+        )
+        s3 = session.client("s3")
+        for name in PHOTOS:
+            s3.put_object(Bucket=BUCKET, Key=PREFIX + name, Body=sample(name))
+        s3.put_object(Bucket=BUCKET, Key=PREFIX + "not_an_image.txt", Body=sample("not_an_image.txt"))
+        s3.put_object(Bucket=BUCKET, Key="batch/manifests/photos.lst", Body=LST.encode())
+        try:
+            yield Batch(session, deployed)
+        finally:
+            lambda_runtime.unregister_all()
+
+
+class Batch:
+    def __init__(self, session, deployed):
+        self.session, self.deployed = session, deployed
+        self.sfn, self.s3 = session.client("stepfunctions"), session.client("s3")
+        self.classify = deployed.functions["ClassifyImageFunction"]
+
+    def endpoint_answers(self, monkeypatch, answers: dict[bytes, list[float]]) -> None:
+        def invoke_endpoint(endpoint_name, image, content_type):
+            return json.dumps(answers[image]).encode()
+
+        monkeypatch.setattr(self.classify.app, "invoke_endpoint", invoke_endpoint)
+
+    def endpoint_throttles(self, monkeypatch) -> None:
+        def invoke_endpoint(endpoint_name, image, content_type):
+            raise self.classify.exceptions.EndpointThrottled("throttled, as a test wants")
+
+        monkeypatch.setattr(self.classify.app, "invoke_endpoint", invoke_endpoint)
+
+    def run(self, arn: str, execution_input: dict, name: str) -> dict:
+        execution = self.sfn.start_execution(
+            stateMachineArn=arn, name=name, input=json.dumps(execution_input)
+        )
+        deadline = time.monotonic() + 60
+        while (described := self.sfn.describe_execution(executionArn=execution["executionArn"]))[
+            "status"
+        ] == "RUNNING":
+            assert time.monotonic() < deadline, "execution did not finish"
+            time.sleep(0.05)
+        return described
+
+    def run_batch(self, **execution_input) -> dict:
+        return self.run(
+            self.deployed.batch_state_machine_arn, {"s3_bucket": BUCKET, **execution_input}, "batch"
+        )
+
+    def json_object(self, key: str):
+        return json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def test_every_photo_under_the_prefix_gets_a_result_and_the_summary_counts_them(batch, monkeypatch):
+    batch.endpoint_answers(monkeypatch, {sample(name): answer for name, answer in PHOTOS.items()})
+
+    execution = batch.run_batch(prefix=PREFIX, manifest_key="batch/manifests/photos.lst")
+
+    assert execution["status"] == "SUCCEEDED", execution
+    summary = json.loads(execution["output"])
+    assert {k: summary[k] for k in ("photos", "answered", "labels", "refused", "errors")} == {
+        "photos": 5,
+        "answered": 3,
+        "labels": {"bicycle": 2, "motorcycle": 1},
+        "refused": 1,
+        "errors": {"NotAnImage": 1},
+    }
+    expected = summary["expected"]
+    assert (expected["labelled"], expected["accuracy"], expected["coverage"]) == (5, 0.6667, 0.6)
+    assert expected["confusion_matrix"] == {
+        "bicycle": {"bicycle": 2, "motorcycle": 1, "refused": 1, "error": 0},
+        "motorcycle": {"bicycle": 0, "motorcycle": 0, "refused": 0, "error": 1},
+    }
+    # summary.json beside the results AWS's ResultWriter writes
+    results_folder = summary["results"].removeprefix(f"s3://{BUCKET}/").rpartition("/")[0]
+    assert results_folder.startswith("batch/results/")
+    assert batch.json_object(f"{results_folder}/summary.json") == summary
+    manifest = batch.json_object(f"{results_folder}/manifest.json")
+    assert [f["Key"].rpartition("/")[2] for f in manifest["ResultFiles"]["SUCCEEDED"]] == ["SUCCEEDED_0.json"]
+    assert manifest["ResultFiles"]["FAILED"] == []
+    children = batch.json_object(manifest["ResultFiles"]["SUCCEEDED"][0]["Key"])
+    assert len(children) == 3  # 5 photos, BatchSize 2
+    photos = [p for child in children for p in json.loads(child["Output"])]
+    assert all("image_data" not in json.dumps(p) for p in photos)  # answers, not images
+
+
+def test_each_photo_ends_as_it_does_in_the_single_photo_workflow(batch, monkeypatch):
+    batch.endpoint_answers(monkeypatch, {sample(name): answer for name, answer in PHOTOS.items()})
+    single = {}
+    for number, name in enumerate([*PHOTOS, "not_an_image.txt"]):
+        ended = batch.run(
+            batch.deployed.state_machine_arn, {"s3_bucket": BUCKET, "s3_key": PREFIX + name}, f"one-{number}"
+        )
+        single[PREFIX + name] = (
+            json.loads(ended["output"])["label"] if ended["status"] == "SUCCEEDED" else ended["error"]
+        )
+
+    summary = json.loads(batch.run_batch(prefix=PREFIX)["output"])
+
+    manifest = batch.json_object(summary["results"].removeprefix(f"s3://{BUCKET}/"))
+    in_batch = {}
+    for child in batch.json_object(manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]):
+        for photo in json.loads(child["Output"]):
+            in_batch[photo["item"]["Key"]] = photo["answer"]["label"] if "answer" in photo else photo["error"]
+    assert in_batch == single
+    assert "expected" not in summary  # no manifest, no accuracy
+
+
+def test_an_endpoint_down_through_every_retry_fails_the_batch_beyond_its_tolerance(
+    batch, monkeypatch, retry_sleeps
+):
+    batch.endpoint_throttles(monkeypatch)
+
+    execution = batch.run_batch(prefix=PREFIX)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "TooManyPhotosFailed"), execution["cause"]
+    assert "4 of 5 items failed" in execution["cause"]  # the text file fails before the endpoint
+
+
+def test_a_prefix_outside_what_the_functions_may_read_is_refused(batch):
+    execution = batch.run_batch(prefix="batch/")
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "InvalidBatchInput")
+
+
+def test_a_manifest_outside_batch_manifests_is_refused(batch):
+    execution = batch.run_batch(prefix=PREFIX, manifest_key="images/photos.lst")
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "InvalidBatchInput")

@@ -16,6 +16,20 @@ from local_stack.client.results import ExecutionResult, result_of
 from local_stack.errors import LocalStackError
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+# how long an execution runs before the waiter asks whether it waits for a person
+REVIEW_CHECK_SECONDS = 2.0
+
+
+def waiting_for_a_person(events: list[dict]) -> bool:
+    """Whether an execution's newest event is its wait for a task token (the review task of
+    LowConfidenceAction Review): scheduled, started or submitted, not yet answered."""
+    if not events:
+        return False
+    newest = max(events, key=lambda event: event["id"])
+    details = next((value for key, value in newest.items() if key.endswith("EventDetails")), {})
+    return newest["type"] in ("TaskScheduled", "TaskStarted", "TaskSubmitted") and str(
+        details.get("resource", "")
+    ).endswith(".waitForTaskToken")
 
 
 def run_executions(
@@ -75,11 +89,15 @@ class ExecutionWatcher:
                 if self._stopped.is_set():
                     raise LocalStackError("the execution watcher is closed")
                 self._waiting[execution_arn] = left
-            if not futures.wait([left], timeout=max(0.0, deadline - time.monotonic())).done:
-                # still running: report it as it stands (status RUNNING) rather than end the whole run
+            if not self._ended_or_settled(left, execution_arn, deadline):
+                # waiting for a person, or still running at the timeout: report it as it stands
+                # (status RUNNING) rather than hold the whole run
                 with self._lock:
                     self._waiting.pop(execution_arn, None)
-                return self._sfn.describe_execution(executionArn=execution_arn)
+                execution = self._sfn.describe_execution(executionArn=execution_arn)
+                if execution["status"] == "RUNNING" and self._waits_for_review(execution_arn):
+                    execution["waiting_for_review"] = True
+                return execution
             left.result()  # raises the watcher's error, if it had one
             execution = self._sfn.describe_execution(executionArn=execution_arn)
             if execution["status"] in TERMINAL:
@@ -88,6 +106,24 @@ class ExecutionWatcher:
             # or every round would wake and describe it again
             time.sleep(max(0.0, min(backoff, deadline - time.monotonic())))
             backoff = min(2 * backoff, 5.0)
+
+    def _ended_or_settled(self, left: Future, execution_arn: str, deadline: float) -> bool:
+        """Wait for the watcher's word that the execution left RUNNING (True), in slices: one
+        that has waited a while is asked whether it waits for a review (False then, at once)."""
+        while True:
+            left_s = deadline - time.monotonic()
+            if futures.wait([left], timeout=max(0.0, min(REVIEW_CHECK_SECONDS, left_s))).done:
+                return True
+            if left_s <= REVIEW_CHECK_SECONDS or self._waits_for_review(execution_arn):
+                return False
+
+    def _waits_for_review(self, execution_arn: str) -> bool:
+        events = [
+            event
+            for page in self._sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+            for event in page["events"]
+        ]
+        return waiting_for_a_person(events)
 
     def __enter__(self) -> ExecutionWatcher:
         return self

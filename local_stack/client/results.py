@@ -29,10 +29,17 @@ class ExecutionResult:
 CAUSE_SHOWN = 80
 
 
+# an execution that waits for a person's verdict (LowConfidenceAction Review): not a failure, and
+# not one to wait for (it may wait a day)
+WAITING_FOR_REVIEW = "WaitingForReview"
+
+
 def result_of(image: ImageToRun, execution: dict, seconds: float) -> ExecutionResult:
     status = execution["status"]
     label = confidence = error = cause = None
-    if status == "SUCCEEDED":
+    if execution.get("waiting_for_review"):
+        error, cause = WAITING_FOR_REVIEW, "a person decides it: python -m review pending / serve"
+    elif status == "SUCCEEDED":
         output = json.loads(execution.get("output") or "{}")
         label, confidence = output.get("label"), output.get("confidence")
     else:
@@ -49,7 +56,12 @@ def summarize(results: list[ExecutionResult], wall_seconds: float) -> dict:
     return {
         "executions": len(results),
         "succeeded": len(succeeded),
-        "failed": dict(Counter(r.error for r in results if r.status != "SUCCEEDED").most_common()),
+        "failed": dict(
+            Counter(
+                r.error for r in results if r.status != "SUCCEEDED" and r.error != WAITING_FOR_REVIEW
+            ).most_common()
+        ),
+        "waiting_for_review": sum(r.error == WAITING_FOR_REVIEW for r in results),
         "accuracy_of_answered": round(sum(r.label == r.expected for r in graded) / len(graded), 4)
         if graded
         else None,
@@ -89,8 +101,11 @@ def print_table(results: list[ExecutionResult], summary: dict, out=None) -> None
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
     print(file=out)
     failed = ", ".join(f"{name} {count}" for name, count in summary["failed"].items()) or "none"
+    waiting = (
+        f"  waiting for review {summary['waiting_for_review']}" if summary.get("waiting_for_review") else ""
+    )
     print(
-        f"executions {summary['executions']}  succeeded {summary['succeeded']}  failed: {failed}\n"
+        f"executions {summary['executions']}  succeeded {summary['succeeded']}  failed: {failed}{waiting}\n"
         f"accuracy of answered {_accuracy(summary)}  coverage {summary['coverage']}  "
         f"{summary['executions_per_second']} executions/s  "
         f"p50 {summary['latency_p50_seconds']} s  p95 {summary['latency_p95_seconds']} s",

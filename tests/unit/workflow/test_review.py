@@ -190,3 +190,52 @@ def test_the_reviewed_set_replaces_a_label_and_appends_new_paths():
     entries = dataset.with_entry(entries, "b.png", 1)
     assert dataset.with_entry(entries, "a.png", 0) == entries
     assert dataset.with_entry(entries, "a.png", 1) == [LstEntry(0, 1, "a.png"), LstEntry(1, 1, "b.png")]
+
+
+def test_run_reports_a_photo_waiting_for_review_instead_of_waiting_a_day(review_workflow):
+    """`local_stack run` against a Review stack: an unsure photo is counted as waiting for a
+    person (seconds after its review was requested), not as a failure, and not waited on."""
+    from local_stack.client.executions import run_executions
+    from local_stack.client.images import ImageToRun
+    from local_stack.client.results import WAITING_FOR_REVIEW, summarize
+
+    session, deployed, endpoint, _ = review_workflow
+    endpoint.add_response("invoke_endpoint", endpoint_answer(UNSURE))
+    image = ImageToRun(SAMPLES_DIR / "images" / "bicycle_s_000035.png", "bicycle")
+    started = time.monotonic()
+    results, wall = run_executions(
+        session.client("stepfunctions"),
+        deployed.state_machine_arn,
+        BUCKET,
+        [image],
+        {image.path.name: f"images/{image.path.name}"},
+        1,
+    )
+    assert time.monotonic() - started < 15
+    assert (results[0].status, results[0].error) == ("RUNNING", WAITING_FOR_REVIEW)
+    summary = summarize(results, wall)
+    assert summary["failed"] == {} and summary["waiting_for_review"] == 1
+
+
+def test_an_execution_waits_for_a_person_only_while_its_newest_event_is_the_token_task():
+    from local_stack.client.executions import waiting_for_a_person
+
+    review = {"resourceType": "sqs", "resource": "sendMessage.waitForTaskToken"}
+    lambda_task = {"resourceType": "lambda", "resource": "invoke"}
+    assert waiting_for_a_person([{"id": 1, "type": "TaskSubmitted", "taskSubmittedEventDetails": review}])
+    assert waiting_for_a_person(
+        [
+            {"id": 2, "type": "TaskStarted", "taskStartedEventDetails": review},
+            {"id": 1, "type": "TaskScheduled", "taskScheduledEventDetails": review},
+        ]
+    )
+    assert not waiting_for_a_person(
+        [
+            {"id": 1, "type": "TaskSubmitted", "taskSubmittedEventDetails": review},
+            {"id": 2, "type": "TaskSucceeded", "taskSucceededEventDetails": review},
+        ]
+    )
+    assert not waiting_for_a_person(
+        [{"id": 1, "type": "TaskStarted", "taskStartedEventDetails": lambda_task}]
+    )
+    assert not waiting_for_a_person([])

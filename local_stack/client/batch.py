@@ -1,0 +1,191 @@
+"""Run one BatchClassify execution over an S3 prefix as a client of AWS would: find the state
+machine in the stack's Outputs, put the photos and a manifest of expected labels where the batch
+reads them, start it (unnamed, as ``aws stepfunctions start-execution``), follow its Map Run
+(DescribeMapRun's counts) and read what it wrote. Nothing here knows the stack is local."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from local_stack.client.images import ImageToRun
+from local_stack.errors import LocalStackError, UsageError
+from training_job.project import CLASS_NAMES
+
+# where the state machine accepts photos (CheckBatchInput) and reads a manifest (SummarizeBatch's role)
+PHOTO_PREFIXES = ("images/", "incoming/")
+MANIFEST_PREFIX = "batch/manifests/"
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+class BatchStackNotFound(LocalStackError):
+    """The stack does not exist, or its Outputs name no BatchClassify state machine."""
+
+
+class BatchFailed(LocalStackError):
+    """The batch execution itself ended other than SUCCEEDED (InvalidBatchInput,
+    TooManyPhotosFailed, a failed summary): the message has its error and cause."""
+
+    def __init__(self, error: str, cause: str) -> None:
+        super().__init__(f"the batch ended in {error}: {cause}")
+        self.error, self.cause = error, cause
+
+
+@dataclass(frozen=True)
+class BatchStack:
+    """What a client needs of a deployed stack to run a batch (its describe-stacks)."""
+
+    state_machine_arn: str
+    bucket: str
+    batch_size: int  # photos per child execution (the BatchSize parameter)
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    children_done: int
+    children_total: int
+    photos_total: int
+
+
+def batch_stack(cloudformation: Any, stack_name: str) -> BatchStack:
+    """The stack's BatchClassify state machine, bucket and BatchSize, from describe-stacks."""
+    try:
+        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except (ClientError, BotoCoreError, IndexError) as error:
+        raise BatchStackNotFound(f"stack {stack_name} not found ({error})") from error
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+    missing = [key for key in ("BatchClassifyStateMachineArn", "ImageBucketName") if key not in outputs]
+    if missing:
+        raise BatchStackNotFound(f"stack {stack_name} has no Output {', '.join(missing)}: deploy it again")
+    return BatchStack(
+        outputs["BatchClassifyStateMachineArn"],
+        outputs["ImageBucketName"],
+        int(parameters.get("BatchSize", "10")),
+    )
+
+
+def fresh_prefix() -> str:
+    """A prefix of its own for each uploaded batch, under images/ where the batch may read."""
+    return f"images/batch-{uuid.uuid4().hex[:8]}/"
+
+
+def checked_prefix(prefix: str) -> str:
+    """``prefix`` as the batch lists it (a folder: ending in ``/``, or ``images/a`` would also
+    take ``images/ab/``), refused by name where the state machine would end in InvalidBatchInput."""
+    folder = prefix if prefix.endswith("/") else prefix + "/"
+    if not folder.startswith(PHOTO_PREFIXES):
+        raise UsageError(f"--prefix {prefix}: must lie under {' or '.join(PHOTO_PREFIXES)}")
+    return folder
+
+
+def manifest_of_images(images: list[ImageToRun]) -> str | None:
+    """The ``.lst`` the batch reads (``index<TAB>class<TAB>path``, the path under the prefix)
+    for the images that have an expected label; None when none has."""
+    lines = [
+        f"{number}\t{CLASS_NAMES.index(image.expected)}\t{image.path.name}\n"
+        for number, image in enumerate(images)
+        if image.expected is not None
+    ]
+    return "".join(lines) or None
+
+
+def expected_of_lst(text: str, source: str) -> dict[str, str]:
+    """``{path under the prefix: label}`` of a ``.lst``, refused by line as the batch would."""
+    expected = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3 or parts[1].strip() not in ("0", "1") or not parts[2].strip():
+            raise UsageError(f"{source}:{number}: expected 'index<TAB>label(0|1)<TAB>path', got {line!r}")
+        expected[parts[2].strip()] = CLASS_NAMES[int(parts[1])]
+    return expected
+
+
+def upload_manifest(s3: Any, bucket: str, name: str, text: str) -> str:
+    key = f"{MANIFEST_PREFIX}{name}.lst"
+    s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+    return key
+
+
+def objects_under(s3: Any, bucket: str, prefix: str) -> int:
+    """How many objects the batch's ItemReader will list: its photos."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sum(page.get("KeyCount", 0) for page in pages)
+
+
+def start_batch(sfn: Any, stack: BatchStack, prefix: str, manifest_key: str | None) -> str:
+    """Start BatchClassify without a name (Step Functions gives it a UUID); its execution ARN."""
+    execution_input = {"s3_bucket": stack.bucket, "prefix": prefix}
+    if manifest_key is not None:
+        execution_input["manifest_key"] = manifest_key
+    return sfn.start_execution(stateMachineArn=stack.state_machine_arn, input=json.dumps(execution_input))[
+        "executionArn"
+    ]
+
+
+def progress_of(map_run: dict, photos: int, batch_size: int) -> BatchProgress:
+    """Child executions done / total from DescribeMapRun: a child is done once it succeeded,
+    failed, timed out or was aborted; the total from the photos listed, as the Map counts only
+    the children it has started. (Its itemCounts are not used: the local stack counts a child's
+    batch as one item, where AWS counts each photo.)"""
+    ended = ("succeeded", "failed", "timedOut", "aborted")
+    children = map_run["executionCounts"]
+    return BatchProgress(
+        sum(children[state] for state in ended),
+        max(children["total"], math.ceil(photos / max(1, batch_size))),
+        photos,
+    )
+
+
+def wait_for_batch(
+    sfn: Any,
+    execution_arn: str,
+    *,
+    photos: int,
+    batch_size: int,
+    report: Callable[[BatchProgress], None],
+    interval: float = 0.5,
+) -> dict:
+    """The batch's DescribeExecution once it has ended; ``report`` hears each new progress.
+    The execution's own TimeoutSeconds (BatchTimeoutSeconds) bounds the wait."""
+    shown = None
+    while True:
+        # the first poll waits: a Map Run is listed only once the execution has begun to run
+        time.sleep(interval)
+        execution = sfn.describe_execution(executionArn=execution_arn)
+        progress = map_run_progress(sfn, execution_arn, photos, batch_size)
+        if progress is not None and progress != shown:
+            report(progress)
+            shown = progress
+        if execution["status"] in TERMINAL:
+            return execution
+
+
+def map_run_progress(sfn: Any, execution_arn: str, photos: int, batch_size: int) -> BatchProgress | None:
+    """The execution's Map Run progress, or None while it has none (not started yet, or the
+    service did not answer: progress is only shown, the wait goes on)."""
+    try:
+        runs = sfn.list_map_runs(executionArn=execution_arn)["mapRuns"]
+        if not runs:
+            return None
+        return progress_of(sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]), photos, batch_size)
+    except (ClientError, BotoCoreError):
+        return None
+
+
+def batch_summary(execution: dict) -> dict:
+    """The summary a SUCCEEDED batch answers with (the same as its summary.json)."""
+    if execution["status"] != "SUCCEEDED":
+        raise BatchFailed(
+            execution.get("error") or execution["status"], execution.get("cause") or "no cause given"
+        )
+    return json.loads(execution["output"])

@@ -13,6 +13,10 @@ The interpreter's patches (``install("interpreter")``, in the stack's process):
   ``{"errorType": <exception class name>, ...}`` with ``errored=True``, as the Lambda runtime
   answers, and moto's interpreter turns that ``errorType`` into the ASL error name that
   ``Retry``/``Catch`` match.
+* ``moto.logs.models.LogStream.put_log_events(self, log_events)`` keeps every event for as long
+  as the server runs (the functions' lines and the executions' events, ~17 KB per execution):
+  after each put we keep at most ``keep_log_events(limit)`` events per stream, oldest dropped
+  first, as a group's retention would (no limit, the default here, keeps them all).
 * ``moto.awslambda.models.LambdaFunction.invoke(self, body, request_headers, response_headers)``
   answers a function's error with ``X-Amz-Function-Error: Handled``; Lambda answers an exception
   raised by a Python handler with ``Unhandled`` (``aws lambda invoke`` prints it as
@@ -298,6 +302,31 @@ def keep_ended_executions(limit: int | None) -> int | None:
         raise ValueError(f"keep at least 1 ended execution, got {limit}")
     previous, _ended_executions_kept = _ended_executions_kept, limit
     return previous
+
+
+_log_events_kept: int | None = None  # None: keep them all, as moto does
+
+
+def keep_log_events(limit: int | None) -> int | None:
+    """From the next PutLogEvents on, keep at most ``limit`` events per log stream, the oldest
+    dropped first (None: all of them); returns the limit that was in force, to put it back."""
+    global _log_events_kept
+    if limit is not None and limit < 1:
+        raise ValueError(f"keep at least 1 log event per stream, got {limit}")
+    previous, _log_events_kept = _log_events_kept, limit
+    return previous
+
+
+def _forget_old_log_events(original: Callable) -> Callable:
+    def put_log_events(self: Any, log_events: Any) -> str:
+        token = original(self, log_events)
+        limit = _log_events_kept
+        if limit is not None and len(self.events) > limit:
+            # a new list, swapped in: a reader in another thread goes on over the one it began with
+            self.events = self.events[-limit:]
+        return token
+
+    return put_log_events
 
 
 class _Executions(list):
@@ -709,6 +738,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         Patch(
             "moto.awslambda.models:LambdaFunction._invoke_lambda", ("self", "event"), _run_registered_function
         ),
+        Patch("moto.logs.models:LogStream.put_log_events", ("self", "log_events"), _forget_old_log_events),
         Patch(
             "moto.awslambda.models:LambdaFunction.invoke",
             ("self", "body", "request_headers", "response_headers"),

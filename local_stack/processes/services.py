@@ -33,6 +33,7 @@ from local_stack.settings import (
     FAKE_CREDENTIALS,
     LOOPBACK,
     REGION,
+    RETAIN_LOG_EVENTS_PER_STREAM,
 )
 
 
@@ -118,6 +119,8 @@ def start(
     state = ProcessState()
     previous_limit = moto_patches.keep_ended_executions(retain_executions)
     state.on_restore(lambda: moto_patches.keep_ended_executions(previous_limit))
+    previous_log_limit = moto_patches.keep_log_events(RETAIN_LOG_EVENTS_PER_STREAM)
+    state.on_restore(lambda: moto_patches.keep_log_events(previous_log_limit))
     # moto's interpreter logs each Catch-ed error at ERROR level with the whole state tree; the
     # execution history already holds it.
     state.set_log_level("moto.stepfunctions.parser", logging.CRITICAL)

@@ -572,3 +572,25 @@ def test_the_interpreters_s3_calls_go_to_aws_endpoint_url_s3_outside_mock_aws(pa
     assert resource_eval_s3.boto_client_for("us-east-1", "s3").meta.endpoint_url.startswith(
         "http://localhost:"
     )
+
+
+def test_a_log_stream_keeps_its_newest_events_up_to_the_limit(patched):
+    previous = moto_patches.keep_log_events(3)
+    try:
+        with mock_aws():
+            logs = boto3.client("logs", region_name="us-east-1")
+            logs.create_log_group(logGroupName="g")
+            logs.create_log_stream(logGroupName="g", logStreamName="s")
+            now = int(time.time() * 1000)  # CloudWatch Logs refuses events older than 14 days
+            for n in range(5):
+                logs.put_log_events(
+                    logGroupName="g",
+                    logStreamName="s",
+                    logEvents=[{"timestamp": now + n, "message": f"m{n}"}],
+                )
+            events = logs.get_log_events(logGroupName="g", logStreamName="s", startFromHead=True)["events"]
+            assert [e["message"] for e in events] == ["m2", "m3", "m4"]  # the oldest forgotten first
+    finally:
+        moto_patches.keep_log_events(previous)
+    with pytest.raises(ValueError, match="at least 1"):
+        moto_patches.keep_log_events(0)

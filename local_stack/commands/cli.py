@@ -1,4 +1,4 @@
-"""``python -m local_stack up | run | demo | bench | invoke``: the SAM stack's workflow on this machine.
+"""``python -m local_stack up | run | batch | demo | bench | invoke``: the SAM stack on this machine.
 
 Exit codes, as the project's other CLIs: 0 done, 1 a failure while running, 2 a usage error
 (argparse's own, or a flag or file the user named that is wrong), 130 Ctrl-C.
@@ -56,6 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     add_stack_options(run)
     run.set_defaults(func=_run)
 
+    batch = commands.add_parser(
+        "batch",
+        help="one BatchClassify execution (Distributed Map) over a folder or a prefix, and its summary",
+    )
+    source = batch.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", type=Path, help="folder to upload under a fresh images/batch-<id>/")
+    source.add_argument(
+        "--prefix", help="classify the objects already under this prefix (images/... or incoming/...)"
+    )
+    batch.add_argument(
+        "--lst", type=Path, help="index<TAB>label<TAB>path file: expected labels (the path under the prefix)"
+    )
+    batch.add_argument("--json", type=Path, help="write {summary, photos} here")
+    add_stack_options(batch)
+    batch.set_defaults(func=_batch)
+
     demo = commands.add_parser(
         "demo", help="the committed samples through the stack, then the monitoring report"
     )
@@ -112,6 +128,12 @@ def _run(args: argparse.Namespace) -> int:
     from local_stack.commands.run import run
 
     return run(args)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from local_stack.commands.batch import batch
+
+    return batch(args)
 
 
 def _demo(args: argparse.Namespace) -> int:

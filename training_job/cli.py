@@ -200,6 +200,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     from training_job import deployment
 
     baseline_uri = _baseline_destination(args)
+    scaling_options = _autoscaling_options(args)  # checked before any AWS call
     session = _session(args)
     config = deployment.DeployConfig(
         model_data=args.model_data,
@@ -212,10 +213,16 @@ def run_deploy(args: argparse.Namespace) -> int:
     )
     wait = {"poll_seconds": args.poll_seconds, "progress": not args.quiet}
     plan = deployment.plan_deploy(
-        session, config, _rollout_options(args), busy_wait_seconds=args.busy_wait, **wait
+        session,
+        config,
+        _rollout_options(args),
+        busy_wait_seconds=args.busy_wait,
+        autoscaling=scaling_options,
+        **wait,
     )
     for line in _deploy_plan_lines(plan, config):
         _out(line)
+    _refuse_no_wait_with_autoscaling(args, plan)
     if baseline_uri:
         _out(f"baseline: {args.baseline} -> {baseline_uri} (monitoring report --baseline reads it)")
     if args.dry_run:
@@ -232,8 +239,56 @@ def run_deploy(args: argparse.Namespace) -> int:
     if not args.no_wait:
         deployment.wait_in_service(done, poll_seconds=args.poll_seconds, progress=not args.quiet)
         _out(f"endpoint {config.endpoint_name}: InService")
+        applied = deployment.apply_autoscaling(done)
+        if applied is not None:
+            from training_job.autoscaling import applied_line
+
+            _out(applied_line(applied))
     _out(f"next: sam build && sam deploy --parameter-overrides EndpointName={config.endpoint_name}")
     return 0
+
+
+def _autoscaling_options(args: argparse.Namespace):
+    """`--autoscale-*` as AutoscalingOptions (None without --autoscale-max-instances), checked:
+    an AutoscalingConfigError names the option before anything is sent."""
+    from training_job import autoscaling
+    from training_job.exceptions import AutoscalingConfigError
+
+    extras = {
+        "min_instances": args.autoscale_min_instances,
+        "target_invocations": args.autoscale_target_invocations,
+        "scale_out_cooldown": args.autoscale_scale_out_cooldown,
+        "scale_in_cooldown": args.autoscale_scale_in_cooldown,
+    }
+    given = {name: value for name, value in extras.items() if value is not None}
+    if args.autoscale_max_instances is None:
+        if given:
+            named = ", ".join(f"--autoscale-{name.replace('_', '-')}" for name in given)
+            raise AutoscalingConfigError(
+                f"{named} needs --autoscale-max-instances (autoscaling is off without it)"
+            )
+        return None
+    if args.no_wait:
+        raise AutoscalingConfigError(
+            "--autoscale-max-instances registers the variant once the endpoint is InService, so deploy "
+            "has to wait for it: leave out --no-wait"
+        )
+    options = autoscaling.AutoscalingOptions(max_instances=args.autoscale_max_instances, **given)
+    autoscaling.check_options(options, args.instance_count)
+    return options
+
+
+def _refuse_no_wait_with_autoscaling(args: argparse.Namespace, plan) -> None:
+    """An update that must deregister the variant's autoscaling registers it again once InService."""
+    from training_job.exceptions import AutoscalingConfigError
+
+    waits = plan.autoscaling is not None and plan.autoscaling.waits_for_service
+    if args.no_wait and not args.dry_run and waits:
+        raise AutoscalingConfigError(
+            f"{plan.autoscaling.resource_id} is autoscaled and this update changes its instance type: "
+            "deploy deregisters it first and registers it again once InService, so it has to wait: "
+            "leave out --no-wait; nothing was created"
+        )
 
 
 def _baseline_destination(args: argparse.Namespace) -> str | None:
@@ -285,16 +340,19 @@ def _rollout_options(args: argparse.Namespace):
 
 
 def _deploy_plan_lines(plan, config) -> list[str]:
-    from training_job import rollout
+    from training_job import autoscaling, rollout
 
+    lines = []
     if plan.rollout is not None:
-        return rollout.plan_lines(plan.rollout)
-    if plan.endpoint is None:
-        return [
+        lines = rollout.plan_lines(plan.rollout)
+    elif plan.endpoint is None:
+        lines = [
             f"endpoint {config.endpoint_name} does not exist: deploy creates it on endpoint config "
             f"{plan.name} (a first deploy: no traffic to shift, so no smoke test and no rollback alarms)"
         ]
-    return []
+    if plan.autoscaling is not None:
+        lines += autoscaling.plan_lines(plan.autoscaling)
+    return lines
 
 
 # --- teardown -----------------------------------------------------------------------------
@@ -311,7 +369,8 @@ def _size(n: int) -> str:
 def run_teardown(args: argparse.Namespace) -> int:
     session = _session(args)
     sagemaker = session.client("sagemaker")
-    found = _teardown_sagemaker(sagemaker, args.endpoint_name, dry_run=args.dry_run)
+    autoscaling = session.client("application-autoscaling")
+    found = _teardown_sagemaker(sagemaker, autoscaling, args.endpoint_name, dry_run=args.dry_run)
     _teardown_alarms(session.client("cloudwatch"), args.endpoint_name, dry_run=args.dry_run)
     _report_log_groups(session.client("logs"), sagemaker, found, args.endpoint_name)
     s3 = session.client("s3")
@@ -322,8 +381,9 @@ def run_teardown(args: argparse.Namespace) -> int:
     return 0
 
 
-def _teardown_sagemaker(sagemaker, endpoint_name: str | None, *, dry_run: bool):
-    """Say what is found, then (unless a dry run) delete it and say so; return what was found."""
+def _teardown_sagemaker(sagemaker, autoscaling, endpoint_name: str | None, *, dry_run: bool):
+    """Say what is found, then (unless a dry run) delete it and say so; return what was found.
+    The endpoints' autoscaling goes first, as AWS asks."""
     from training_job import teardown
 
     scope = _teardown_scope(endpoint_name)
@@ -333,13 +393,41 @@ def _teardown_sagemaker(sagemaker, endpoint_name: str | None, *, dry_run: bool):
         return found
     for line in _deletion_lines(found, "would delete" if dry_run else "deleting"):
         _out(line)
+    scaled = _endpoint_autoscaling(autoscaling, found.endpoints, dry_run=dry_run)
     if not dry_run:
+        if scaled:
+            teardown.remove_endpoint_autoscaling(autoscaling, scaled)
+            _out(f"Application Auto Scaling: deregistered {len(scaled)} scalable targets ({scope})")
         teardown.delete_resources(sagemaker, found)
         _out(
             f"SageMaker: deleted {len(found.endpoints)} endpoints, {len(found.endpoint_configs)} "
             f"endpoint configs, {len(found.models)} models ({scope})"
         )
     return found
+
+
+def _endpoint_autoscaling(autoscaling, endpoints: list[str], *, dry_run: bool) -> list:
+    """The autoscaling of the endpoints to delete, one line each; silent when there is none. A
+    caller that may not list it is warned, and the deletion goes on."""
+    from botocore.exceptions import ClientError
+
+    from training_job import teardown
+
+    try:
+        scaled = teardown.find_endpoint_autoscaling(autoscaling, endpoints)
+    except ClientError as error:
+        if error.response["Error"].get("Code") != "AccessDeniedException":
+            raise
+        _out(
+            f"warning: could not list the endpoints' autoscaling ({error.response['Error'].get('Message')}); "
+            "DeleteEndpoint deregisters an autoscaled variant itself only if you may call "
+            "application-autoscaling:DeregisterScalableTarget"
+        )
+        return []
+    for registered in scaled:
+        verb = "would deregister" if dry_run else "deregistering"
+        _out(f"{verb} autoscaling of {registered.line()}")
+    return scaled
 
 
 def _teardown_alarms(cloudwatch, endpoint_name: str | None, *, dry_run: bool) -> None:
@@ -676,6 +764,7 @@ def _add_deploy(subparsers, common) -> None:
         help="print the plan (endpoint, old and new config, traffic, alarms, smoke test); change nothing",
     )
     _add_rollout(p)
+    _add_autoscaling(p)
     p.set_defaults(func=run_deploy)
 
 
@@ -775,6 +864,68 @@ def _add_rollout(p: argparse.ArgumentParser) -> None:
         "--no-smoke-test",
         action="store_true",
         help="shift traffic without the smoke test (saves its temporary endpoint, ~10-15 min)",
+    )
+
+
+def _add_autoscaling(p: argparse.ArgumentParser) -> None:
+    """Endpoint autoscaling: a target-tracking policy on SageMakerVariantInvocationsPerInstance
+    through Application Auto Scaling (training_job/autoscaling.py)."""
+    from training_job.autoscaling import (
+        ASSUMED_INVOCATIONS_PER_SECOND,
+        DEFAULT_SCALE_IN_COOLDOWN,
+        DEFAULT_SCALE_OUT_COOLDOWN,
+        DEFAULT_TARGET_INVOCATIONS,
+        SAFETY_FACTOR,
+        SERVICE_LINKED_ROLE,
+    )
+
+    g = p.add_argument_group(
+        "endpoint autoscaling (for a batch backlog)",
+        "--autoscale-max-instances registers the endpoint's variant with Application Auto Scaling "
+        "once it is InService and adds a target-tracking policy on SageMakerVariantInvocationsPerInstance: "
+        "instances are added while the invocations per instance per minute stay above the target, "
+        "and removed again below it, between the minimum and the maximum. Each instance is billed "
+        "while it runs, so the maximum bounds the bill. An update keeps the count autoscaling "
+        "reached, and a change of --instance-type deregisters and re-registers the variant, as "
+        "AWS requires. Needs application-autoscaling:RegisterScalableTarget, PutScalingPolicy, "
+        "DescribeScalableTargets and DescribeScalingPolicies (teardown: DeleteScalingPolicy, "
+        "DeregisterScalableTarget), sagemaker:DescribeEndpoint, DescribeEndpointConfig and "
+        "UpdateEndpointWeightsAndCapacities, and, the first time in an account, "
+        f"iam:CreateServiceLinkedRole for {SERVICE_LINKED_ROLE}, which RegisterScalableTarget creates.",
+    )
+    # plain types: autoscaling.check_options refuses bad values by name (AutoscalingConfigError)
+    g.add_argument(
+        "--autoscale-max-instances",
+        type=int,
+        metavar="N",
+        help="turn autoscaling on: at most N instances (default: off)",
+    )
+    g.add_argument(
+        "--autoscale-min-instances",
+        type=int,
+        metavar="N",
+        help="at least N instances (default: --instance-count)",
+    )
+    g.add_argument(
+        "--autoscale-target-invocations",
+        type=float,
+        metavar="PER_MINUTE",
+        help=f"TargetValue: invocations per instance per minute to keep to, AWS's max requests/s per "
+        f"instance x {SAFETY_FACTOR} x 60 (default: {DEFAULT_TARGET_INVOCATIONS:g}, from the "
+        f"README's assumed {ASSUMED_INVOCATIONS_PER_SECOND} photos/s per ml.m5.large, not measured "
+        "on AWS: load-test and set your own)",
+    )
+    g.add_argument(
+        "--autoscale-scale-out-cooldown",
+        type=int,
+        metavar="SECONDS",
+        help=f"ScaleOutCooldown (default: {DEFAULT_SCALE_OUT_COOLDOWN})",
+    )
+    g.add_argument(
+        "--autoscale-scale-in-cooldown",
+        type=int,
+        metavar="SECONDS",
+        help=f"ScaleInCooldown (default: {DEFAULT_SCALE_IN_COOLDOWN})",
     )
 
 

@@ -19,6 +19,13 @@ Onto an existing endpoint, `plan_deploy` with `RolloutOptions` makes the update 
 (training_job/rollout.py): blue/green with canary, linear or all-at-once traffic shifting, rolled
 back by CloudWatch alarms, after a smoke test of the new config on a temporary endpoint
 (training_job/smoke.py). The plan is made with reads only, so `--dry-run` prints it and stops.
+
+With `AutoscalingOptions` (`--autoscale-max-instances`), the variant is registered with
+Application Auto Scaling once the endpoint is InService (training_job/autoscaling.py). An update
+reads the variant's autoscaling first, whatever the options: on an autoscaled variant the update
+keeps the instance count autoscaling reached (RetainAllVariantProperties), and an update that
+changes the instance type, which SageMaker refuses on an autoscaled variant, deregisters it
+first and registers it again (as it was, or as asked) once the endpoint is InService.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from training_job.project import (
 from training_job.training import assigned, core_tags
 
 if TYPE_CHECKING:
+    from training_job.autoscaling import AutoscalingOptions, AutoscalingPlan
     from training_job.rollout import RolloutOptions, RolloutPlan
     from training_job.smoke import SmokeResult
 
@@ -78,6 +86,8 @@ class Deployment:
     updated: bool  # True when an existing endpoint was updated in place
     session: Any = field(default=None, repr=False, compare=False)  # to clean up after a rollback
     smoke: SmokeResult | None = None  # the smoke test that let a rollout go ahead
+    autoscaling: AutoscalingPlan | None = None  # applied by `apply_autoscaling` once InService
+    deregistered: bool = False  # the variant's autoscaling was removed before UpdateEndpoint
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,7 @@ class DeployPlan:
     endpoint: Any | None  # the settled Endpoint resource; None: it will be created
     name: str  # of the new model and endpoint config
     rollout: RolloutPlan | None = None
+    autoscaling: AutoscalingPlan | None = None
 
 
 def default_capture_uri(model_data: str, prefix: str = DEFAULT_PREFIX) -> str:
@@ -219,10 +230,12 @@ def plan_deploy(
     now: float | None = None,
     busy_wait_seconds: float = DEFAULT_BUSY_WAIT_SECONDS,
     poll_seconds: float = 30,
+    autoscaling: AutoscalingOptions | None = None,
     **wait_options,
 ) -> DeployPlan:
-    """Look at the endpoint (a busy one is waited for, a Failed one refused) and, for an update
-    with `rollout` options, plan the guarded rollout. Reads only: nothing is created."""
+    """Look at the endpoint (a busy one is waited for, a Failed one refused) and its autoscaling,
+    and, for an update with `rollout` options, plan the guarded rollout. Reads only: nothing is
+    created."""
     endpoint = settled_endpoint(
         session,
         config.endpoint_name,
@@ -238,29 +251,102 @@ def plan_deploy(
             f"`python -m training_job teardown --endpoint-name {config.endpoint_name}` and deploy again"
         )
     name = versioned_name(config.endpoint_name, now)
+    scaling = plan_endpoint_autoscaling(session, config, endpoint, autoscaling)
     planned = None
     if endpoint is not None and rollout is not None:
-        planned = plan_rollout(session, config, endpoint, name, rollout, now=now)
-    return DeployPlan(endpoint, name, planned)
+        planned = plan_rollout(session, config, endpoint, name, rollout, now=now, autoscaling=scaling)
+    return DeployPlan(endpoint, name, planned, scaling)
 
 
-def new_config_detail(config: DeployConfig) -> str:
+def _variant_instances(endpoint: Any) -> int | None:
+    """The live variant's DesiredInstanceCount (else CurrentInstanceCount), as DescribeEndpoint says."""
+    for variant in assigned(endpoint.production_variants) or []:
+        if variant.variant_name == VARIANT_NAME:
+            return assigned(variant.desired_instance_count) or assigned(variant.current_instance_count)
+    return None
+
+
+def _live_instance_type(session: Any, endpoint: Any) -> str | None:
+    """The instance type of the variant in the endpoint's current config (DescribeEndpointConfig)."""
+    answer = sagemaker_core_client(session).describe_endpoint_config(
+        EndpointConfigName=endpoint.endpoint_config_name
+    )
+    for variant in answer.get("ProductionVariants", []):
+        if variant.get("VariantName") == VARIANT_NAME:
+            return variant.get("InstanceType")
+    return None
+
+
+def plan_endpoint_autoscaling(
+    session: Any, config: DeployConfig, endpoint: Any | None, options: AutoscalingOptions | None
+) -> AutoscalingPlan | None:
+    """What the deploy does about autoscaling: for a new endpoint, only what `options` ask;
+    for an update, also what is registered now (DescribeScalableTargets, DescribeScalingPolicies)
+    and, if something is, whether the instance type changes (DescribeEndpointConfig)."""
+    from botocore.exceptions import ClientError
+
+    from training_job import autoscaling
+    from training_job.rollout import aws_client
+
+    plan = {
+        "endpoint_name": config.endpoint_name,
+        "variant_name": VARIANT_NAME,
+        "instance_count": config.instance_count,
+        "options": options,
+    }
+    if endpoint is None:
+        return autoscaling.plan_autoscaling(**plan, existing=None)
+    try:
+        existing = autoscaling.registered(
+            aws_client(session, "application-autoscaling"), config.endpoint_name, VARIANT_NAME
+        )
+    except ClientError as error:
+        if options is not None or error.response["Error"].get("Code") != "AccessDeniedException":
+            raise
+        note = (
+            f"warning: could not read the endpoint's autoscaling ({error.response['Error'].get('Message')}); "
+            "the update assumes there is none (an autoscaled variant would restart at --instance-count)"
+        )
+        return autoscaling.plan_autoscaling(**plan, existing=None, notes=(note,))
+    if existing is None:
+        return autoscaling.plan_autoscaling(**plan, existing=None)
+    live_type = _live_instance_type(session, endpoint)
+    change = (live_type, config.instance_type) if live_type and live_type != config.instance_type else None
+    return autoscaling.plan_autoscaling(
+        **plan, existing=existing, instance_type_change=change, current_instances=_variant_instances(endpoint)
+    )
+
+
+def new_config_detail(config: DeployConfig, retained_instances: int | None = None) -> str:
+    count = f"{config.instance_count} x {config.instance_type}"
+    if retained_instances is not None:
+        count = f"{config.instance_type}, {retained_instances} instance(s) kept from the autoscaled endpoint"
     return (
-        f"model {config.model_data}, {config.instance_count} x {config.instance_type}, data capture "
+        f"model {config.model_data}, {count}, data capture "
         f"{config.sampling_percentage}% -> {config.capture_s3_uri}"
     )
 
 
 def plan_rollout(
-    session: Any, config: DeployConfig, endpoint: Any, name: str, options: RolloutOptions, *, now=None
+    session: Any,
+    config: DeployConfig,
+    endpoint: Any,
+    name: str,
+    options: RolloutOptions,
+    *,
+    now=None,
+    autoscaling: AutoscalingPlan | None = None,
 ) -> RolloutPlan:
     """The traffic shift (checked against the fleet), the rollback alarms with their states, the
-    smoke test; every read the plan needs, no write."""
+    smoke test; every read the plan needs, no write. On an autoscaled variant the new fleet keeps
+    the live instance count (RetainAllVariantProperties), so the shift is planned on that."""
     from training_job import rollout, smoke
 
     live = [variant.variant_name for variant in assigned(endpoint.production_variants) or []]
     rollout.check_variant_names(live, VARIANT_NAME)
-    shift = rollout.traffic_shift(options.traffic, config.instance_count, config.instance_type)
+    retain = autoscaling is not None and autoscaling.retain_instance_count
+    fleet = (_variant_instances(endpoint) or config.instance_count) if retain else config.instance_count
+    shift = rollout.traffic_shift(options.traffic, fleet, config.instance_type, retained=retain)
     stack, notes = None, []
     if options.stack_name:
         stack = rollout.stack_alarm(
@@ -286,11 +372,12 @@ def plan_rollout(
         endpoint_name=config.endpoint_name,
         old_config=endpoint.endpoint_config_name,
         new_config=name,
-        new_config_detail=new_config_detail(config),
+        new_config_detail=new_config_detail(config, fleet if retain else None),
         shift=shift,
         alarms=alarms,
         notes=tuple(notes),
         smoke=smoke_plan,
+        retain_variant_properties=retain,
     )
 
 
@@ -311,6 +398,11 @@ def deploy(
     test the new config, create the rollback alarms, then UpdateEndpoint with the
     DeploymentConfig. If a request is refused before SageMaker has taken the endpoint request,
     the model and config made here are deleted again.
+
+    On an autoscaled variant the update keeps its instance count (RetainAllVariantProperties);
+    when the instance type changes, its policies are deleted and it is deregistered just before
+    UpdateEndpoint (and registered again as it was if SageMaker refuses the update). What is to
+    be registered once InService is `apply_autoscaling`'s.
     """
     from sagemaker.core.resources import EndpointConfig, Model
 
@@ -324,13 +416,14 @@ def deploy(
             poll_seconds=poll_seconds,
             **wait_options,
         )
-    endpoint, name = plan.endpoint, plan.name
+    endpoint, name, scaling = plan.endpoint, plan.name, plan.autoscaling
+    retain = scaling is not None and scaling.retain_instance_count
     if plan.rollout is not None:
         from training_job.rollout import refuse_firing
 
         refuse_firing(plan.rollout.alarms)
     created: list[tuple[str, str]] = []
-    endpoint_requested = False
+    endpoint_requested = deregistered = False
     try:
         Model.create(**model_request(config, name, region), session=session, region=region)
         created.append(("model", name))
@@ -338,23 +431,70 @@ def deploy(
         created.append(("endpoint config", name))
         if endpoint is None:
             endpoint_requested = True
-            return Deployment(_create_endpoint(session, config, name), name, name, False, session)
+            created_endpoint = _create_endpoint(session, config, name)
+            return Deployment(created_endpoint, name, name, False, session, autoscaling=scaling)
+        smoke = None
         if plan.rollout is not None:
             smoke = _smoke_test(session, plan.rollout, poll_seconds=poll_seconds, **wait_options)
             _put_alarms(session, plan.rollout)
-            endpoint_requested = True
+        if scaling is not None and scaling.deregister_first and scaling.existing is not None:
+            deregistered = True  # set first: a removal that fails half-way is restored too
+            _deregister_for_update(session, scaling)
+        endpoint_requested = True
+        if plan.rollout is not None:
             sagemaker_core_client(session).update_endpoint(**plan.rollout.update_request())
             endpoint.refresh()
-            return Deployment(endpoint, name, name, True, session, smoke)
-        endpoint_requested = True
-        endpoint.endpoint_config_name = name  # UpdateEndpoint sends the resource's config name
-        endpoint.update()
-        return Deployment(endpoint, name, name, True, session)
+        else:
+            endpoint.endpoint_config_name = name  # UpdateEndpoint sends the resource's config name
+            endpoint.update(**({"retain_all_variant_properties": True} if retain else {}))
+        return Deployment(endpoint, name, name, True, session, smoke, scaling, deregistered)
     except BaseException as error:
         # Once SageMaker has accepted the endpoint request, the endpoint may be using the config.
         if not endpoint_requested or _refused_endpoint_request(error):
             remove_created(session, created)
+            if deregistered:
+                _restore_autoscaling(session, scaling)
         raise
+
+
+def _deregister_for_update(session: Any, scaling: AutoscalingPlan) -> None:
+    """Remove the variant's autoscaling before an update that changes its instance type, which
+    SageMaker refuses on an autoscaled variant."""
+    from training_job import autoscaling
+    from training_job.rollout import aws_client
+
+    autoscaling.remove(aws_client(session, "application-autoscaling"), scaling.existing)
+
+
+def _restore_autoscaling(session: Any, scaling: AutoscalingPlan | None) -> bool:
+    """Register the variant again as it was, after an update that did not happen; never raises
+    (the update's error is the one that matters). True when it was restored."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from training_job import autoscaling
+    from training_job.rollout import aws_client
+
+    if scaling is None or scaling.existing is None:
+        return False
+    try:
+        autoscaling.apply(aws_client(session, "application-autoscaling"), scaling.existing.as_requests())
+    except (BotoCoreError, ClientError):
+        return False
+    return True
+
+
+def apply_autoscaling(deployment: Deployment) -> Any | None:
+    """Once the endpoint is InService: RegisterScalableTarget and PutScalingPolicy as planned
+    (the options asked, or the autoscaling a type change removed, as it was). Returns the
+    `autoscaling.Scaling` sent, or None when there was nothing to send."""
+    scaling = deployment.autoscaling
+    if scaling is None or scaling.apply is None:
+        return None
+    from training_job import autoscaling
+    from training_job.rollout import aws_client
+
+    autoscaling.apply(aws_client(deployment.session, "application-autoscaling"), scaling.apply)
+    return scaling.apply
 
 
 def _smoke_test(session: Any, plan: RolloutPlan, **wait_options) -> SmokeResult | None:
@@ -450,9 +590,21 @@ def wait_in_service(
         reason = assigned(endpoint.failure_reason) or "no reason given"
         raise EndpointFailedError(
             f"endpoint {endpoint.endpoint_name} rolled back to {endpoint.endpoint_config_name}: "
-            f"{reason}{_remove_rolled_back(deployment)}"
+            f"{reason}{_remove_rolled_back(deployment)}{_autoscaling_after_rollback(deployment)}"
         )
     return endpoint
+
+
+def _autoscaling_after_rollback(deployment: Deployment) -> str:
+    """The endpoint is back on its old config and instance type: the autoscaling removed for the
+    update goes back as it was; say what was done."""
+    if not deployment.deregistered or deployment.session is None:
+        return ""
+    scaling = deployment.autoscaling
+    rid = scaling.resource_id if scaling is not None else "the variant"
+    if _restore_autoscaling(deployment.session, scaling):
+        return f"; registered the autoscaling of {rid} again as it was"
+    return f"; could not register the autoscaling of {rid} again: deploy again, or register it by hand"
 
 
 def _remove_rolled_back(deployment: Deployment) -> str:

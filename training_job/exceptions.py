@@ -69,3 +69,9 @@ class SmokeTestFailedError(TrainingJobCommandError):
 class RollbackAlarmFiringError(TrainingJobCommandError):
     """A rollback alarm is in ALARM before the rollout starts: SageMaker would roll the update
     back at its first baking period, so nothing was created."""
+
+
+class AutoscalingConfigError(UsageError):
+    """The autoscaling options do not make a valid scalable target or policy (max >= min >= 1,
+    a target above 0, cooldowns of 0 or more seconds); nothing was sent to AWS. A usage error:
+    the values came from the options given."""

@@ -127,8 +127,11 @@ def _step_instances(instance_count: int, percent: int, *, least: int) -> int:
     return min(instance_count // 2, max(least, instance_count * percent // 100))
 
 
-def traffic_shift(policy: TrafficPolicy, instance_count: int, instance_type: str) -> TrafficShift:
-    """Check the policy against the fleet and the API's limits; raise UsageError when they clash."""
+def traffic_shift(
+    policy: TrafficPolicy, instance_count: int, instance_type: str, *, retained: bool = False
+) -> TrafficShift:
+    """Check the policy against the fleet and the API's limits; raise UsageError when they clash.
+    `retained`: the fleet is the autoscaled endpoint's live count, which the update keeps."""
     kind = TRAFFIC_TYPES.get(policy.kind)
     if kind is None:
         raise UsageError(f"--traffic must be one of {', '.join(TRAFFIC_TYPES)}, got {policy.kind!r}")
@@ -140,6 +143,13 @@ def traffic_shift(policy: TrafficPolicy, instance_count: int, instance_type: str
         raise UsageError(
             f"SageMaker shifts traffic all at once on Inf1 instances ({instance_type}), whatever is "
             f"asked: pass --traffic all-at-once"
+        )
+    if instance_count < 2 and retained:
+        raise UsageError(
+            f"--traffic {policy.kind} needs at least 2 instances (SageMaker turns traffic on by the "
+            f"instance, at most half of the fleet per step) and the autoscaled endpoint has "
+            f"{instance_count} now, which the update keeps (RetainAllVariantProperties): pass "
+            f"--traffic all-at-once, or deploy again once autoscaling has 2 or more instances running"
         )
     if instance_count < 2:
         raise UsageError(
@@ -371,14 +381,19 @@ class RolloutPlan:
     alarms: tuple[RollbackAlarm, ...]
     notes: tuple[str, ...] = ()
     smoke: SmokePlan | None = None  # None: no smoke test
+    #: The variant is autoscaled: the update keeps its DesiredInstanceCount (training_job/autoscaling.py).
+    retain_variant_properties: bool = False
 
     def update_request(self) -> dict[str, Any]:
         """UpdateEndpoint, exactly as sent."""
-        return {
+        request: dict[str, Any] = {
             "EndpointName": self.endpoint_name,
             "EndpointConfigName": self.new_config,
             "DeploymentConfig": deployment_config(self.shift, [alarm.name for alarm in self.alarms]),
         }
+        if self.retain_variant_properties:
+            request["RetainAllVariantProperties"] = True
+        return request
 
 
 def check_variant_names(live: list[str], variant_name: str) -> None:

@@ -13,6 +13,14 @@ so their storage is billed until someone deletes them or sets a retention.
 It also deletes the CloudWatch alarms `deploy` creates for its rollbacks (named
 `scones-vehicle-classifier-rollback-<endpoint>-<metric>`, tagged like the endpoint), which cost
 $0.10 a month each for as long as they exist.
+
+Before an endpoint is deleted, the autoscaling `deploy --autoscale-max-instances` set up on its
+variants is removed: DeleteScalingPolicy for each policy (which also deletes the CloudWatch alarms
+Application Auto Scaling made for a target-tracking policy), then DeregisterScalableTarget. AWS
+deregisters the variants of a deleted endpoint by itself only when the caller may call
+DeregisterScalableTarget (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html),
+so doing it first makes a missing permission fail before anything is deleted. An endpoint that
+was never autoscaled has no scalable target, and nothing is done.
 """
 
 from __future__ import annotations
@@ -121,6 +129,22 @@ def find_rollback_alarms(cloudwatch: Any, endpoint_name: str | None = None) -> l
             if _ours(tags, endpoint_name, is_endpoint=False):
                 found.append(alarm["AlarmName"])
     return found
+
+
+def find_endpoint_autoscaling(autoscaling_client: Any, endpoint_names: list[str]) -> list[Any]:
+    """The scalable targets (with their policies) of the variants of `endpoint_names`, as
+    `autoscaling.Registered`; an empty list when none is registered."""
+    from training_job.autoscaling import registered_for_endpoints
+
+    return registered_for_endpoints(autoscaling_client, endpoint_names)
+
+
+def remove_endpoint_autoscaling(autoscaling_client: Any, found: list[Any]) -> None:
+    """Delete each target's policies, then deregister it (what is already gone counts as done)."""
+    from training_job.autoscaling import remove
+
+    for registered in found:
+        remove(autoscaling_client, registered)
 
 
 _ALARMS_PER_DELETE = 100

@@ -139,6 +139,19 @@ def test_first_deploy_creates_model_config_with_data_capture_and_endpoint(sessio
     deployment.wait_in_service(done, poll_seconds=0, progress=False)
 
 
+def expect_no_autoscaling(aws_stub):
+    """The update reads the variant's autoscaling first (training_job/autoscaling.py): none here."""
+    aws_stub("application-autoscaling").add_response(
+        "describe_scalable_targets",
+        {"ScalableTargets": []},
+        {
+            "ServiceNamespace": "sagemaker",
+            "ResourceIds": [f"endpoint/{ENDPOINT}/variant/AllTraffic"],
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        },
+    )
+
+
 def expect_update(stub, old):
     stub.add_response(
         "update_endpoint",
@@ -153,10 +166,11 @@ OLD = "vehicle-classifier-20241231-235959"
 
 @pytest.mark.parametrize("status", ["InService", "OutOfService", "UpdateRollbackFailed"])
 def test_redeploy_makes_a_new_config_and_updates_the_endpoint_in_place(
-    session, sagemaker_stub, role_arn, status
+    session, sagemaker_stub, aws_stub, role_arn, status
 ):
     # no operation runs on the endpoint in these statuses, so UpdateEndpoint is sent at once
     expect_status(sagemaker_stub, status, OLD)
+    expect_no_autoscaling(aws_stub)
     expect_model_and_config(sagemaker_stub, role_arn)
     expect_update(sagemaker_stub, OLD)
     expect_status(sagemaker_stub, "Updating")
@@ -168,10 +182,13 @@ def test_redeploy_makes_a_new_config_and_updates_the_endpoint_in_place(
 
 
 @pytest.mark.parametrize("busy", ["Creating", "Updating", "SystemUpdating", "RollingBack"])
-def test_a_busy_endpoint_is_waited_for_before_anything_is_created(session, sagemaker_stub, role_arn, busy):
+def test_a_busy_endpoint_is_waited_for_before_anything_is_created(
+    session, sagemaker_stub, aws_stub, role_arn, busy
+):
     expect_status(sagemaker_stub, busy, OLD)  # the first look
     expect_status(sagemaker_stub, busy, OLD)  # still busy at the first poll
     expect_status(sagemaker_stub, "InService", OLD)
+    expect_no_autoscaling(aws_stub)
     expect_model_and_config(sagemaker_stub, role_arn)
     expect_update(sagemaker_stub, OLD)
 
@@ -246,9 +263,10 @@ def test_a_failed_endpoint_is_refused_before_anything_is_created(session, sagema
         deployment.deploy(session, deploy_config(role_arn), now=STAMP.timestamp())
 
 
-def test_an_update_refused_deletes_the_config_and_model_it_made(session, sagemaker_stub, role_arn):
+def test_an_update_refused_deletes_the_config_and_model_it_made(session, sagemaker_stub, aws_stub, role_arn):
     # the endpoint turned busy between our look and UpdateEndpoint (someone else deployed)
     expect_status(sagemaker_stub, "InService", OLD)
+    expect_no_autoscaling(aws_stub)
     expect_model_and_config(sagemaker_stub, role_arn)
     sagemaker_stub.add_client_error(
         "update_endpoint",
@@ -296,9 +314,10 @@ def test_a_clean_up_that_fails_does_not_hide_the_first_error(session, sagemaker_
 
 
 def test_an_update_that_rolled_back_is_a_failure_and_its_config_and_model_go(
-    session, sagemaker_stub, role_arn
+    session, sagemaker_stub, aws_stub, role_arn
 ):
     expect_status(sagemaker_stub, "InService", OLD)
+    expect_no_autoscaling(aws_stub)
     expect_model_and_config(sagemaker_stub, role_arn)
     expect_update(sagemaker_stub, OLD)
     expect_status(sagemaker_stub, "InService", OLD, FailureReason="model failed health check")
@@ -326,6 +345,7 @@ def test_deploy_end_to_end_prints_the_sam_deploy_line(
     cli_uses(session)
     monkeypatch.setattr("training_job.deployment.versioned_name", lambda name, now=None: NAME)
     sagemaker_stub.add_response("describe_endpoint", describe_endpoint("InService", OLD))
+    expect_no_autoscaling(aws_stub)
     cloudwatch = aws_stub("cloudwatch")
     cloudwatch.add_response("describe_alarms", {"MetricAlarms": []})
     expect_model_and_config(sagemaker_stub, role_arn)

@@ -249,11 +249,23 @@ def describe_endpoint(name, status, config_name, **extra):
     }
 
 
-def expect_live_endpoint(sm, config_name=OLD, variants=("AllTraffic",)):
+def expect_live_endpoint(sm, config_name=OLD, variants=("AllTraffic",), aas=None, targets=()):
+    """DescribeEndpoint, then (with `aas`, the Application Auto Scaling Stubber) the variant's
+    autoscaling, which an update reads first: `targets` as DescribeScalableTargets answers."""
     answer = describe_endpoint(
         ENDPOINT, "InService", config_name, ProductionVariants=[{"VariantName": v} for v in variants]
     )
     sm.add_response("describe_endpoint", answer, {"EndpointName": ENDPOINT})
+    if aas is not None:
+        aas.add_response("describe_scalable_targets", {"ScalableTargets": list(targets)}, SCALABLE_TARGET_KEY)
+
+
+RESOURCE_ID = f"endpoint/{ENDPOINT}/variant/AllTraffic"
+SCALABLE_TARGET_KEY = {
+    "ServiceNamespace": "sagemaker",
+    "ResourceIds": [RESOURCE_ID],
+    "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+}
 
 
 def expect_stack_alarm(cfn, serves=ENDPOINT):
@@ -470,7 +482,7 @@ ROLLBACK = {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for nam
 def test_the_whole_rollout_sequence(session, sagemaker_stub, aws_stub, role_arn, kind, instances, policy):
     cfn, cw, rt = aws_stub("cloudformation"), aws_stub("cloudwatch"), aws_stub("sagemaker-runtime")
     # the plan: reads only
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     expect_stack_alarm(cfn)
     expect_alarm_states(cw)
     # then: model and config, the smoke test on a temporary endpoint, the alarms, the update
@@ -490,7 +502,7 @@ def test_a_model_below_the_smoke_accuracy_is_refused_and_nothing_shifts(
     session, sagemaker_stub, aws_stub, role_arn
 ):
     cfn, cw, rt = aws_stub("cloudformation"), aws_stub("cloudwatch"), aws_stub("sagemaker-runtime")
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     expect_stack_alarm(cfn)
     expect_alarm_states(cw)
     expect_model_and_config(sagemaker_stub, role_arn, 2)
@@ -515,7 +527,7 @@ def test_a_model_below_the_smoke_accuracy_is_refused_and_nothing_shifts(
 
 def test_a_smoke_endpoint_that_never_comes_up_is_a_refusal(session, sagemaker_stub, aws_stub, role_arn):
     cfn, cw, rt = aws_stub("cloudformation"), aws_stub("cloudwatch"), aws_stub("sagemaker-runtime")
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     expect_stack_alarm(cfn)
     expect_alarm_states(cw)
     expect_model_and_config(sagemaker_stub, role_arn, 2)
@@ -533,7 +545,7 @@ def test_a_rollback_alarm_already_firing_refuses_before_anything_is_created(
     session, sagemaker_stub, aws_stub, role_arn
 ):
     cfn, cw = aws_stub("cloudformation"), aws_stub("cloudwatch")
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     expect_stack_alarm(cfn)
     expect_alarm_states(cw, states={STACK_ALARM: "ALARM"})
     config = deploy_config(role_arn, instance_count=2)
@@ -548,7 +560,7 @@ def test_without_the_stacks_alarm_the_rollout_warns_and_uses_the_endpoints_two(
     session, sagemaker_stub, aws_stub, role_arn, missing
 ):
     cfn, cw = aws_stub("cloudformation"), aws_stub("cloudwatch")
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     if missing == "stack":
         cfn.add_client_error(
             "describe_stacks",
@@ -578,7 +590,7 @@ def test_without_the_stacks_alarm_the_rollout_warns_and_uses_the_endpoints_two(
 
 def test_a_stack_that_serves_another_endpoint_lends_no_alarm(session, sagemaker_stub, aws_stub, role_arn):
     cfn, cw = aws_stub("cloudformation"), aws_stub("cloudwatch")
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     expect_stack_alarm(cfn, serves="vehicle-classifier-staging")
     expect_alarm_states(cw, names=(ERRORS_ALARM, LATENCY_ALARM), states={})
     config = deploy_config(role_arn, instance_count=2)
@@ -590,8 +602,10 @@ def test_a_stack_that_serves_another_endpoint_lends_no_alarm(session, sagemaker_
     )
 
 
-def test_an_endpoint_with_other_variants_cannot_be_rolled_out_blue_green(session, sagemaker_stub, role_arn):
-    expect_live_endpoint(sagemaker_stub, variants=("Blue", "Green"))
+def test_an_endpoint_with_other_variants_cannot_be_rolled_out_blue_green(
+    session, sagemaker_stub, aws_stub, role_arn
+):
+    expect_live_endpoint(sagemaker_stub, variants=("Blue", "Green"), aas=aws_stub("application-autoscaling"))
     with pytest.raises(UsageError, match="needs the same variant"):
         deployment.plan_deploy(session, deploy_config(role_arn, instance_count=2), options(), now=NOW)
 
@@ -613,7 +627,7 @@ def test_dry_run_prints_the_plan_and_makes_no_write(
     cli_uses(session)
     cfn, cw = aws_stub("cloudformation"), aws_stub("cloudwatch")
     aws_stub("sagemaker-runtime")  # nothing queued: a single InvokeEndpoint would fail the test
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     expect_stack_alarm(cfn)
     expect_alarm_states(cw)
     argv = [*ARGV, "--role-arn", role_arn, "--instance-count", "2", "--dry-run", "--quiet"]
@@ -651,10 +665,10 @@ def test_dry_run_of_a_first_deploy_says_it_creates_the_endpoint(
 
 
 def test_the_default_canary_on_one_instance_is_a_usage_error_before_anything_is_created(
-    session, sagemaker_stub, cli_uses, role_arn, capsys
+    session, sagemaker_stub, aws_stub, cli_uses, role_arn, capsys
 ):
     cli_uses(session)
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     assert main([*ARGV, "--role-arn", role_arn]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --traffic canary needs at least 2 instances") and err.count("\n") == 1
@@ -673,7 +687,7 @@ def test_a_refused_smoke_test_is_one_line_and_exit_1(
     lst.write_text("".join(f"{i}\t{s.label}\t{s.path.name}\n" for i, s in enumerate(picked)))
     two = smoke.read_samples(images, lst)
     cfn, cw, rt = aws_stub("cloudformation"), aws_stub("cloudwatch"), aws_stub("sagemaker-runtime")
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     expect_stack_alarm(cfn)
     expect_alarm_states(cw)
     expect_model_and_config(sagemaker_stub, role_arn, 1)
@@ -695,7 +709,7 @@ def test_a_canary_rollout_from_the_cli_prints_the_plan_the_smoke_test_and_waits(
 ):
     cli_uses(session)
     cfn, cw, rt = aws_stub("cloudformation"), aws_stub("cloudwatch"), aws_stub("sagemaker-runtime")
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     expect_stack_alarm(cfn)
     expect_alarm_states(cw)
     expect_model_and_config(sagemaker_stub, role_arn, 2)
@@ -733,7 +747,7 @@ def test_smoke_photos_that_are_not_there_are_a_usage_error(
 ):
     cli_uses(session)
     cfn, cw = aws_stub("cloudformation"), aws_stub("cloudwatch")
-    expect_live_endpoint(sagemaker_stub)
+    expect_live_endpoint(sagemaker_stub, aas=aws_stub("application-autoscaling"))
     expect_stack_alarm(cfn)
     expect_alarm_states(cw)
     argv = [*ARGV, "--role-arn", role_arn, "--instance-count", "2", "--dry-run", *flags]

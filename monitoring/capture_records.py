@@ -31,6 +31,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from monitoring.answers import ArgmaxAnswer
 from monitoring.exceptions import InvalidRecord
 from training_job.project import CLASS_NAMES
 
@@ -66,24 +67,14 @@ class CapturedPayload:
 
 
 @dataclass(frozen=True, slots=True)
-class CaptureRecord:
+class CaptureRecord(ArgmaxAnswer):
+    """One captured call: an :class:`monitoring.answers.Answer`, with the input it answered."""
+
     event_id: str | None
     inference_id: str | None
     inference_time: datetime
     probabilities: tuple[float, ...]
     endpoint_input: CapturedPayload | None
-
-    @property
-    def label_index(self) -> int:
-        return max(range(len(self.probabilities)), key=self.probabilities.__getitem__)
-
-    @property
-    def label(self) -> str:
-        return CLASS_NAMES[self.label_index]
-
-    @property
-    def confidence(self) -> float:
-        return max(self.probabilities)
 
 
 def parse_record(line: bytes | str) -> CaptureRecord:
@@ -152,7 +143,7 @@ def parse_probabilities(output: CapturedPayload) -> tuple[float, ...]:
             values = _unwrap(_one_json_line(text))
         else:
             values = _unwrap(json.loads(text))
-        return _check_probabilities(values)
+        return check_probabilities(values)
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidRecord(UNDECODABLE_OUTPUT, str(exc)) from None
 
@@ -180,7 +171,8 @@ def _unwrap(value: object) -> object:
     return value
 
 
-def _check_probabilities(values: object) -> tuple[float, ...]:
+def check_probabilities(values: object) -> tuple[float, ...]:
+    """``[p_bicycle, p_motorcycle]`` as floats, or ValueError: two numbers in 0..1 summing to 1."""
     if not isinstance(values, list) or len(values) != len(CLASS_NAMES):
         raise ValueError(f"expected a list of {len(CLASS_NAMES)} probabilities, got {str(values)[:60]}")
     out: list[float] = []

@@ -1,7 +1,10 @@
 """``monitoring report`` (and ``monitoring bench``): a thin CLI over :mod:`monitoring.report`.
 
-Exit codes: 0 done, 1 failed while running (no capture, nothing usable in it, no access), 2 a
-usage error (argparse's code; an option's value is wrong on its own).
+``report --capture SRC`` reads SageMaker data capture; ``report --batch SRC`` a BatchClassify run's
+results (:mod:`monitoring.batch_source`), with the same plots and a batch section.
+
+Exit codes: 0 done, 1 failed while running (no capture, nothing usable in it, no access; no batch
+results there, or malformed), 2 a usage error (argparse's code; an option's value is wrong on its own).
 """
 
 from __future__ import annotations
@@ -35,6 +38,19 @@ def _capture(text: str) -> str:
     return text
 
 
+def _batch(text: str) -> str:
+    """An s3:// URI must name a bucket; a local path is only known to be missing when read."""
+    if text.startswith("s3://"):
+        from monitoring.batch_source import parse_batch_uri
+        from monitoring.exceptions import BatchResultsNotFound
+
+        try:
+            parse_batch_uri(text)
+        except BatchResultsNotFound as error:
+            raise argparse.ArgumentTypeError(str(error)) from error
+    return text
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -55,23 +71,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        help="summarise SageMaker data capture into summary.json, PNG plots and report.html",
+        help="summarise SageMaker data capture, or a BatchClassify run's results, into summary.json, "
+        "PNG plots and report.html",
     )
-    report.add_argument(
+    what = report.add_mutually_exclusive_group(required=True)
+    what.add_argument(
         "--capture",
-        required=True,
         type=_capture,
         metavar="SRC",
         help="a local folder (read recursively) or s3://bucket/prefix with *.jsonl capture",
+    )
+    what.add_argument(
+        "--batch",
+        type=_batch,
+        metavar="SRC",
+        help="a BatchClassify run's results: s3://IMAGE_BUCKET/batch/results/<map run id>/ (or its "
+        "summary.json), or a local copy of that folder; adds the batch section (counts, refusals, "
+        "errors, accuracy and the confusion matrix when the batch had expected labels)",
     )
     report.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the report")
     report.add_argument(
         "--threshold",
         type=_threshold,
-        default=DEFAULT_THRESHOLD,
+        default=None,
         metavar="T",
-        help=f"confidence the workflow requires (default {DEFAULT_THRESHOLD}, "
-        "the template's ConfidenceThreshold)",
+        help=f"confidence the workflow requires (default {DEFAULT_THRESHOLD}, the template's "
+        "ConfidenceThreshold; for --batch, the threshold its refusals name, when they name one)",
     )
     report.add_argument(
         "--gallery-size",
@@ -116,11 +141,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "bench":
         from monitoring.bench import run_bench
 
         return run_bench(args.records, args.per_file, args.workdir)
+    if args.batch is not None:
+        if args.reviewed or args.reviewed_from_stack:
+            parser.error("--reviewed and --reviewed-from-stack go with --capture: a batch asks no person")
+        if not args.batch.startswith("s3://"):
+            from monitoring.batch_source import local_folder
+
+            if local_folder(args.batch).resolve() == args.out.expanduser().resolve():
+                parser.error(
+                    "--out is the batch's own folder: the report's summary.json would replace its own"
+                )
+        return _batch_report(args)
     return _report(args)
 
 
@@ -138,7 +175,7 @@ def _report(args: argparse.Namespace) -> int:
         files = write_report(
             source,
             args.out,
-            args.threshold,
+            DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
             args.gallery_size,
             progress=not args.no_progress,
             baseline=baseline,
@@ -153,6 +190,40 @@ def _report(args: argparse.Namespace) -> int:
         print(one_line(files.drift), file=sys.stderr)
     if files.reviews:
         print(reviews_line(files.reviews), file=sys.stderr)
+    print(files.report)  # the one line on stdout: the page to open
+    return 0
+
+
+def _batch_report(args: argparse.Namespace) -> int:
+    """``report --batch``: everything is read before anything is written."""
+    from monitoring.batch_results import one_line as batch_line
+    from monitoring.batch_source import open_batch_folder, read_batch
+    from monitoring.drift import load_baseline, one_line
+    from monitoring.exceptions import MonitoringError
+    from monitoring.report import write_batch_report
+
+    try:
+        baseline = load_baseline(args.baseline) if args.baseline else None
+        folder = open_batch_folder(args.batch)
+        batch = read_batch(folder)
+        files = write_batch_report(
+            batch,
+            args.out,
+            args.threshold,
+            args.gallery_size,
+            baseline=baseline,
+            baseline_location=args.baseline or "",
+            photo=folder.photos,
+        )
+    except MonitoringError as exc:
+        print(f"monitoring: {exc}", file=sys.stderr)
+        return 1
+    print(f"summary: {files.summary}", file=sys.stderr)
+    print(batch_line(files.batch), file=sys.stderr)
+    if files.drift:
+        print(one_line(files.drift), file=sys.stderr)
+    elif baseline:
+        print("drift: not checked, the batch has no answers with probabilities", file=sys.stderr)
     print(files.report)  # the one line on stdout: the page to open
     return 0
 

@@ -47,7 +47,8 @@ import math
 from collections.abc import Iterable, Sequence
 from statistics import NormalDist
 
-from monitoring.capture_records import CLASS_NAMES, CaptureRecord
+from monitoring.answers import Answer
+from monitoring.capture_records import CLASS_NAMES
 from monitoring.exceptions import BaselineError
 from training_job.local_model.baseline import (
     Baseline,
@@ -86,7 +87,7 @@ class CaptureCounts:
         self.classes = [0] * len(CLASS_NAMES)
         self.below = 0
 
-    def add(self, record: CaptureRecord) -> None:
+    def add(self, record: Answer) -> None:
         confidence = record.confidence
         self.bins[confidence_bin(confidence, self.edges)] += 1
         self.classes[record.label_index] += 1

@@ -32,3 +32,18 @@ class BaselineError(MonitoringError):
 
 class ReviewedSetError(MonitoringError):
     """The reviewed data set cannot be read (no such folder or stack, no access) or is malformed."""
+
+
+class BatchResultsNotFound(MonitoringError):
+    """A batch's results folder, its summary.json or manifest.json (so: not a BatchClassify results
+    folder), or a result file its manifest lists, does not exist."""
+
+
+class BatchResultsUnreadable(MonitoringError):
+    """A batch's results exist but cannot be read: S3 refused (no access) or could not be reached,
+    or a local file could not be opened."""
+
+
+class BatchResultsMalformed(MonitoringError):
+    """A batch's summary.json, manifest.json or a result file is not JSON, or not what SummarizeBatch
+    and Step Functions' ResultWriter write."""

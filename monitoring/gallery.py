@@ -81,11 +81,27 @@ def decode_image_bytes(record: CaptureRecord) -> bytes:
         raise InvalidImage("no endpointInput was captured")
     try:
         raw = decode_payload(payload)
+    except ValueError as exc:
+        raise InvalidImage(str(exc)) from None
+    return checked_image(raw)
+
+
+def checked_image(raw: bytes) -> bytes:
+    """``raw``, checked to be an image Pillow can open (InvalidImage otherwise)."""
+    try:
         with Image.open(io.BytesIO(raw)) as image:
             image.load()
     except (ValueError, OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise InvalidImage(str(exc)) from None
     return raw
+
+
+def is_image(raw: bytes) -> bool:
+    try:
+        checked_image(raw)
+    except InvalidImage:
+        return False
+    return True
 
 
 def thumbnail(image_bytes: bytes, size: int = THUMBNAIL_SIZE) -> Image.Image:

@@ -24,6 +24,19 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 """
 
 
+_CAPTURE_TITLES = ("captured inferences", "Captured inferences: is the model still confident?")
+_BATCH_TITLES = ("a batch's results", "BatchClassify: how did the model answer the batch?")
+
+
+_CAPTURE_WORDS = {"records": "records", "time": "inference", "id": "event", "files": "files read"}
+_BATCH_WORDS = {
+    "records": "answers with probabilities (answered and refused)",
+    "time": "answer (its child execution's end)",
+    "id": "photo",
+    "files": "result files read",
+}
+
+
 def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
@@ -36,17 +49,20 @@ def write_report(
     items: list[GalleryItem],
     drift_png: Path | None = None,
 ) -> Path:
+    batch = summary.get("kind") == "batch"
+    title, heading = _BATCH_TITLES if batch else _CAPTURE_TITLES
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        "<title>Scones Unlimited: captured inferences</title>",
+        f"<title>Scones Unlimited: {title}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        "<h1>Captured inferences: is the model still confident?</h1>",
+        f"<h1>{heading}</h1>",
         f"<p>Source: <code>{escape(str(summary.get('source', '')))}</code></p>",
+        _batch_section(summary),
         _summary_table(summary),
         _drift_section(summary, drift_png),
         _reviews_section(summary),
-        _skipped_table(summary),
+        "" if batch else _skipped_table(summary),
         "<h2>Plots</h2>",
     ]
     for title, plot in plots:
@@ -54,7 +70,7 @@ def write_report(
         parts.append(f'<img class="plot" alt="{escape(title)}" src="{png_data_uri(plot.read_bytes())}">')
     parts.append("<h2>Least confident inputs</h2>")
     parts.append(f'<img class="plot" alt="gallery" src="{png_data_uri(gallery_png.read_bytes())}">')
-    parts.append(_gallery_table(items))
+    parts.append(_gallery_table(items, summary))
     parts.append("</body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
@@ -63,20 +79,122 @@ def write_report(
 def _summary_table(summary: dict) -> str:
     confidence = summary["confidence"]
     below = summary["below_threshold"]
+    batch = summary.get("kind") == "batch"
+    words = _BATCH_WORDS if batch else _CAPTURE_WORDS
     rows = [
-        ("records", f"{summary['records']:,}"),
-        ("first inference", summary["time_range"]["first"]),
-        ("last inference", summary["time_range"]["last"]),
+        (words["records"], f"{summary['records']:,}"),
+        (f"first {words['time']}", summary["time_range"]["first"]),
+        (f"last {words['time']}", summary["time_range"]["last"]),
         *((f"predicted {name}", f"{count:,}") for name, count in summary["counts_per_class"].items()),
         ("mean confidence", _fmt(confidence["mean"])),
         *((f"mean confidence, {name}", _fmt(v)) for name, v in confidence["mean_per_class"].items()),
-        ("min confidence", f"{_fmt(confidence['min'])} (event {confidence['least_confident_event_id']})"),
+        (
+            "min confidence",
+            f"{_fmt(confidence['min'])} ({words['id']} {confidence['least_confident_event_id']})",
+        ),
         ("threshold", f"{summary['threshold']:g}"),
         ("below threshold", f"{below['count']:,} ({100 * (below['share'] or 0):.2f}%)"),
-        ("files read", f"{summary['files_read']:,}"),
-        ("malformed lines", f"{summary['malformed_lines']:,}"),
+        (words["files"], f"{summary['files_read']:,}"),
     ]
-    return _table(("", "value"), rows)
+    if not batch:
+        rows.append(("malformed lines", f"{summary['malformed_lines']:,}"))
+    heading = "<h2>Answers: confidence and class mix</h2>" if batch else ""
+    return heading + _table(("", "value"), rows)
+
+
+def _batch_section(summary: dict) -> str:
+    """A batch's own counts (summary.json), accuracy, coverage and confusion matrix when it had
+    expected labels, whether the result files agree, and the photos that ended in an error."""
+    batch = summary.get("batch")
+    if not batch:
+        return ""
+    labels = ", ".join(f"{name} {count:,}" for name, count in batch["labels"].items())
+    errors = ", ".join(f"{name} {count:,}" for name, count in batch["errors"].items()) or "none"
+    threshold = batch["threshold"]
+    rows = [
+        ("photos", f"{batch['photos']:,}"),
+        ("answered", f"{batch['answered']:,}: {labels}"),
+        ("refused (ThresholdConfidenceNotMet)", f"{batch['refused']:,}"),
+        ("errors", errors),
+        ("threshold", f"{threshold['value']:g}, from {threshold['source']}"),
+        ("map run", batch["map_run_arn"] or "n/a"),
+        ("summary.json", batch["summary"] or "n/a"),
+    ]
+    if batch["refused_without_probabilities"]:
+        rows.append(
+            (
+                "refusals whose cause names no probabilities (not in the plots)",
+                f"{batch['refused_without_probabilities']:,}",
+            )
+        )
+    parts = ["<h2>Batch</h2>", _table(("", "value"), rows)]
+    if batch["disagreements"]:
+        listed = "".join(f"<li>{escape(d)}</li>" for d in batch["disagreements"])
+        parts.append(
+            f'<p class="warn">summary.json and the result files disagree:</p><ul class="warn">{listed}</ul>'
+        )
+    expected = batch.get("expected")
+    if expected:
+        parts.append(_expected_section(expected))
+    if batch["errored_photos"]:
+        head = "".join(f"<th>{h}</th>" for h in ("photo", "error", "cause"))
+        body = "".join(
+            f"<tr><td><code>{escape(p['key'])}</code></td><td>{escape(p['error'])}</td>"
+            f"<td>{escape(p['cause'])}</td></tr>"
+            for p in batch["errored_photos"]
+        )
+        parts.append("<h3>Photos that ended in an error</h3>")
+        parts.append(f"<table><tr>{head}</tr>{body}</table>")
+    parts.append(_least_confident_photos(summary["least_confident"]))
+    return "\n".join(parts)
+
+
+def _expected_section(expected: dict) -> str:
+    """Accuracy, coverage and the confusion matrix: expected label (rows) by outcome (columns)."""
+    accuracy, coverage = expected.get("accuracy"), expected.get("coverage")
+    rows = [
+        ("labelled photos", f"{expected.get('labelled', 0):,}"),
+        ("accuracy (right answers among the labelled photos answered)", _share(accuracy)),
+        ("coverage (answered among the labelled)", _share(coverage)),
+        ("named in the manifest but not in the batch", f"{expected.get('not_in_batch', 0):,}"),
+    ]
+    parts = ["<h3>Against the expected labels</h3>", _table(("", "value"), rows)]
+    matrix = expected.get("confusion_matrix") or {}
+    if matrix:
+        columns = list(next(iter(matrix.values())))
+        head = "<th>expected \\ outcome</th>" + "".join(f"<th>{escape(c)}</th>" for c in columns)
+        body = "".join(
+            f"<tr><th>{escape(name)}</th>"
+            + "".join(f'<td class="num">{counts.get(c, 0):,}</td>' for c in columns)
+            + "</tr>"
+            for name, counts in matrix.items()
+        )
+        parts.append(f"<table><tr>{head}</tr>{body}</table>")
+    return "\n".join(parts)
+
+
+def _least_confident_photos(photos: list[dict]) -> str:
+    if not photos:
+        return ""
+    head = "".join(f"<th>{h}</th>" for h in ("photo", "outcome", "confidence", "probabilities"))
+    body = "".join(
+        f"<tr><td><code>{escape(p['s3_uri'] or p['key'])}</code></td><td>{escape(_outcome(p))}</td>"
+        f'<td class="num">{p["confidence"]:.4f}</td>'
+        f"<td>[{', '.join(f'{v:.4f}' for v in p['probabilities'])}]</td></tr>"
+        for p in photos
+    )
+    return f"<h3>Least confident photos</h3><table><tr>{head}</tr>{body}</table>"
+
+
+def _outcome(photo: dict) -> str:
+    """``bicycle``, or ``refused (motorcycle)``: what the model would have said."""
+    if photo["outcome"] == "refused":
+        return f"refused ({photo['model_label']})"
+    return str(photo["outcome"])
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
 
 
 def _drift_section(summary: dict, drift_png: Path | None) -> str:
@@ -88,9 +206,10 @@ def _drift_section(summary: dict, drift_png: Path | None) -> str:
     source = baseline["source"]
     described = ", ".join(f"{k} {v}" for k, v in source.items()) or "no source recorded"
     sha = (baseline["model_sha256"] or "")[:12]
+    what = "answers of the batch" if summary.get("kind") == "batch" else "captured records"
     parts = [
         "<h2>Drift against the baseline</h2>",
-        f"<p>Overall: {_verdict(drift['verdict'])}. {drift['records']:,} captured records against "
+        f"<p>Overall: {_verdict(drift['verdict'])}. {drift['records']:,} {what} against "
         f"<code>{escape(baseline['location'])}</code>: {baseline['records']:,} answers of "
         f"<code>{escape(str(baseline['model_file']))}</code> (sha256 {escape(sha)}…) on its "
         f"validation split ({escape(described)}).</p>",
@@ -244,7 +363,13 @@ def _skipped_table(summary: dict) -> str:
     return html
 
 
-def _gallery_table(items: list[GalleryItem]) -> str:
+def _gallery_table(items: list[GalleryItem], summary: dict) -> str:
+    if not items and summary.get("kind") == "batch":
+        return (
+            "<p>No photo could be shown: a local copy of the results holds none (the report reads them "
+            "from S3 when given an s3:// location), or they are gone. The least confident photos are "
+            "listed in the batch section.</p>"
+        )
     if not items:
         return "<p>No decodable inputs were captured.</p>"
     rows = []

@@ -195,6 +195,21 @@ def drift_distributions(drift: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
+def batch_outcomes(batch: dict, path: Path) -> Path:
+    """A batch's photos by outcome: answers per class, refusals, and each error by name."""
+    fig, ax = _figure()
+    names = [*batch["labels"], "refused", *batch["errors"]]
+    counts = [*batch["labels"].values(), batch["refused"], *batch["errors"].values()]
+    colors = [*COLORS[: len(batch["labels"])], "tab:red", *["tab:gray"] * len(batch["errors"])]
+    bars = ax.bar(np.arange(len(names)), counts, color=colors, width=0.6)
+    ax.bar_label(bars, fmt="{:,.0f}", fontsize=8)
+    ax.set_xticks(np.arange(len(names)), names, fontsize=8)
+    ax.set_title(f"Outcomes of the batch's {batch['photos']:,} photos")
+    ax.set_ylabel("photos")
+    ax.set_ylim(0, max([*counts, 1]) * 1.15)
+    return _save(fig, path)
+
+
 def bin_labels(edges: list[float]) -> list[str]:
     """``[0.5, 0.8)`` ... ``[0.99, 1]``: the last bin holds its upper edge."""
     last = len(edges) - 2

@@ -1,4 +1,5 @@
-"""Streaming aggregation of capture records: memory depends on hours and bins, never on records.
+"""Streaming aggregation of answers (capture records, or a batch's photos): memory depends on hours
+and bins, never on records.
 
 Kept per record: nothing. Kept overall: running counts and sums, a fixed-size confidence
 histogram per class, one small bucket per clock hour, and a fixed-size reservoir sample of
@@ -11,7 +12,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from monitoring.capture_records import CLASS_NAMES, MALFORMED_REASONS, SKIP_REASONS, CaptureRecord
+from monitoring.answers import Answer
+from monitoring.capture_records import CLASS_NAMES, MALFORMED_REASONS, SKIP_REASONS
 
 HISTOGRAM_BINS = 200  # over [0, 1]: 0.005 wide
 SAMPLE_SIZE = 5_000
@@ -61,7 +63,7 @@ class CaptureSummary:
         self.files_unreadable = 0
         self.file_errors: list[str] = []
 
-    def add(self, record: CaptureRecord) -> None:
+    def add(self, record: Answer) -> None:
         confidence = record.confidence
         label = record.label_index
         when = record.inference_time

@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lst", type=Path, default=SHARED / "train.lst")
     parser.add_argument("--generated", type=int, metavar="N", help="also N photos copied from --images")
     parser.add_argument("--execution-environments", type=int, default=4)
+    parser.add_argument(
+        "--batch-max-concurrency", type=int, help="the stack's BatchMaxConcurrency (default: the template's)"
+    )
     args = parser.parse_args(argv)
     if not args.images.is_dir():
         print(f"bench/batch: {args.images} is absent: nothing to measure (it needs ../shared)")
@@ -55,9 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     direct_cpu_ms = direct_cpu_ms_per_photo(photos[:DIRECT_SAMPLE])
     print(f"direct loop: CPU {direct_cpu_ms:.1f} ms per photo ({min(DIRECT_SAMPLE, len(photos))} photos)")
     options = ["--endpoint-name", "vehicle-classifier-bench", "--bucket", "scones-bench"]
-    with start_stack_process(
-        [*options, "--execution-environments", str(args.execution_environments)]
-    ) as stack:
+    options += ["--execution-environments", str(args.execution_environments)]
+    if args.batch_max_concurrency is not None:
+        options += ["--batch-max-concurrency", str(args.batch_max_concurrency)]
+    with start_stack_process(options) as stack:
         print_figures(
             f"{len(photos)} photos of {args.images}", measure(stack, photos, args.lst), direct_cpu_ms
         )

@@ -38,3 +38,34 @@ class TemplateError(ValueError):
 
 class MotoVersionError(LocalStackError):
     """The installed moto is not the one whose internals ``aws.moto_patches`` was written for."""
+
+
+class BatchStackNotFound(LocalStackError):
+    """The stack does not exist, or its Outputs name no BatchClassify state machine."""
+
+
+class BatchFailed(LocalStackError):
+    """The batch execution itself ended other than SUCCEEDED (InvalidBatchInput,
+    TooManyPhotosFailed, a failed summary): the message has its error and cause."""
+
+    def __init__(self, error: str, cause: str) -> None:
+        super().__init__(f"the batch ended in {error}: {cause}")
+        self.error, self.cause = error, cause
+
+
+class BatchResultsUnreadable(LocalStackError):
+    """The batch's result files are missing or not what Step Functions' ResultWriter writes."""
+
+
+class SampleObjectMissing(LocalStackError):
+    """An event names an object whose file is not among the committed samples."""
+
+
+class EnvironmentDidNotStart(LocalStackError):
+    """The first workers' cold start failed; ``payload`` is the init error Lambda would answer."""
+
+    def __init__(self, payload: dict) -> None:
+        super().__init__(
+            f"a Lambda execution environment did not start: {payload['errorType']}: {payload['errorMessage']}"
+        )
+        self.payload = payload

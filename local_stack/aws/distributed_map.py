@@ -21,7 +21,7 @@ import datetime
 import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # AWS writes a result file per status; we never split one (AWS does at 5 GB)
@@ -48,8 +48,8 @@ class ChildResult:
 
     input: Any
     output: Any
-    started: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
-    stopped: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
+    started: datetime.datetime
+    stopped: datetime.datetime
 
     @property
     def failed(self) -> bool:
@@ -135,6 +135,28 @@ def _dotted(path: str, value: Any) -> Any:
 def items_in(child_input: Any, batched: bool) -> int:
     """How many items a child processed (AWS counts a batch's failure once per item)."""
     return len(child_input["Items"]) if batched else 1
+
+
+# how a child ended, as DescribeMapRun counts it (a ProgressCounter's attribute)
+SUCCEEDED, FAILED, TIMED_OUT, ABORTED = "succeeded", "failed", "timed_out", "aborted"
+
+
+def count_started(record: Any, items: int) -> None:
+    """A child execution of ``items`` items has started: DescribeMapRun's ``executionCounts``
+    count it once, its ``itemCounts`` once per item (AWS counts the photos of a batch)."""
+    for counter, amount in ((record.execution_counter, 1), (record.item_counter, items)):
+        counter.total.count(amount)
+        counter.running.count(amount)
+
+
+def count_ended(record: Any, items: int, outcome: str) -> None:
+    """That child has ended in ``outcome``: no longer running, counted where it ended (and as
+    a result written, when it succeeded: the ResultWriter writes every one)."""
+    for counter, amount in ((record.execution_counter, 1), (record.item_counter, items)):
+        counter.running.offset(-amount)
+        getattr(counter, outcome).count(amount)
+        if outcome == SUCCEEDED:
+            counter.results_written.count(amount)
 
 
 def failure_tolerated(failed: int, total: int, *, count: int, percentage: float) -> bool:

@@ -49,9 +49,7 @@ The interpreter's patches (``install("interpreter")``, in the stack's process):
   with a status filter in between failed on it (``AttributeError`` on ``None.value``, a 500;
   seen once in a 5000-execution soak); the append is held back and the execution listed once
   it is RUNNING.
-  And each start drops the ended threads from ``moto.stepfunctions.parser.utils.TMP_THREADS``,
-  a list (localstack's, of threads to join at shutdown) that every thread of every execution is
-  appended to and that moto never reads nor trims: ~5 threads, ~20 KB per execution, for ever.
+  (The threads of ended executions are not kept either: see ``_NoThreadsKept``.)
   Around all that, the same replacement answers StartExecution as its API reference says AWS
   does (moto's interpreter backend skips the checks, and the UUID, of moto's plain one): a name
   or input outside the API's constraints (a name of 1 to 80 characters, input of 256 KiB of
@@ -100,6 +98,15 @@ The Distributed Map's patches (in the ``interpreter`` group; what each provides,
   did), once every child has ended (AWS stops at the first failure over the threshold).
 * ``...itemprocessor.distributed_item_processor_worker:DistributedItemProcessorWorker._eval_job(
   self, env, job)`` gave a failed child the output ``None``; it gets ``FailedChild(error, cause)``.
+  moto also gave all the children of a Map Run one event list, kept until the Map Run ended (a
+  batch's memory grew with its photos: each photo's base64 is in its child's events): each child
+  gets its own, forgotten when it ends. And moto counted a batch of items as one item and left a
+  failed child running in DescribeMapRun: ``distributed_map.count_started/count_ended`` count
+  each child once and each of its items, as AWS does.
+* ``moto.stepfunctions.parser.models:StepFunctionsParserBackend.list_map_runs(self,
+  execution_arn)`` and ``.describe_map_run(self, map_run_arn)`` answered 500 while an execution
+  had not begun (any execution, for DescribeMapRun), and DescribeMapRun of an unknown Map Run
+  raised a TypeError: they answer ``[]`` and ``ResourceNotFound``.
 * ``...result_writer.resource_eval.resource_eval_s3:ResourceEvalS3._handle_put_object(env,
   resource_runtime_part, state_credentials)`` wrote only an empty manifest.json; it writes
   ``SUCCEEDED_0.json``/``FAILED_0.json`` as AWS does (``distributed_map.result_files``).
@@ -173,7 +180,7 @@ class Patch:
     replacement from the original."""
 
     target: str
-    parameters: tuple[str, ...]
+    parameters: tuple[str, ...] | None  # None: the target is a value, not a function
     make: Callable[[Any], Any]
 
     def owner_and_name(self) -> tuple[Any, str]:
@@ -349,7 +356,6 @@ class _Executions(list):
 
 def _forget_old_executions(original: Callable) -> Callable:
     from moto.stepfunctions.parser.api import ExecutionStatus
-    from moto.stepfunctions.parser.utils import TMP_THREADS
 
     one_change_at_a_time = threading.Lock()
 
@@ -374,7 +380,6 @@ def _forget_old_executions(original: Callable) -> Callable:
                 if limit is not None:
                     executions = _without_oldest_ended(executions, limit, ExecutionStatus.RUNNING)
                 machine.executions = _Executions(executions)
-                TMP_THREADS[:] = [thread for thread in TMP_THREADS if thread.is_alive()]
         return execution
 
     return start_execution
@@ -585,6 +590,7 @@ def _map_run_with_batches_and_tolerance(_original: Callable) -> Callable:
             inputs = list(items)
         pool = JobPool(job_program=self._get_iteration_program(), job_inputs=inputs)
         record = eval_input.map_run_record
+        record.local_batched = batcher is not None
         concurrency = record.max_concurrency
         for _ in range(
             len(inputs) if concurrency == DEFAULT_MAX_CONCURRENCY_VALUE else min(concurrency, len(inputs))
@@ -593,8 +599,14 @@ def _map_run_with_batches_and_tolerance(_original: Callable) -> Callable:
         pool.await_jobs()
         if pool.get_worker_exception() is not None:
             raise pool.get_worker_exception()
+        ended = datetime.datetime.now(datetime.UTC)  # for a job closed unrun (its worker stopped)
         results = [
-            distributed_map.ChildResult(inputs[job.job_index], job.job_output)
+            distributed_map.ChildResult(
+                inputs[job.job_index],
+                job.job_output,
+                getattr(job, "local_started", ended),
+                getattr(job, "local_stopped", ended),
+            )
             for job in pool.get_closed_jobs()
         ]
         record.local_results = results
@@ -619,25 +631,121 @@ def _map_run_with_batches_and_tolerance(_original: Callable) -> Callable:
     return _map_run
 
 
-def _failed_children_keep_their_error(eval_job: Callable) -> Callable:
-    from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError, ProgramTimedOut
+def _children_one_after_another(_original: Callable) -> Callable:
+    def _eval_pool(self: Any, job: Any, worker_frame: Any) -> None:
+        # moto's worker called itself for its next child, so every child it had run stayed on
+        # its stack with its whole environment (its events, each photo's base64 among them)
+        # until its last child ended: ~78 KB more per photo of a batch, and a RecursionError
+        # past ~1,000 children a worker (MaxConcurrency 1). A loop, each child's frame let go.
+        while job is not None:
+            job_frame = worker_frame.open_inner_frame()
+            self._eval_job(env=job_frame, job=job)
+            worker_frame.delete_frame(job_frame)
+            job_frame = None
+            if isinstance(job.job_output, Exception) or self.stopped():
+                break
+            next_job = self._job_pool.next_job()
+            if next_job is None:
+                break
+            self._job_pool.close_job(job)
+            job = next_job
+        self._env.delete_frame(worker_frame)
+        if job is not None:
+            self._job_pool.close_job(job)
+
+    return _eval_pool
+
+
+@dataclass
+class _UncountedMapRun:
+    """What moto's worker counts a child in, thrown away: ``distributed_map.count_*`` count it."""
+
+    execution_counter: Any
+    item_counter: Any
+
+
+def _children_on_their_own(eval_job: Callable) -> Callable:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+        map_run_record,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.asl.eval.program_state import (
+        ProgramEnded,
+        ProgramError,
+        ProgramStopped,
+        ProgramTimedOut,
+    )
 
     def _eval_job(self: Any, env: Any, job: Any) -> None:
-        eval_job(self, env, job)
+        record = self._map_run_record
+        items = distributed_map.items_in(job.job_input, getattr(record, "local_batched", False))
+        distributed_map.count_started(record, items)
+        # Each child keeps its own events, forgotten when it ends (an Express child's history
+        # is not kept): moto gave all the children of a Map Run one list, which held each
+        # photo's events, its base64 among them, until the whole batch ended
+        env.event_manager = EventManager()
+        # moto counted a batch of items as one item, and a failed child as running forever
+        job.local_started = datetime.datetime.now(datetime.UTC)
+        self._map_run_record = _UncountedMapRun(
+            map_run_record.ExecutionCounter(), map_run_record.ItemCounter()
+        )
+        try:
+            eval_job(self, env, job)
+        finally:
+            self._map_run_record = record
+            job.local_stopped = datetime.datetime.now(datetime.UTC)
         state = env.program_state()
-        if isinstance(state, ProgramError):
+        if isinstance(state, ProgramEnded):
+            outcome = distributed_map.SUCCEEDED
+        elif isinstance(state, ProgramError):
+            outcome = distributed_map.FAILED
             details = state.error or {}
             job.job_output = distributed_map.FailedChild(
                 details.get("error", "States.Runtime"), details.get("cause", "")
             )
         elif isinstance(state, ProgramTimedOut):
+            outcome = distributed_map.TIMED_OUT
             job.job_output = distributed_map.FailedChild("States.Timeout", "The child execution timed out")
-        elif not isinstance(state, ProgramEnded):
+        else:
+            outcome = distributed_map.ABORTED if isinstance(state, ProgramStopped) else distributed_map.FAILED
             job.job_output = distributed_map.FailedChild(
                 "States.Runtime", f"the child execution ended {type(state).__name__}"
             )
+        distributed_map.count_ended(record, items, outcome)
 
     return _eval_job
+
+
+def _execution_environment(execution: Any) -> Any:
+    """The interpreter's environment of an execution; None until its worker has begun."""
+    worker = getattr(execution, "exec_worker", None)
+    return getattr(worker, "env", None)
+
+
+def _map_runs_once_started(original: Callable) -> Callable:
+    def list_map_runs(self: Any, execution_arn: str) -> dict[str, Any]:
+        # moto answered 500 (an AttributeError) until the execution's worker had begun
+        if _execution_environment(self.describe_execution(execution_arn=execution_arn)) is None:
+            return {"mapRuns": []}
+        return original(self, execution_arn)
+
+    return list_map_runs
+
+
+def _map_run_described_while_others_start(_original: Callable) -> Callable:
+    from moto.stepfunctions.exceptions import ResourceNotFound
+
+    def describe_map_run(self: Any, map_run_arn: str) -> dict[str, Any]:
+        # moto looked through every execution and answered 500 when any one had not begun, or
+        # when none had the Map Run (its ResourceNotFound() lacked the message it requires)
+        for execution in self._get_executions():
+            env = _execution_environment(execution)
+            record = env.map_run_record_pool_manager.get(map_run_arn) if env is not None else None
+            if record is not None:
+                return record.describe()
+        raise ResourceNotFound(map_run_arn)
+
+    return describe_map_run
 
 
 def _result_files_written(_original: Callable) -> Callable:
@@ -659,6 +767,7 @@ def _result_files_written(_original: Callable) -> Callable:
         )
         for key, body in files.items():
             s3.put_object(Bucket=parameters["Bucket"], Key=key, Body=body)
+        record.local_results = []  # written: the Map Run's record is kept as long as its execution
         env.stack.append(
             {
                 "MapRunArn": record.map_run_arn,
@@ -733,8 +842,36 @@ def _method_names_kept_per_class(original: Callable) -> Callable:
     return functools.lru_cache(maxsize=None)(lambda cls: tuple(original(cls)))
 
 
+class _NoThreadsKept(list):
+    """What moto's interpreter appends every thread it starts to: ``TMP_THREADS`` (localstack's
+    list of threads to join at shutdown), imported by name wherever a thread starts (each
+    execution's, each state's with a timeout, each Parallel branch's and Map worker's). moto
+    never reads nor trims it: ~5 threads, ~20 KB an execution, for ever, and a batch's one
+    execution ~4 a photo. Each of those modules gets this list instead, which keeps none."""
+
+    def append(self, thread: Any) -> None:
+        pass
+
+
+_NO_THREADS_KEPT = _NoThreadsKept()
+# the modules that imported moto's list by name (``from ...utils import TMP_THREADS``), and last
+# the one they import it from: a module first imported while ``utils`` is patched would take
+# ours for the original, and uninstall would leave ours there
+_THREAD_LISTS = (
+    "moto.stepfunctions.parser.backend.execution_worker",
+    f"{_ASL}.component.program.program",
+    f"{_ASL}.component.state.exec.execute_state",
+    f"{_STATE_MAP}.iteration.inline_iteration_component",
+    f"{_ASL}.component.state.exec.state_task.service.state_task_service_callback",
+    f"{_ASL}.component.state.exec.state_parallel.branch_worker",
+    f"{_ASL}.component.test_state.program.test_state_program",
+    "moto.stepfunctions.parser.utils",
+)
+
+
 PATCHES: dict[str, tuple[Patch, ...]] = {
     "interpreter": (
+        *(Patch(f"{module}:TMP_THREADS", None, lambda _list: _NO_THREADS_KEPT) for module in _THREAD_LISTS),
         Patch(
             "moto.awslambda.models:LambdaFunction._invoke_lambda", ("self", "event"), _run_registered_function
         ),
@@ -783,9 +920,25 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         ),
         Patch(
             f"{_STATE_MAP}.iteration.itemprocessor.distributed_item_processor_worker:"
+            "DistributedItemProcessorWorker._eval_pool",
+            ("self", "job", "worker_frame"),
+            _children_one_after_another,
+        ),
+        Patch(
+            f"{_STATE_MAP}.iteration.itemprocessor.distributed_item_processor_worker:"
             "DistributedItemProcessorWorker._eval_job",
             ("self", "env", "job"),
-            _failed_children_keep_their_error,
+            _children_on_their_own,
+        ),
+        Patch(
+            "moto.stepfunctions.parser.models:StepFunctionsParserBackend.list_map_runs",
+            ("self", "execution_arn"),
+            _map_runs_once_started,
+        ),
+        Patch(
+            "moto.stepfunctions.parser.models:StepFunctionsParserBackend.describe_map_run",
+            ("self", "map_run_arn"),
+            _map_run_described_while_others_start,
         ),
         Patch(
             f"{_STATE_MAP}.result_writer.resource_eval.resource_eval_s3:ResourceEvalS3._handle_put_object",

@@ -9,12 +9,8 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from local_stack.errors import LocalStackError
+from local_stack.errors import SampleObjectMissing
 from local_stack.settings import EVENTS_DIR, SAMPLES_DIR
-
-
-class SampleObjectMissing(LocalStackError):
-    """An event names an object whose file is not among the committed samples."""
 
 
 def objects_named_by_events(

@@ -16,26 +16,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_stack.client.images import ImageToRun
-from local_stack.errors import LocalStackError, UsageError
+from local_stack.errors import BatchFailed, BatchStackNotFound, UsageError
 from training_job.project import CLASS_NAMES
 
 # where the state machine accepts photos (CheckBatchInput) and reads a manifest (SummarizeBatch's role)
 PHOTO_PREFIXES = ("images/", "incoming/")
 MANIFEST_PREFIX = "batch/manifests/"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-
-
-class BatchStackNotFound(LocalStackError):
-    """The stack does not exist, or its Outputs name no BatchClassify state machine."""
-
-
-class BatchFailed(LocalStackError):
-    """The batch execution itself ended other than SUCCEEDED (InvalidBatchInput,
-    TooManyPhotosFailed, a failed summary): the message has its error and cause."""
-
-    def __init__(self, error: str, cause: str) -> None:
-        super().__init__(f"the batch ended in {error}: {cause}")
-        self.error, self.cause = error, cause
 
 
 @dataclass(frozen=True)
@@ -135,8 +122,7 @@ def start_batch(sfn: Any, stack: BatchStack, prefix: str, manifest_key: str | No
 def progress_of(map_run: dict, photos: int, batch_size: int) -> BatchProgress:
     """Child executions done / total from DescribeMapRun: a child is done once it succeeded,
     failed, timed out or was aborted; the total from the photos listed, as the Map counts only
-    the children it has started. (Its itemCounts are not used: the local stack counts a child's
-    batch as one item, where AWS counts each photo.)"""
+    the children it has started."""
     ended = ("succeeded", "failed", "timedOut", "aborted")
     children = map_run["executionCounts"]
     return BatchProgress(

@@ -12,15 +12,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from local_stack.errors import LocalStackError
+from local_stack.errors import BatchResultsUnreadable
 
 REFUSED = "ThresholdConfidenceNotMet"
 # the errored photos the printed summary names (--json has them all)
 ERRORS_SHOWN = 10
-
-
-class BatchResultsUnreadable(LocalStackError):
-    """The batch's result files are missing or not what Step Functions' ResultWriter writes."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ _FLAGS = {
     "LogLevel": "--log-level",
     "LowConfidenceAction": "--low-confidence-action",
     "ReviewTimeoutSeconds": "--review-timeout-seconds",
+    "BatchSize": "--batch-size",
+    "BatchMaxConcurrency": "--batch-max-concurrency",
 }
 
 
@@ -35,6 +37,17 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--review-timeout-seconds", type=int, help="ReviewTimeoutSeconds (default: the template's, 24 h)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="BatchSize: photos per child execution of a batch (default: the template's)",
+    )
+    parser.add_argument(
+        "--batch-max-concurrency",
+        type=int,
+        help="BatchMaxConcurrency: a batch's child executions at once (default: the template's, 100; "
+        "each waits its turn for the execution environments here, in a thread per photo)",
     )
     parser.add_argument("--model", type=Path, help="ONNX model (default: the one training_job ships)")
     parser.add_argument("--endpoint-name", default=DEFAULT_ENDPOINT_NAME)
@@ -180,6 +193,9 @@ def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
         parameters["LowConfidenceAction"] = args.low_confidence_action
     if getattr(args, "review_timeout_seconds", None) is not None:
         parameters["ReviewTimeoutSeconds"] = str(args.review_timeout_seconds)
+    for parameter, option in (("BatchSize", "batch_size"), ("BatchMaxConcurrency", "batch_max_concurrency")):
+        if getattr(args, option, None) is not None:
+            parameters[parameter] = str(getattr(args, option))
     values = {**parameters, "EndpointName": args.endpoint_name}
     try:
         template.check_parameters(values)

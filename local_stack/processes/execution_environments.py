@@ -55,7 +55,7 @@ from typing import IO, Any
 
 from local_stack.aws.cloudwatch_logs import LogSender
 from local_stack.aws.function_logs import FunctionLog, FunctionOutput, new_log_stream_name
-from local_stack.errors import LocalStackError
+from local_stack.errors import EnvironmentDidNotStart, LocalStackError
 from local_stack.processes import child_process
 
 _STOP_TIMEOUT_SECONDS = 10
@@ -74,19 +74,13 @@ class FunctionSpec:
     memory_size_mb: int = 128
 
 
+# put in the slots' queue by close(): whoever takes it puts it back and stops
+_CLOSED: Any = object()
+
+
 class _ColdStartFailed(Exception):
     def __init__(self, payload: dict) -> None:
         super().__init__(payload["errorMessage"])
-        self.payload = payload
-
-
-class EnvironmentDidNotStart(LocalStackError):
-    """The first workers' cold start failed; ``payload`` is the init error Lambda would answer."""
-
-    def __init__(self, payload: dict) -> None:
-        super().__init__(
-            f"a Lambda execution environment did not start: {payload['errorType']}: {payload['errorMessage']}"
-        )
         self.payload = payload
 
 
@@ -163,6 +157,7 @@ class ExecutionEnvironments:
         with self._lock:
             self._closed = True
             processes, self._live = list(self._live), set()
+        self._slots.put(_CLOSED)  # ends every wait for a slot, one after the other
         for process in processes:
             with contextlib.suppress(OSError):  # already broken: it died
                 process.stdin.close()  # all of them at once: they finish side by side
@@ -177,11 +172,13 @@ class ExecutionEnvironments:
         self.close()
 
     def _take_slot(self) -> subprocess.Popen | None:
-        while True:
-            if self._closed:
-                raise LocalStackError("the stack's execution environments are closed")
-            with contextlib.suppress(queue.Empty):
-                return self._slots.get(timeout=0.5)  # a timeout, so that close() ends the wait
+        # A blocking get, no timeout: a batch has hundreds of invocations waiting here, and a
+        # wait that woke every 0.5 s to look at _closed cost each of them the GIL, over and over
+        slot = self._slots.get()
+        if slot is _CLOSED:
+            self._slots.put(_CLOSED)  # for the next one waiting
+            raise LocalStackError("the stack's execution environments are closed")
+        return slot
 
     def _deliver(self, process: subprocess.Popen | None, request: str) -> subprocess.Popen:
         """Write the request to ``process``, starting a fresh one first if the slot is empty or

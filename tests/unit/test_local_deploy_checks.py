@@ -86,3 +86,19 @@ def test_bucket_names_s3_accepts(bucket):
 def test_bucket_names_s3_refuses_are_named(bucket, problem):
     with pytest.raises(InvalidBucketName, match=problem):
         check_bucket_name(bucket)
+
+
+def test_the_batch_options_set_their_parameters_and_are_refused_by_their_flag(template):
+    from local_stack.commands.stack_options import _template_parameters, default_stack_options
+    from local_stack.errors import UsageError
+
+    options = default_stack_options(batch_size=20, batch_max_concurrency=8)
+    parameters = _template_parameters(options, template)
+    assert (parameters["BatchSize"], parameters["BatchMaxConcurrency"]) == ("20", "8")
+    assert "BatchSize" not in _template_parameters(default_stack_options(), template)  # the template's
+    with pytest.raises(
+        UsageError, match=r"--batch-size 21: .*'BatchSize' must be a number not greater than 20"
+    ):
+        _template_parameters(default_stack_options(batch_size=21), template)
+    with pytest.raises(UsageError, match="--batch-max-concurrency 0: "):
+        _template_parameters(default_stack_options(batch_max_concurrency=0), template)

@@ -71,6 +71,9 @@ def test_the_module_refuses_another_moto_by_name():
 def test_each_target_is_where_it_was_with_the_parameters_it_had(patch, pristine_moto):
     owner, name = patch.owner_and_name()
     original = getattr(owner, name)
+    if patch.parameters is None:  # a value: moto's list of the threads it started
+        assert type(original) is list
+        return
     assert tuple(inspect.signature(original).parameters) == patch.parameters
 
 
@@ -239,18 +242,51 @@ def test_ended_executions_beyond_the_limit_are_forgotten_oldest_first_histories_
 
 def test_the_threads_of_ended_executions_are_not_kept(patched):
     """moto appends every thread of every execution to a list it never reads (localstack's
-    ``TMP_THREADS``), imported by name wherever a thread starts: clearing the one list reaches
-    them all."""
+    ``TMP_THREADS``), imported by name wherever a thread starts: each of those names gets a list
+    that keeps none."""
+    from moto.stepfunctions.parser import utils
     from moto.stepfunctions.parser.asl.component.state.exec import execute_state
     from moto.stepfunctions.parser.backend import execution_worker
-    from moto.stepfunctions.parser.utils import TMP_THREADS
 
-    assert execution_worker.TMP_THREADS is TMP_THREADS is execute_state.TMP_THREADS
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         arn = _state_machine(sfn)
         _run_to_the_end(sfn, arn, 20)
-        assert len(TMP_THREADS) <= 5  # the last execution's, at most: not 20 executions' worth
+    assert execution_worker.TMP_THREADS == execute_state.TMP_THREADS == utils.TMP_THREADS == []
+
+
+def test_uninstall_in_a_fresh_process_puts_moto_s_own_thread_list_back_everywhere():
+    # install imports the modules one by one: one that imports the list after ``utils`` was
+    # patched would keep ours for good
+    probe = (
+        "import importlib\n"
+        "from local_stack.aws import moto_patches\n"
+        "moto_patches.install()\n"
+        "moto_patches.uninstall()\n"
+        "lists = [importlib.import_module(m).TMP_THREADS for m in moto_patches._THREAD_LISTS]\n"
+        "print([m for m, kept in zip(moto_patches._THREAD_LISTS, lists) if type(kept) is not list])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_every_module_that_imported_the_thread_list_is_patched():
+    import importlib
+    import pathlib
+
+    import moto.stepfunctions.parser as parser
+
+    root = pathlib.Path(parser.__file__).parent
+    importers = {
+        "moto.stepfunctions.parser." + ".".join(path.relative_to(root).with_suffix("").parts)
+        for path in root.rglob("*.py")
+        if "TMP_THREADS" in path.read_text()
+    }
+    assert importers == set(moto_patches._THREAD_LISTS)
+    for module in importers:
+        importlib.import_module(module)
 
 
 def test_without_a_limit_every_execution_is_kept(patched):
@@ -482,20 +518,25 @@ BATCHED_MAP = {
 }
 
 
-def _batched_run(keys: list[str]) -> tuple[dict, object]:
-    """Run BATCHED_MAP over objects named ``keys``; the execution and the S3 client."""
+def _batched_run(keys: list[str], **map_fields) -> tuple[dict, dict]:
+    """Run BATCHED_MAP over objects named ``keys``; the execution (its Map Run's DescribeMapRun
+    under ``"map_run"``) and the result files by name."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         session = boto3.Session(region_name="us-east-1")
         s3, sfn = session.client("s3"), session.client("stepfunctions")
         s3.create_bucket(Bucket="batch-bucket")
         for key in keys:
             s3.put_object(Bucket="batch-bucket", Key=key, Body=b"x")
+        definition = json.loads(json.dumps(BATCHED_MAP))
+        definition["States"]["Map"].update(map_fields)
         arn = sfn.create_state_machine(
-            name="m", definition=json.dumps(BATCHED_MAP), roleArn="arn:aws:iam::123456789012:role/r"
+            name="m", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
         )["stateMachineArn"]
         execution = sfn.start_execution(stateMachineArn=arn, name="e", input='{"bucket": "batch-bucket"}')
         _wait_until_ended(sfn, execution["executionArn"])
         described = sfn.describe_execution(executionArn=execution["executionArn"])
+        (map_run,) = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+        described["map_run"] = sfn.describe_map_run(mapRunArn=map_run["mapRunArn"])
         files = {
             o["Key"].rpartition("/")[2]: json.loads(
                 s3.get_object(Bucket="batch-bucket", Key=o["Key"])["Body"].read()
@@ -542,6 +583,86 @@ def test_a_batched_map_runs_children_of_batches_and_writes_every_result_as_aws_d
         "BatchInput": {"bucket": "batch-bucket"},
     }
     assert ":execution:m/" in succeeded[0]["ExecutionArn"]
+
+
+def test_each_child_keeps_its_own_events_not_every_childs(patched, monkeypatch):
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+        distributed_item_processor_worker as worker,
+    )
+
+    events_at_end = []
+    eval_job = worker.DistributedItemProcessorWorker._eval_job
+
+    def counting(self, env, job):
+        eval_job(self, env, job)
+        events_at_end.append(len(env.event_manager.get_event_history()))
+
+    monkeypatch.setattr(worker.DistributedItemProcessorWorker, "_eval_job", counting)
+    execution, _ = _batched_run([f"in/{n}" for n in range(8)])  # 4 children alike, 2 at a time
+
+    assert execution["status"] == "SUCCEEDED"
+    # each child's own Pass, Choice, Pass: the same count, not the Map Run's running total
+    assert len(events_at_end) == 4 and len(set(events_at_end)) == 1, events_at_end
+
+
+def test_a_worker_runs_its_children_one_after_another_however_many(patched):
+    # MaxConcurrency 1: one worker runs every child; moto's called itself once a child, and kept
+    # each child's environment on its stack, until a RecursionError past ~1,000 children
+    keys = [f"in/{n:04}" for n in range(1100)]
+
+    execution, files = _batched_run(keys, MaxConcurrency=1, ItemBatcher={"MaxItemsPerBatch": 1})
+
+    assert execution["status"] == "SUCCEEDED", execution
+    assert execution["map_run"]["executionCounts"]["succeeded"] == 1100
+    assert len(files["SUCCEEDED_0.json"]) == 1100
+    # and none of the ~3,300 threads they ran in is kept (moto appended each to a list for good)
+    from moto.stepfunctions.parser.asl.component.program import program
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branch_worker
+
+    assert program.TMP_THREADS == [] and branch_worker.TMP_THREADS == []
+
+
+def test_describe_map_run_counts_each_item_of_a_batch_and_each_child_once(patched):
+    execution, _ = _batched_run(["in/a", "in/b", "in/bad", "in/c", "in/d"])  # [a, b], [bad, c], [d]
+
+    counts = {key: execution["map_run"][key] for key in ("itemCounts", "executionCounts")}
+    wanted = ("total", "running", "succeeded", "failed", "resultsWritten")
+    assert {kind: [c[key] for key in wanted] for kind, c in counts.items()} == {
+        "itemCounts": [5, 0, 3, 2, 3],  # AWS counts a failed child's items as failed
+        "executionCounts": [3, 0, 2, 1, 2],  # moto left a failed child running
+    }
+
+
+def test_map_runs_are_listed_and_described_while_an_execution_has_not_begun(patched):
+    from moto.stepfunctions.exceptions import ResourceNotFound
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    class Record:
+        def describe(self):
+            return {"mapRunArn": "arn:run"}
+
+    not_begun = type("Execution", (), {"exec_worker": None})()
+    running = type(
+        "Execution",
+        (),
+        {"exec_worker": type("Worker", (), {"env": type("Env", (), {"map_run_record_pool_manager": None})})},
+    )()
+    running.exec_worker.env.map_run_record_pool_manager = type(
+        "Pool", (), {"get": staticmethod(lambda arn: Record() if arn == "arn:run" else None)}
+    )
+
+    class Backend:
+        def describe_execution(self, execution_arn):
+            return not_begun
+
+        def _get_executions(self):
+            return [not_begun, running]
+
+    backend = Backend()
+    assert StepFunctionsParserBackend.list_map_runs(backend, "arn:e") == {"mapRuns": []}  # moto: 500
+    assert StepFunctionsParserBackend.describe_map_run(backend, "arn:run") == {"mapRunArn": "arn:run"}
+    with pytest.raises(ResourceNotFound, match="arn:other"):  # moto: a TypeError, 500
+        StepFunctionsParserBackend.describe_map_run(backend, "arn:other")
 
 
 def test_more_failures_than_tolerated_fail_the_map(patched):

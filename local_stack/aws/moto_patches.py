@@ -103,6 +103,9 @@ The Distributed Map's patches (in the ``interpreter`` group; what each provides,
   gets its own, forgotten when it ends. And moto counted a batch of items as one item and left a
   failed child running in DescribeMapRun: ``distributed_map.count_started/count_ended`` count
   each child once and each of its items, as AWS does.
+* ``...distributed_item_processor_worker:DistributedItemProcessorWorker._eval_pool(self, job,
+  worker_frame)`` called itself for each next child, keeping every child's environment until the
+  worker's last, and raised a RecursionError past ~1,000 children a worker: it loops.
 * ``moto.stepfunctions.parser.models:StepFunctionsParserBackend.list_map_runs(self,
   execution_arn)`` and ``.describe_map_run(self, map_run_arn)`` answered 500 while an execution
   had not begun (any execution, for DescribeMapRun), and DescribeMapRun of an unknown Map Run
@@ -635,8 +638,8 @@ def _children_one_after_another(_original: Callable) -> Callable:
     def _eval_pool(self: Any, job: Any, worker_frame: Any) -> None:
         # moto's worker called itself for its next child, so every child it had run stayed on
         # its stack with its whole environment (its events, each photo's base64 among them)
-        # until its last child ended: ~78 KB more per photo of a batch, and a RecursionError
-        # past ~1,000 children a worker (MaxConcurrency 1). A loop, each child's frame let go.
+        # until its last child ended, and past ~1,000 children a worker (MaxConcurrency 1) it
+        # raised a RecursionError. A loop, each child's frame let go when it ends.
         while job is not None:
             job_frame = worker_frame.open_inner_frame()
             self._eval_job(env=job_frame, job=job)
@@ -684,8 +687,8 @@ def _children_on_their_own(eval_job: Callable) -> Callable:
         # is not kept): moto gave all the children of a Map Run one list, which held each
         # photo's events, its base64 among them, until the whole batch ended
         env.event_manager = EventManager()
+        job.local_started = datetime.datetime.now(datetime.UTC)  # the result files' StartDate
         # moto counted a batch of items as one item, and a failed child as running forever
-        job.local_started = datetime.datetime.now(datetime.UTC)
         self._map_run_record = _UncountedMapRun(
             map_run_record.ExecutionCounter(), map_run_record.ItemCounter()
         )

@@ -594,6 +594,7 @@ def _map_run_with_batches_and_tolerance(_original: Callable) -> Callable:
         pool = JobPool(job_program=self._get_iteration_program(), job_inputs=inputs)
         record = eval_input.map_run_record
         record.local_batched = batcher is not None
+        record.local_times = {}
         concurrency = record.max_concurrency
         for _ in range(
             len(inputs) if concurrency == DEFAULT_MAX_CONCURRENCY_VALUE else min(concurrency, len(inputs))
@@ -605,10 +606,7 @@ def _map_run_with_batches_and_tolerance(_original: Callable) -> Callable:
         ended = datetime.datetime.now(datetime.UTC)  # for a job closed unrun (its worker stopped)
         results = [
             distributed_map.ChildResult(
-                inputs[job.job_index],
-                job.job_output,
-                getattr(job, "local_started", ended),
-                getattr(job, "local_stopped", ended),
+                inputs[job.job_index], job.job_output, *record.local_times.get(job.job_index, (ended, ended))
             )
             for job in pool.get_closed_jobs()
         ]
@@ -687,7 +685,7 @@ def _children_on_their_own(eval_job: Callable) -> Callable:
         # is not kept): moto gave all the children of a Map Run one list, which held each
         # photo's events, its base64 among them, until the whole batch ended
         env.event_manager = EventManager()
-        job.local_started = datetime.datetime.now(datetime.UTC)  # the result files' StartDate
+        started = datetime.datetime.now(datetime.UTC)  # the result files' StartDate
         # moto counted a batch of items as one item, and a failed child as running forever
         self._map_run_record = _UncountedMapRun(
             map_run_record.ExecutionCounter(), map_run_record.ItemCounter()
@@ -696,7 +694,8 @@ def _children_on_their_own(eval_job: Callable) -> Callable:
             eval_job(self, env, job)
         finally:
             self._map_run_record = record
-            job.local_stopped = datetime.datetime.now(datetime.UTC)
+            # by index: the pool keeps a closed job as a copy of its index and output only
+            record.local_times[job.job_index] = (started, datetime.datetime.now(datetime.UTC))
         state = env.program_state()
         if isinstance(state, ProgramEnded):
             outcome = distributed_map.SUCCEEDED

@@ -583,6 +583,9 @@ def test_a_batched_map_runs_children_of_batches_and_writes_every_result_as_aws_d
         "BatchInput": {"bucket": "batch-bucket"},
     }
     assert ":execution:m/" in succeeded[0]["ExecutionArn"]
+    children = succeeded + failed  # each with its own times, not the moment the files were written
+    assert all(c["StartDate"] <= c["StopDate"] for c in children)
+    assert len({c["StopDate"] for c in children}) == 3
 
 
 def test_each_child_keeps_its_own_events_not_every_childs(patched, monkeypatch):

@@ -1,5 +1,5 @@
-"""AWS's own tools against `up`, as the README shows them: the stack is started by the README's
-"Locally" block and driven by its "Run an execution" block, both read from README.md itself (so
+"""AWS's own tools against `up`, as the docs show them: the stack is started by docs/cloud.md's
+"Locally" block and driven by its "Run an execution" block, both read from the page itself (so
 the two cannot drift apart), with the AWS CLI; then the CLI does what a user's scripts do."""
 
 from __future__ import annotations
@@ -20,15 +20,16 @@ from local_stack.aws.sample_events import objects_named_by_events
 from local_stack.aws.template import Template
 from local_stack.settings import EVENTS_DIR, REPO_ROOT, STACK_NAME
 
-README = REPO_ROOT / "README.md"
+# the page that holds the blocks (the README sends readers there)
+README = REPO_ROOT / "docs" / "cloud.md"
 
 
 def readme_block(after: str) -> str:
-    """The first ```bash block of README.md after the line that starts with ``after``."""
+    """The first ```bash block of docs/cloud.md after the line that starts with ``after``."""
     text = README.read_text()
     start = text.index(after)
     match = re.compile(r"```bash\n(.*?)```", re.S).search(text, start)
-    assert match, f"no bash block after {after!r} in README.md"
+    assert match, f"no bash block after {after!r} in {README.relative_to(REPO_ROOT)}"
     return match.group(1)
 
 

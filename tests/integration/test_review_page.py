@@ -33,7 +33,7 @@ from training_job.local_model.data import parse_lst
 pytestmark = pytest.mark.integration
 
 BUCKET = "scones-review-page"
-# photos the shipped model is unsure of even at the default threshold (README: it refuses them)
+# photos the shipped model is unsure of even at the default threshold (docs/cloud.md: it refuses them)
 PHOTOS = ("bicycle_s_000035.png", "bicycle_s_000043.png")
 SERVING = re.compile(r"^# serving the review page on (http://127\.0\.0\.1:\d+/)")
 WAIT_SECONDS = 60

@@ -481,7 +481,7 @@ def test_a_summary_that_disagrees_with_the_result_files_is_said(mixed_run, tmp_p
 
 
 def test_drift_against_the_baseline_reads_the_batchs_answers(tmp_path, capsys):
-    """The samples through the shipped model: the README's capture of them as they are says ok."""
+    """The samples through the shipped model: docs/monitoring.md's capture of them as they are says ok."""
     out = tmp_path / "report"
     assert report(FIXTURE, out, "--baseline", str(baseline_path_for(MODEL_PATH))) == 0
 

@@ -1,7 +1,8 @@
-"""``monitoring report`` (and ``monitoring bench``): a thin CLI over :mod:`monitoring.report`.
+"""``monitoring report`` (and ``monitoring bench``): SageMaker data capture or a BatchClassify run's
+results into a report.
 
-``report --capture SRC`` reads SageMaker data capture; ``report --batch SRC`` a BatchClassify run's
-results (:mod:`monitoring.batch_source`), with the same plots and a batch section.
+This module only builds the parser and dispatches: each command is a module of
+``monitoring/commands/`` with its options (``add_arguments``) and its ``run``.
 
 Exit codes: 0 done, 1 failed while running (no capture, nothing usable in it, no access; no batch
 results there, or malformed), 2 a usage error (argparse's code; an option's value is wrong on its own).
@@ -10,230 +11,24 @@ results there, or malformed), 2 a usage error (argparse's code; an option's valu
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from monitoring import DEFAULT_THRESHOLD
-from monitoring.report import GALLERY_SIZE
-from training_job.project import DEFAULT_STACK_NAME
+from monitoring.commands import bench, report
 
-
-def _threshold(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"the threshold must be in (0, 1], got {text}")
-    return value
-
-
-def _capture(text: str) -> str:
-    """An s3:// URI must name a bucket; a local path is only known to be missing when read."""
-    if text.startswith("s3://"):
-        from monitoring.capture_source import parse_s3_uri
-        from monitoring.exceptions import CaptureSourceError
-
-        try:
-            parse_s3_uri(text)
-        except CaptureSourceError as error:
-            raise argparse.ArgumentTypeError(str(error)) from error
-    return text
-
-
-def _batch(text: str) -> str:
-    """An s3:// URI must name a bucket; a local path is only known to be missing when read."""
-    if text.startswith("s3://"):
-        from monitoring.batch_source import parse_batch_uri
-        from monitoring.exceptions import BatchResultsNotFound
-
-        try:
-            parse_batch_uri(text)
-        except BatchResultsNotFound as error:
-            raise argparse.ArgumentTypeError(str(error)) from error
-    return text
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
-    return value
-
-
-def _gallery_size(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"the gallery size must be 0 or more, got {text}")
-    return value
+COMMANDS = {"report": report, "bench": bench}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="monitoring", description=__doc__)
+    first, *_, exit_codes = __doc__.split("\n\n")
+    parser = argparse.ArgumentParser(prog="monitoring", description=f"{first}\n\n{exit_codes}")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    report = commands.add_parser(
-        "report",
-        help="summarise SageMaker data capture, or a BatchClassify run's results, into summary.json, "
-        "PNG plots and report.html",
-    )
-    what = report.add_mutually_exclusive_group(required=True)
-    what.add_argument(
-        "--capture",
-        type=_capture,
-        metavar="SRC",
-        help="a local folder (read recursively) or s3://bucket/prefix with *.jsonl capture",
-    )
-    what.add_argument(
-        "--batch",
-        type=_batch,
-        metavar="SRC",
-        help="a BatchClassify run's results: s3://IMAGE_BUCKET/batch/results/<map run id>/ (or its "
-        "summary.json), or a local copy of that folder; adds the batch section (counts, refusals, "
-        "errors, accuracy and the confusion matrix when the batch had expected labels)",
-    )
-    report.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the report")
-    report.add_argument(
-        "--threshold",
-        type=_threshold,
-        default=None,
-        metavar="T",
-        help=f"confidence the workflow requires (default {DEFAULT_THRESHOLD}, the template's "
-        "ConfidenceThreshold; for --batch, the threshold its refusals name, when they name one)",
-    )
-    report.add_argument(
-        "--gallery-size",
-        type=_gallery_size,
-        default=GALLERY_SIZE,
-        metavar="K",
-        help=f"least confident inputs to show (default {GALLERY_SIZE})",
-    )
-    report.add_argument(
-        "--baseline",
-        metavar="FILE",
-        help="the model's baseline.json (a path or s3://bucket/key): adds drift verdicts against it "
-        "(training_job/local_model/baseline.json for the local model)",
-    )
-    reviewed = report.add_mutually_exclusive_group()
-    reviewed.add_argument(
-        "--reviewed",
-        type=_capture,
-        metavar="SRC",
-        help="the reviewed data set (s3://IMAGE_BUCKET/reviewed/ or a local copy): adds the reviews "
-        "section (requested, completed, agreement per class, corrected photos)",
-    )
-    reviewed.add_argument(
-        "--reviewed-from-stack",
-        nargs="?",
-        const=DEFAULT_STACK_NAME,
-        metavar="STACK",
-        help=f"the same, found in the stack's ReviewedDataLocation output (default {DEFAULT_STACK_NAME})",
-    )
-    report.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-
-    bench = commands.add_parser("bench", help="generate N capture records and time the report on them")
-    bench.add_argument("--records", type=_positive, default=100_000)
-    bench.add_argument("--per-file", type=_positive, default=1_000, help="records per .jsonl file")
-    bench.add_argument(
-        "--workdir",
-        type=Path,
-        default=None,
-        help="where to generate capture and report (default: a temporary folder, removed)",
-    )
+    for name, command in COMMANDS.items():
+        p = commands.add_parser(name, help=command.HELP)
+        command.add_arguments(p)
+        # usage_error: for what argparse cannot check alone (options that do not go together)
+        p.set_defaults(func=command.run, usage_error=p.error)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "bench":
-        from monitoring.bench import run_bench
-
-        return run_bench(args.records, args.per_file, args.workdir)
-    if args.batch is not None:
-        if args.reviewed or args.reviewed_from_stack:
-            parser.error("--reviewed and --reviewed-from-stack go with --capture: a batch asks no person")
-        if not args.batch.startswith("s3://"):
-            from monitoring.batch_source import local_folder
-
-            if local_folder(args.batch).resolve() == args.out.expanduser().resolve():
-                parser.error(
-                    "--out is the batch's own folder: the report's summary.json would replace its own"
-                )
-        return _batch_report(args)
-    return _report(args)
-
-
-def _report(args: argparse.Namespace) -> int:
-    from monitoring.capture_source import open_source
-    from monitoring.drift import load_baseline, one_line
-    from monitoring.exceptions import MonitoringError
-    from monitoring.report import write_report
-    from monitoring.reviews import one_line as reviews_line
-
-    try:
-        baseline = load_baseline(args.baseline) if args.baseline else None  # before a long read
-        reviewed = _reviewed_set(args)
-        source = open_source(args.capture)
-        files = write_report(
-            source,
-            args.out,
-            DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
-            args.gallery_size,
-            progress=not args.no_progress,
-            baseline=baseline,
-            baseline_location=args.baseline or "",
-            reviewed=reviewed,
-        )
-    except MonitoringError as exc:
-        print(f"monitoring: {exc}", file=sys.stderr)
-        return 1
-    print(f"summary: {files.summary}", file=sys.stderr)
-    if files.drift:
-        print(one_line(files.drift), file=sys.stderr)
-    if files.reviews:
-        print(reviews_line(files.reviews), file=sys.stderr)
-    print(files.report)  # the one line on stdout: the page to open
-    return 0
-
-
-def _batch_report(args: argparse.Namespace) -> int:
-    """``report --batch``: everything is read before anything is written."""
-    from monitoring.batch_results import one_line as batch_line
-    from monitoring.batch_source import open_batch_folder, read_batch
-    from monitoring.drift import load_baseline, one_line
-    from monitoring.exceptions import MonitoringError
-    from monitoring.report import write_batch_report
-
-    try:
-        baseline = load_baseline(args.baseline) if args.baseline else None
-        folder = open_batch_folder(args.batch)
-        batch = read_batch(folder)
-        files = write_batch_report(
-            batch,
-            args.out,
-            args.threshold,
-            args.gallery_size,
-            baseline=baseline,
-            baseline_location=args.baseline or "",
-            photo=folder.photos,
-        )
-    except MonitoringError as exc:
-        print(f"monitoring: {exc}", file=sys.stderr)
-        return 1
-    print(f"summary: {files.summary}", file=sys.stderr)
-    print(batch_line(files.batch), file=sys.stderr)
-    if files.drift:
-        print(one_line(files.drift), file=sys.stderr)
-    elif baseline:
-        print("drift: not checked, the batch has no answers with probabilities", file=sys.stderr)
-    print(files.report)  # the one line on stdout: the page to open
-    return 0
-
-
-def _reviewed_set(args: argparse.Namespace):
-    """The reviewed data set, read before the capture so that a wrong location fails at once."""
-    from monitoring.reviews import read_reviewed_set, reviewed_location
-
-    if args.reviewed_from_stack:
-        import boto3
-
-        return read_reviewed_set(reviewed_location(boto3.client("cloudformation"), args.reviewed_from_stack))
-    return read_reviewed_set(args.reviewed) if args.reviewed else None
+    args = build_parser().parse_args(argv)
+    return args.func(args)

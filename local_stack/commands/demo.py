@@ -71,13 +71,18 @@ def _run_demo(out: Path) -> int:
     print()
     # from the local copy: the stack's S3 is gone once the demo ends, and the report links
     # each image to where its record is
-    report_status = _report(capture_dir / running.endpoint_name, out / "report")
+    report = _report(capture_dir / running.endpoint_name, out / "report")
     print(f"executions:    {out / 'executions.json'}")
     print(f"data capture:  {capture_dir} ({copied} files, copied from {capture_uri})")
-    if report_status == 0:
-        print(f"report:        {out / 'report' / 'report.html'}")
+    if report is not None:
+        print(f"report:        {report.report}")
+        print(f"summary:       {report.summary}")
+        if report.drift:
+            from monitoring.drift import one_line
+
+            print(one_line(report.drift))
     print(f"demo took {time.perf_counter() - started:.1f} s")
-    return report_status
+    return 0 if report is not None else 1
 
 
 def _download(s3, bucket: str, prefix: str, target: Path) -> int:
@@ -91,12 +96,28 @@ def _download(s3, bucket: str, prefix: str, target: Path) -> int:
     return count
 
 
-def _report(capture: Path, out: Path) -> int:
-    from monitoring.cli import main as monitoring_main
+def _report(capture: Path, out: Path):
+    """monitoring's report on the capture, against the served model's baseline (the page gains a
+    drift section): its files, or None when it failed (said on stderr)."""
+    from monitoring import DEFAULT_THRESHOLD
+    from monitoring.capture_source import open_source
+    from monitoring.drift import load_baseline
+    from monitoring.exceptions import MonitoringError
+    from monitoring.report import GALLERY_SIZE, write_report
     from training_job.local_model import MODEL_PATH
     from training_job.local_model.baseline import baseline_path_for
 
-    baseline = baseline_path_for(MODEL_PATH)  # the served model's: the page gains a drift section
-    return monitoring_main(
-        ["report", "--capture", str(capture), "--out", str(out), "--no-progress", "--baseline", str(baseline)]
-    )
+    baseline = str(baseline_path_for(MODEL_PATH))
+    try:
+        return write_report(
+            open_source(str(capture)),
+            out,
+            DEFAULT_THRESHOLD,
+            GALLERY_SIZE,
+            progress=False,
+            baseline=load_baseline(baseline),
+            baseline_location=baseline,
+        )
+    except MonitoringError as error:
+        print(f"local_stack: the report failed: {error}", file=sys.stderr)
+        return None

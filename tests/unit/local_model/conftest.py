@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,11 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def cli():
-    """A stand-in for the parent ``python -m training_job`` parser: register, parse, run."""
-    from training_job.local_model.cli import register
+    """``python -m training_job``'s parser: parse, then run the command (its own exit code)."""
+    from training_job.cli import build_parser
 
     def run(*argv: str) -> int:
-        parser = argparse.ArgumentParser(prog="training_job")
-        register(parser.add_subparsers(dest="command", required=True))
-        args = parser.parse_args([str(a) for a in argv])
+        args = build_parser().parse_args([str(a) for a in argv])
         return args.func(args)
 
     return run

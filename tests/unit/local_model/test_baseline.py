@@ -162,7 +162,9 @@ def test_evaluate_on_the_validation_split_reproduces_the_committed_baseline(
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["baseline"] == str(out)
 
 
-def test_evaluate_writes_the_baseline_beside_the_model_unless_told_not_to(cli, capsys, tmp_path, shared_data):
+def test_evaluate_writes_a_baseline_only_where_asked_with_no_path_of_this_machine(
+    cli, capsys, tmp_path, shared_data
+):
     model = tmp_path / "model" / "vehicle_classifier.onnx"
     model.parent.mkdir()
     shutil.copyfile(MODEL_PATH, model)
@@ -171,14 +173,74 @@ def test_evaluate_writes_the_baseline_beside_the_model_unless_told_not_to(cli, c
     common = ("evaluate", "--model", model, "--images", shared_data / "train", "--lst", lst)
 
     assert cli(*common, "--no-baseline") == 0
+    assert cli(*common) == 0  # nothing asked, nothing written: not beside the model either
     assert not baseline_path_for(model).exists()
+    assert "wrote the baseline" not in capsys.readouterr().err
 
-    assert cli(*common, "--threshold", "0.9") == 0
-    baseline = read_baseline(baseline_path_for(model))
+    out = tmp_path / "elsewhere" / "baseline.json"
+    out.parent.mkdir()
+    assert cli(*common, "--threshold", "0.9", "--baseline", out) == 0
+    assert not baseline_path_for(model).exists()
+    baseline = read_baseline(out)
     assert baseline.records == 30
     assert baseline.threshold == 0.9
-    assert baseline.source == {"tool": "evaluate", "lst": str(lst), "images": str(shared_data / "train")}
-    assert f"wrote the baseline {baseline_path_for(model)}" in capsys.readouterr().err
+    # the data set's folder and name, not where it lies on this machine
+    assert baseline.source == {
+        "tool": "evaluate",
+        "lst": f"{tmp_path.name}/few.lst",
+        "images": f"{shared_data.name}/train",
+    }
+    assert str(tmp_path) not in out.read_text() and str(shared_data) not in out.read_text()
+    assert f"wrote the baseline {out}" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_the_committed_baseline_by_name_before_running_the_model(cli, capsys, tmp_path):
+    before = COMMITTED_BASELINE.read_bytes()
+    # the files need not exist: the command line alone is wrong
+    code = cli("evaluate", "--model", "m", "--images", "i", "--lst", "l", "--baseline", COMMITTED_BASELINE)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"evaluate: --baseline {COMMITTED_BASELINE} is the shipped model's committed")
+    assert "--replace-committed-baseline" in err
+    assert COMMITTED_BASELINE.read_bytes() == before
+
+    # the same file reached by another spelling of its path
+    roundabout = COMMITTED_BASELINE.parent / ".." / "local_model" / "baseline.json"
+    assert cli("evaluate", "--model", "m", "--images", "i", "--lst", "l", "--baseline", roundabout) == 2
+    assert COMMITTED_BASELINE.read_bytes() == before
+
+
+def test_replace_committed_baseline_goes_with_the_committed_path_only(cli, capsys, tmp_path):
+    common = ("evaluate", "--model", "m", "--images", "i", "--lst", "l", "--replace-committed-baseline")
+    assert cli(*common) == 2
+    assert "--replace-committed-baseline goes with --baseline training_job/local_model/baseline.json" in (
+        capsys.readouterr().err
+    )
+    assert cli(*common, "--baseline", tmp_path / "b.json") == 2
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_evaluate_rewrites_the_committed_baseline_when_told_to(
+    cli, capsys, tmp_path, shared_data, monkeypatch
+):
+    committed = tmp_path / "baseline.json"  # a stand-in: the repository's file is left alone
+    monkeypatch.setattr("training_job.commands.evaluate.COMMITTED_BASELINE", committed)
+    lst = tmp_path / "few.lst"
+    lst.write_text("".join(VALIDATION_LST.read_text().splitlines(keepends=True)[:20]))
+    common = ("evaluate", "--model", MODEL_PATH, "--images", shared_data / "train", "--lst", lst)
+
+    assert cli(*common, "--baseline", committed) == 2
+    assert not committed.exists()
+    assert cli(*common, "--baseline", committed, "--replace-committed-baseline") == 0, capsys.readouterr().err
+    assert read_baseline(committed).records == 20
+
+
+def test_a_baseline_names_paths_inside_the_repository_from_its_root(tmp_path):
+    from training_job.commands.evaluate import REPO_ROOT, portable_path
+
+    assert portable_path(VALIDATION_LST) == "training_job/local_model/validation.lst"
+    assert portable_path(REPO_ROOT / "samples" / ".." / "samples" / "images") == "samples/images"
+    assert portable_path(tmp_path / "data" / "train") == "data/train"
 
 
 def test_evaluate_baseline_options_exclude_each_other(cli, capsys):

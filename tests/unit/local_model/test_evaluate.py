@@ -157,9 +157,10 @@ def test_evaluate_threshold_must_be_a_probability(cli, capsys):
 
 def test_evaluate_and_inference_never_import_torch():
     code = (
-        "import sys, argparse\n"
-        "from training_job.local_model import cli, evaluate, inference\n"
-        "p = argparse.ArgumentParser(); cli.register(p.add_subparsers())\n"
+        "import sys\n"
+        "from training_job import cli\n"
+        "from training_job.local_model import evaluate, inference\n"
+        "cli.build_parser()\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(MODEL_PATH.parents[2]))

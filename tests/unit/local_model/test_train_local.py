@@ -106,7 +106,7 @@ def test_train_local_bad_option_values_are_usage_errors(cli, capsys, tmp_path, o
 
 
 def test_cli_defaults_match_the_train_config():
-    from training_job.local_model.cli import TRAIN_DEFAULTS
+    from training_job.commands.train_local import TRAIN_DEFAULTS
     from training_job.local_model.train import TrainConfig
 
     config = TrainConfig()

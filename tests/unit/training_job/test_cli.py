@@ -155,7 +155,7 @@ def test_an_interrupt_exits_130(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("training_job.cli.run_teardown", interrupted)
+    monkeypatch.setattr("training_job.commands.teardown.run", interrupted)
     assert main(["teardown"]) == 130
     assert capsys.readouterr().err.startswith("error: interrupted")
 

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from training_job import teardown
-from training_job.cli import _bucket_lines, _log_group_lines, main
+from training_job.cli import main
+from training_job.teardown_steps import bucket_lines, log_group_lines
 
 STACK_BUCKET = {"BucketName": "stack-images"}
 OURS = [{"Key": "project", "Value": "scones-vehicle-classifier"}]
@@ -176,7 +177,7 @@ def test_the_whole_report_is_unchanged(sagemaker, moto_session, bucket, cli_uses
     ],
 )
 def test_bucket_lines(prefix, summary, lines):
-    assert _bucket_lines("b", prefix, summary) == lines
+    assert bucket_lines("b", prefix, summary) == lines
 
 
 def make_log_group(logs, name, streams=(), retention=None):
@@ -241,9 +242,9 @@ def test_a_training_log_group_of_only_our_jobs_can_be_deleted(moto_session):
     assert [(g.name, g.retention_days, g.our_streams, g.streams) for g in groups] == [
         ("/aws/sagemaker/TrainingJobs", None, 2, 2)
     ]
-    lines = _log_group_lines(groups)
+    lines = log_group_lines(groups)
     assert lines[-1] == (
         "    or, as every stream is this project's, delete it: "
         "aws logs delete-log-group --log-group-name /aws/sagemaker/TrainingJobs"
     )
-    assert _log_group_lines([]) == []
+    assert log_group_lines([]) == []

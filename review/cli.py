@@ -11,7 +11,7 @@ import os
 import sys
 
 from review.verdicts import VERDICTS
-from training_job.project import DEFAULT_STACK_NAME
+from scones_core.project import DEFAULT_STACK_NAME
 
 
 def build_parser() -> argparse.ArgumentParser:

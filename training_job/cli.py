@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from training_job.project import (
+from scones_core.project import (
     CIFAR_MD5,
     CIFAR_URL,
     DEFAULT_BUSY_WAIT_SECONDS,
@@ -34,7 +34,7 @@ def _default_work_dir() -> Path:
 
 
 def _session(args: argparse.Namespace):
-    from training_job.aws import check_session, make_session
+    from scones_core.aws import check_session, make_session
 
     session = make_session(args.region, args.profile)
     check_session(session)
@@ -307,8 +307,7 @@ def _baseline_destination(args: argparse.Namespace) -> str | None:
 
 
 def _store_baseline(session, path: Path, uri: str) -> None:
-    from training_job.aws import parse_s3_uri
-    from training_job.rollout import aws_client
+    from scones_core.aws import aws_client, parse_s3_uri
 
     bucket, key = parse_s3_uri(uri)
     aws_client(session, "s3").put_object(
@@ -680,7 +679,7 @@ def _add_role_arn(p: argparse.ArgumentParser) -> None:
 
 
 def _s3_uri(text: str) -> str:
-    from training_job.aws import parse_s3_uri
+    from scones_core.aws import parse_s3_uri
 
     try:
         parse_s3_uri(text)
@@ -999,6 +998,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+    from scones_core.stack_outputs import StackLookupError
     from training_job.exceptions import TrainingJobCommandError, UsageError
 
     try:
@@ -1020,6 +1020,8 @@ def main(argv: list[str] | None = None) -> int:
             f"AWS {error.operation_name}: {info.get('Code')}: {info.get('Message')}{_quota_hint(info)}"
         )
     except BotoCoreError as error:
+        return _fail(str(error))
+    except StackLookupError as error:
         return _fail(str(error))
     except ModuleNotFoundError as error:
         if (error.name or "").split(".")[0] == "sagemaker":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training_job.project import DEFAULT_STACK_NAME
+from scones_core.project import DEFAULT_STACK_NAME
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"

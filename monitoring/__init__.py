@@ -7,7 +7,7 @@ on drift against the model's ``baseline.json`` (:mod:`monitoring.drift`); with `
 people said about the unsure photos (:mod:`monitoring.reviews`). Nothing runs at import.
 """
 
-from training_job.project import DEFAULT_CONFIDENCE_THRESHOLD
+from scones_core.project import DEFAULT_CONFIDENCE_THRESHOLD
 
 DEFAULT_THRESHOLD = DEFAULT_CONFIDENCE_THRESHOLD
 """The template's ``ConfidenceThreshold`` default: the same cut the FilterInferences step applies."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from training_job.project import CLASS_NAMES
+from scones_core.project import CLASS_NAMES
 
 
 class Answer(Protocol):

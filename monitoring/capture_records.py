@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 
 from monitoring.answers import ArgmaxAnswer
 from monitoring.exceptions import InvalidRecord
-from training_job.project import CLASS_NAMES
+from scones_core.project import CLASS_NAMES
 
 # Skip reasons, the keys of summary.json's "skipped" object.
 MALFORMED_JSON = "malformed_json"

@@ -24,10 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from monitoring.exceptions import ReviewedSetError
-from training_job.project import CLASS_NAMES
+from scones_core.project import CLASS_NAMES
 
-#: The stack's Output that names the reviewed data set (template.yaml).
-REVIEWED_OUTPUT = "ReviewedDataLocation"
 #: corrected photos listed in summary.json and on the page, the most confident first
 CORRECTED_LISTED = 50
 _RECORD_KEYS = ("id", "model_label", "confidence", "verdict", "decided_at")
@@ -42,24 +40,21 @@ class ReviewedSet:
 
 def reviewed_location(cloudformation: Any, stack_name: str) -> str:
     """The set's s3:// URI, from the stack's ``ReviewedDataLocation`` Output."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from scones_core.reviewed_dataset import reviewed_location as stack_reviewed_location
+    from scones_core.stack_outputs import MissingStackOutput, StackLookupError
 
     try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except (BotoCoreError, ClientError) as error:
-        raise ReviewedSetError(f"cannot find the reviewed data set: stack {stack_name}: {error}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    if REVIEWED_OUTPUT not in outputs:
-        raise ReviewedSetError(
-            f"stack {stack_name} has no {REVIEWED_OUTPUT} output: pass --reviewed s3://..."
-        )
-    return outputs[REVIEWED_OUTPUT]
+        return stack_reviewed_location(cloudformation, stack_name)
+    except MissingStackOutput as error:
+        raise ReviewedSetError(f"{error}: pass --reviewed s3://...") from None
+    except StackLookupError as error:
+        raise ReviewedSetError(f"cannot find the reviewed data set: {error}") from None
 
 
 def read_reviewed_set(spec: str, s3_client: Any | None = None) -> ReviewedSet:
     """``s3://bucket/prefix`` or a local copy of it (``aws s3 sync``): its records and labels."""
-    from review.dataset import LST_NAME, VERDICTS_NAME, parse_verdicts
-    from training_job.local_model.data import LstFormatError, parse_lst
+    from scones_core.lst import LstFormatError, parse_lst
+    from scones_core.reviewed_dataset import LST_NAME, VERDICTS_NAME, parse_verdicts
 
     if spec.startswith("s3://"):
         verdicts_text, lst_text = _read_s3(spec, (VERDICTS_NAME, LST_NAME), s3_client)

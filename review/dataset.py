@@ -7,19 +7,20 @@ on the same photo replaces the earlier one."""
 
 from __future__ import annotations
 
-import json
 import posixpath
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from review.verdicts import LABELS, PendingReview
-from training_job.local_model.data import LstEntry, format_lst, parse_lst
-
-LST_NAME = "reviewed.lst"
-VERDICTS_NAME = "verdicts.jsonl"
-IMAGES = "images"
+from scones_core.lst import LstEntry, format_lst
+from scones_core.reviewed_dataset import (
+    IMAGES,
+    LST_NAME,
+    VERDICTS_NAME,
+    format_verdicts,
+    read_entries,
+    read_verdicts,
+)
 
 
 def image_name(review: PendingReview) -> str:
@@ -66,31 +67,6 @@ def with_verdict(records: list[dict], record: dict) -> list[dict]:
                 return records
             return [*records[:number], record, *records[number + 1 :]]
     return [*records, record]
-
-
-def parse_verdicts(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def format_verdicts(records: list[dict]) -> str:
-    return "".join(json.dumps(record, sort_keys=True) + "\n" for record in records)
-
-
-def _read_text(s3: Any, bucket: str, key: str) -> str | None:
-    try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return None
-        raise
-
-
-def read_entries(s3: Any, bucket: str, prefix: str) -> list[LstEntry]:
-    return parse_lst(_read_text(s3, bucket, prefix + LST_NAME) or "")
-
-
-def read_verdicts(s3: Any, bucket: str, prefix: str) -> list[dict]:
-    return parse_verdicts(_read_text(s3, bucket, prefix + VERDICTS_NAME) or "")
 
 
 def _put_if_changed(s3: Any, bucket: str, key: str, old: str, new: str, content_type: str) -> None:

@@ -6,9 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from review.exceptions import StackNotFound
+from scones_core.stack_outputs import (
+    IMAGE_BUCKET_NAME,
+    REVIEW_QUEUE_URL,
+    MissingStackOutput,
+    StackLookupError,
+    read_stack,
+)
 
 REVIEWED_PREFIX = "reviewed/"
 
@@ -22,10 +27,10 @@ class ReviewStack:
 
 def review_stack(cloudformation: Any, stack_name: str) -> ReviewStack:
     try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        raise StackNotFound(f"stack {stack_name}: {error.response['Error']['Message']}") from error
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    if "ReviewQueueUrl" not in outputs:
-        raise StackNotFound(f"stack {stack_name} has no ReviewQueueUrl output: deploy this template version")
-    return ReviewStack(outputs["ReviewQueueUrl"], outputs["ImageBucketName"])
+        stack = read_stack(cloudformation, stack_name)
+        stack.require(REVIEW_QUEUE_URL, IMAGE_BUCKET_NAME)
+    except MissingStackOutput as error:
+        raise StackNotFound(f"{error}: deploy this template version") from error
+    except StackLookupError as error:
+        raise StackNotFound(str(error)) from error
+    return ReviewStack(stack.review_queue_url, stack.image_bucket)

@@ -44,8 +44,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from scones_core.project import PROJECT_TAG_VALUE
 from training_job.exceptions import AutoscalingConfigError
-from training_job.project import PROJECT_TAG_VALUE
 
 SERVICE_NAMESPACE = "sagemaker"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"

@@ -17,10 +17,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from scones_core.lst import LstEntry, LstFormatError, format_lst, read_lst
+from scones_core.project import CLASS_NAMES, TRAIN, VALIDATION
 from training_job import cifar
 from training_job.exceptions import DatasetError
-from training_job.local_model.data import LstEntry, LstFormatError, format_lst, read_lst, stratified_split
-from training_job.project import CLASS_NAMES, TRAIN, VALIDATION
+from training_job.local_model.data import stratified_split
 
 # The .lst format and the validation split are the local model's own (training_job.local_model.data),
 # so `stage --from-dir` holds out exactly the images `train-local` holds out for the same seed, and the

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from scones_core.project import CIFAR_FINE_LABELS
 from training_job.exceptions import ChecksumMismatchError, DatasetError, DownloadError
-from training_job.project import CIFAR_FINE_LABELS
 
 _CHUNK = 1 << 20
 #: Pickles inside the archive: CIFAR's train split, and its test split (our validation channel).

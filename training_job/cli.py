@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+    from scones_core.stack_outputs import StackLookupError
     from training_job.exceptions import TrainingJobCommandError, UsageError
 
     try:
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             f"AWS {error.operation_name}: {info.get('Code')}: {info.get('Message')}{_quota_hint(info)}"
         )
     except BotoCoreError as error:
+        return _fail(str(error))
+    except StackLookupError as error:
         return _fail(str(error))
     except ModuleNotFoundError as error:
         if (error.name or "").split(".")[0] == "sagemaker":

@@ -30,24 +30,25 @@ first and registers it again (as it was, or as asked) once the endpoint is InSer
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from training_job.aws import parse_s3_uri, s3_uri, sagemaker_core_client
-from training_job.exceptions import (
-    EndpointBusyError,
-    EndpointFailedError,
-    SmokeTestFailedError,
-    WaitTimeoutError,
-)
-from training_job.project import (
+from scones_core.aws import aws_client, parse_s3_uri, s3_uri
+from scones_core.project import (
     ALGORITHM,
     DEFAULT_BUSY_WAIT_SECONDS,
     DEFAULT_ENDPOINT_INSTANCE,
     DEFAULT_PREFIX,
     project_tags,
 )
+from training_job.aws import sagemaker_core_client
+from training_job.exceptions import (
+    EndpointBusyError,
+    EndpointFailedError,
+    SmokeTestFailedError,
+    WaitTimeoutError,
+)
+from training_job.resource_names import versioned_name
 from training_job.training import assigned, core_tags
 
 if TYPE_CHECKING:
@@ -59,7 +60,6 @@ VARIANT_NAME = "AllTraffic"
 #: The algorithm answers application/json, captured as text. Requests arrive as image/png
 #: (or application/x-image), which are in neither list, so SageMaker captures them base64.
 CAPTURE_JSON_CONTENT_TYPES = ["application/json"]
-_MAX_NAME = 63  # SageMaker resource names: [a-zA-Z0-9](-*[a-zA-Z0-9])*, at most 63 characters
 #: Statuses in which an operation is already running on the endpoint: UpdateEndpoint waits.
 BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 #: What `settled_endpoint` reports while the endpoint does not exist (deleted while we waited).
@@ -105,12 +105,6 @@ def default_capture_uri(model_data: str, prefix: str = DEFAULT_PREFIX) -> str:
     """Beside the model: s3://<model bucket>/<prefix>/data-capture (the `--prefix` of stage/train)."""
     bucket, _ = parse_s3_uri(model_data)
     return s3_uri(bucket, prefix, "data-capture")
-
-
-def versioned_name(endpoint_name: str, now: float | None = None) -> str:
-    """`<endpoint>-YYYYMMDD-HHMMSS`, cut to SageMaker's 63 characters."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
-    return f"{endpoint_name[: _MAX_NAME - len(stamp) - 1].rstrip('-')}-{stamp}"
 
 
 def model_request(config: DeployConfig, model_name: str, region: str) -> dict[str, Any]:
@@ -286,7 +280,6 @@ def plan_endpoint_autoscaling(
     from botocore.exceptions import ClientError
 
     from training_job import autoscaling
-    from training_job.rollout import aws_client
 
     plan = {
         "endpoint_name": config.endpoint_name,
@@ -350,14 +343,14 @@ def plan_rollout(
     stack, notes = None, []
     if options.stack_name:
         stack = rollout.stack_alarm(
-            rollout.aws_client(session, "cloudformation"), options.stack_name, config.endpoint_name
+            aws_client(session, "cloudformation"), options.stack_name, config.endpoint_name
         )
         if stack.name is None:
             notes.append(stack.note)
     else:
         notes.append(f"the stack's {rollout.STACK_ALARM_LOGICAL_ID} is left out (--no-stack-alarm)")
     alarms = rollout.rollback_alarms(
-        rollout.aws_client(session, "cloudwatch"),
+        aws_client(session, "cloudwatch"),
         config.endpoint_name,
         VARIANT_NAME,
         options.latency_alarm_ms,
@@ -461,7 +454,6 @@ def _deregister_for_update(session: Any, scaling: AutoscalingPlan) -> None:
     """Remove the variant's autoscaling before an update that changes its instance type, which
     SageMaker refuses on an autoscaled variant."""
     from training_job import autoscaling
-    from training_job.rollout import aws_client
 
     autoscaling.remove(aws_client(session, "application-autoscaling"), scaling.existing)
 
@@ -472,7 +464,6 @@ def _restore_autoscaling(session: Any, scaling: AutoscalingPlan | None) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from training_job import autoscaling
-    from training_job.rollout import aws_client
 
     if scaling is None or scaling.existing is None:
         return False
@@ -491,7 +482,6 @@ def apply_autoscaling(deployment: Deployment) -> Any | None:
     if scaling is None or scaling.apply is None:
         return None
     from training_job import autoscaling
-    from training_job.rollout import aws_client
 
     autoscaling.apply(aws_client(deployment.session, "application-autoscaling"), scaling.apply)
     return scaling.apply
@@ -499,7 +489,6 @@ def apply_autoscaling(deployment: Deployment) -> Any | None:
 
 def _smoke_test(session: Any, plan: RolloutPlan, **wait_options) -> SmokeResult | None:
     """Run the plan's smoke test; raise SmokeTestFailedError below its accuracy."""
-    from training_job.rollout import aws_client
     from training_job.smoke import run_smoke_test
 
     if plan.smoke is None:
@@ -521,7 +510,7 @@ def _smoke_test(session: Any, plan: RolloutPlan, **wait_options) -> SmokeResult 
 
 
 def _put_alarms(session: Any, plan: RolloutPlan) -> None:
-    from training_job.rollout import aws_client, put_alarms
+    from training_job.rollout import put_alarms
 
     put_alarms(aws_client(session, "cloudwatch"), plan.alarms)
 

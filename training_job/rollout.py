@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from scones_core.project import DEFAULT_STACK_NAME, PROJECT_TAG_VALUE, project_tags
 from training_job.exceptions import RollbackAlarmFiringError, UsageError
-from training_job.project import DEFAULT_STACK_NAME, PROJECT_TAG_VALUE, project_tags
 
 if TYPE_CHECKING:
     from training_job.smoke import SmokeOptions, SmokePlan
@@ -67,22 +66,6 @@ DEFAULT_LATENCY_ALARM_MS = 1000
 STACK_ALARM_LOGICAL_ID = "LowConfidenceShareAlarm"
 #: Every alarm `deploy` creates starts with this, so `teardown` lists them by prefix.
 ROLLBACK_ALARM_PREFIX = f"{PROJECT_TAG_VALUE}-rollback-"
-
-
-#: The smoke test's InvokeEndpoint: SageMaker ends an invocation at 60 s, and a call that fails
-#: counts as a wrong answer, so no retries (the default would try a hanging model five times).
-_CLIENT_OPTIONS = {
-    "sagemaker-runtime": {"retries": {"mode": "standard", "total_max_attempts": 1}, "read_timeout": 70}
-}
-
-
-@cache
-def aws_client(session: Any, service: str) -> Any:
-    """One client per session and service, so that a botocore Stubber attached to it in a test
-    sees every request (as `aws.sagemaker_core_client` does for SageMaker)."""
-    from botocore.config import Config
-
-    return session.client(service, config=Config(**_CLIENT_OPTIONS.get(service, {})))
 
 
 # --- traffic ------------------------------------------------------------------------------
@@ -280,15 +263,18 @@ def stack_alarm(cloudformation: Any, stack_name: str, endpoint_name: str) -> Sta
     """The stack's LowConfidenceShareAlarm, if the stack exists and serves this endpoint."""
     from botocore.exceptions import ClientError
 
+    from scones_core.stack_outputs import StackNotFound, read_stack
+
     left_out = f"the stack's {STACK_ALARM_LOGICAL_ID} is left out"
     try:
-        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-        parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
-        serves = parameters.get("EndpointName")
-        if serves != endpoint_name:
-            return StackAlarm(
-                None, f"stack {stack_name} serves endpoint {serves}, not {endpoint_name}: {left_out}"
-            )
+        serves = read_stack(cloudformation, stack_name).parameters.get("EndpointName")
+    except StackNotFound as error:
+        return StackAlarm(None, f"warning: {error}: {left_out}")
+    if serves != endpoint_name:
+        return StackAlarm(
+            None, f"stack {stack_name} serves endpoint {serves}, not {endpoint_name}: {left_out}"
+        )
+    try:
         detail = cloudformation.describe_stack_resource(
             StackName=stack_name, LogicalResourceId=STACK_ALARM_LOGICAL_ID
         )["StackResourceDetail"]

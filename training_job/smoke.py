@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training_job.deployment import versioned_name
+from scones_core.project import APPROX_HOURLY_USD, project_tags
 from training_job.exceptions import SmokeTestFailedError, UsageError
-from training_job.project import APPROX_HOURLY_USD, project_tags
+from training_job.resource_names import versioned_name
 
 _SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 DEFAULT_SMOKE_IMAGES = _SAMPLES / "images"
@@ -108,7 +108,7 @@ class SmokeResult:
 
 def read_samples(images_dir: Path, lst: Path) -> tuple[Sample, ...]:
     """The photos and labels of `lst`; a missing folder, list or photo is a usage error."""
-    from training_job.local_model.data import LstFormatError, read_lst
+    from scones_core.lst import LstFormatError, read_lst
 
     if not images_dir.is_dir():
         raise UsageError(f"--smoke-images {images_dir}: no such folder (or pass --no-smoke-test)")

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scones_core.aws import s3_uri
+from scones_core.lst import LstEntry, LstFormatError, format_lst, parse_lst
+from scones_core.project import CHANNELS, CIFAR_ARCHIVE_NAME, CIFAR_MD5, CIFAR_URL, TRAIN, VALIDATION
 from training_job import channels, cifar
-from training_job.aws import s3_uri
 from training_job.exceptions import DatasetError, NotStagedError, TrainingJobCommandError
-from training_job.local_model.data import LstEntry, LstFormatError, format_lst, parse_lst
-from training_job.project import CHANNELS, CIFAR_ARCHIVE_NAME, CIFAR_MD5, CIFAR_URL, TRAIN, VALIDATION
 
 _CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".lst": "text/plain"}
 
@@ -169,43 +169,28 @@ def stage(
 
 # --- the reviewed data set -------------------------------------------------------------------
 
-#: The stack's Output that names the reviewed data set (template.yaml).
-REVIEWED_OUTPUT = "ReviewedDataLocation"
-
 
 def reviewed_location(cloudformation: Any, stack_name: str) -> str:
     """The reviewed data set's s3:// URI, from the stack's `ReviewedDataLocation` Output."""
-    from botocore.exceptions import ClientError
+    from scones_core.reviewed_dataset import reviewed_location as stack_reviewed_location
+    from scones_core.stack_outputs import MissingStackOutput, StackLookupError
 
     try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
+        return stack_reviewed_location(cloudformation, stack_name)
+    except MissingStackOutput as error:
         raise DatasetError(
-            f"cannot find the reviewed data set: stack {stack_name}: "
-            f"{error.response['Error'].get('Message')}; name it with --reviewed s3://BUCKET/reviewed/"
+            f"{error} (an older template); name the set with --reviewed s3://BUCKET/reviewed/"
         ) from error
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    if REVIEWED_OUTPUT not in outputs:
+    except StackLookupError as error:
         raise DatasetError(
-            f"stack {stack_name} has no {REVIEWED_OUTPUT} output (an older template); "
-            "name the set with --reviewed s3://BUCKET/reviewed/"
-        )
-    return outputs[REVIEWED_OUTPUT]
-
-
-def reviewed_prefix(uri: str) -> tuple[str, str]:
-    """`s3://bucket/reviewed` -> ('bucket', 'reviewed/'): the set is a folder."""
-    from training_job.aws import parse_s3_uri
-
-    bucket, key = parse_s3_uri(uri)
-    folder = key.strip("/")
-    return bucket, (folder + "/" if folder else "")
+            f"cannot find the reviewed data set: {error}; name it with --reviewed s3://BUCKET/reviewed/"
+        ) from error
 
 
 def read_reviewed(s3: Any, uri: str, *, workers: int = 16) -> list[channels.ReviewedPhoto]:
     """Every line of the reviewed set's .lst with its image's bytes, in .lst order; an empty list
     when the set has no .lst yet (nobody has given a verdict)."""
-    from review.dataset import IMAGES, read_entries
+    from scones_core.reviewed_dataset import IMAGES, read_entries, reviewed_prefix
 
     bucket, prefix = reviewed_prefix(uri)
     try:

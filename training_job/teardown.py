@@ -30,7 +30,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from training_job.project import (
+from scones_core.project import (
     APPROX_HOURLY_USD,
     ENDPOINT_TAG_KEY,
     PROJECT_TAG_KEY,
@@ -165,14 +165,12 @@ class StackReport:
 
 
 def stack_report(cloudformation: Any, stack_name: str) -> StackReport:
-    from botocore.exceptions import ClientError
+    from scones_core.stack_outputs import StackNotFound, read_stack
 
     try:
-        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            return StackReport(stack_name, None, {}, [])
-        raise
+        stack = read_stack(cloudformation, stack_name)
+    except StackNotFound:
+        return StackReport(stack_name, None, {}, [])
     resources = []
     for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
         resources += page.get("StackResourceSummaries", [])
@@ -182,7 +180,7 @@ def stack_report(cloudformation: Any, stack_name: str) -> StackReport:
         for item in resources
         if item["ResourceType"] == "AWS::S3::Bucket" and item.get("PhysicalResourceId")
     )
-    return StackReport(stack_name, stack["StackStatus"], dict(sorted(types.items())), buckets)
+    return StackReport(stack_name, stack.status, dict(sorted(types.items())), buckets)
 
 
 def bucket_summary(s3: Any, bucket: str, prefix: str = "") -> dict[str, tuple[int, int]] | None:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from training_job import teardown
-from training_job.project import (
+from scones_core.project import (
     DEFAULT_ENDPOINT_INSTANCE,
     PROJECT_TAG_KEY,
     PROJECT_TAG_VALUE,
     TRAINING_JOB_PREFIX,
 )
+from training_job import teardown
 
 Say = Callable[[str], None]
 

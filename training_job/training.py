@@ -11,9 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from training_job.aws import parse_s3_uri, s3_uri
-from training_job.exceptions import NotStagedError, TrainingJobFailedError
-from training_job.project import (
+from scones_core.aws import parse_s3_uri, s3_uri
+from scones_core.project import (
     ALGORITHM,
     CHANNELS,
     DEFAULT_PREFIX,
@@ -22,6 +21,7 @@ from training_job.project import (
     TRAINING_JOB_PREFIX,
     project_tags,
 )
+from training_job.exceptions import NotStagedError, TrainingJobFailedError
 from training_job.recipe import check_recipe
 
 IMAGE_CONTENT_TYPE = "application/x-image"

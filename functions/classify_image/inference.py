@@ -7,7 +7,7 @@ import json
 from exceptions import EndpointError
 
 # The order of the training .lst labels: 0 = bicycle, 1 = motorcycle. A copy of
-# training_job/project.py's, as this package deploys alone; tests/unit/test_domain_facts.py
+# scones_core/project.py's, as this package deploys alone; tests/unit/test_domain_facts.py
 # proves the two equal, and that this check accepts what the other copies accept.
 CLASS_NAMES = ("bicycle", "motorcycle")
 # Probabilities that should sum to 1 may be off by float rounding, not by more.

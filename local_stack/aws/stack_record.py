@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from local_stack.aws.template import Template
+from scones_core.stack_outputs import read_stack
 
 # the resources the recorded stack creates, and the properties of each that matter locally
 # (encryption keys and policies refer to resources the local stack does not have)
@@ -85,10 +86,9 @@ def record_stack(cloudformation: Any, stack_name: str, body: dict, parameters: M
         # the same deploy again: nothing to change is no failure (samconfig's fail_on_empty_changeset)
         if "No updates are to be performed" not in error.response["Error"]["Message"]:
             raise
-    return cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackId"]
+    return read_stack(cloudformation, stack_name).stack_id
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
     """``{OutputKey: OutputValue}`` as describe-stacks answers them."""
-    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    return dict(read_stack(cloudformation, stack_name).outputs)

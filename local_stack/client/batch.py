@@ -17,7 +17,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from local_stack.client.images import ImageToRun
 from local_stack.errors import BatchFailed, BatchStackNotFound, UsageError
-from training_job.project import CLASS_NAMES
+from scones_core.project import CLASS_NAMES
+from scones_core.stack_outputs import (
+    BATCH_CLASSIFY_STATE_MACHINE_ARN,
+    IMAGE_BUCKET_NAME,
+    MissingStackOutput,
+    StackLookupError,
+    read_stack,
+)
 
 # where the state machine accepts photos (CheckBatchInput) and reads a manifest (SummarizeBatch's role)
 PHOTO_PREFIXES = ("images/", "incoming/")
@@ -44,18 +51,17 @@ class BatchProgress:
 def batch_stack(cloudformation: Any, stack_name: str) -> BatchStack:
     """The stack's BatchClassify state machine, bucket and BatchSize, from describe-stacks."""
     try:
-        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except (ClientError, BotoCoreError, IndexError) as error:
+        stack = read_stack(cloudformation, stack_name)
+    except StackLookupError as error:
         raise BatchStackNotFound(f"stack {stack_name} not found ({error})") from error
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
-    missing = [key for key in ("BatchClassifyStateMachineArn", "ImageBucketName") if key not in outputs]
-    if missing:
-        raise BatchStackNotFound(f"stack {stack_name} has no Output {', '.join(missing)}: deploy it again")
+    try:
+        stack.require(BATCH_CLASSIFY_STATE_MACHINE_ARN, IMAGE_BUCKET_NAME)
+    except MissingStackOutput as error:
+        raise BatchStackNotFound(f"{error}: deploy it again") from error
     return BatchStack(
-        outputs["BatchClassifyStateMachineArn"],
-        outputs["ImageBucketName"],
-        int(parameters.get("BatchSize", "10")),
+        stack.batch_classify_state_machine_arn,
+        stack.image_bucket,
+        int(stack.parameters.get("BatchSize", "10")),
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from local_stack.errors import UsageError
-from training_job.project import CLASS_NAMES
+from scones_core.project import CLASS_NAMES
 
 
 @dataclass(frozen=True)

@@ -53,23 +53,22 @@ def _running_stack():
     """``(session, state machine ARN, bucket)`` of the stack that ``up`` serves, when its exports
     are set, read from its Outputs as a client of AWS reads them (describe-stacks)."""
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+
+    from scones_core.stack_outputs import StackLookupError, StackNotFound, read_stack
 
     url = os.environ.get("AWS_ENDPOINT_URL", "")
     if not url.startswith("http://127.0.0.1:"):
         return None
     session = boto3.Session(region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     try:
-        stacks = session.client("cloudformation").describe_stacks()["Stacks"]
-    except (BotoCoreError, ClientError) as error:
+        stack = read_stack(session.client("cloudformation"), STACK_NAME)
+    except StackNotFound:
+        return None
+    except StackLookupError as error:
         raise LocalStackError(
             f"AWS_ENDPOINT_URL={url} is set but does not answer ({error}); unset it"
         ) from error
-    for stack in stacks:
-        if stack["StackName"] == STACK_NAME:
-            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-            return session, outputs["ClassifyImageStateMachineArn"], outputs["ImageBucketName"]
-    return None
+    return session, stack.classify_image_state_machine_arn, stack.image_bucket
 
 
 def _stack_bucket(session, requested: str, stack_bucket: str) -> str:

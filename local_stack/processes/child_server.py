@@ -31,7 +31,7 @@ from typing import Any
 
 from local_stack.errors import LocalStackError
 from local_stack.processes import child_process
-from local_stack.processes.wsgi_server import LISTEN_BACKLOG
+from scones_core.wsgi_server import LISTEN_BACKLOG
 
 _STOP_TIMEOUT_SECONDS = 30
 

@@ -62,8 +62,8 @@ def _start(argument: str, listener):
 
     from local_stack.aws.data_capture import DataCaptureWriter
     from local_stack.aws.sagemaker_endpoint import LocalEndpoint
-    from local_stack.processes.wsgi_server import serve
     from local_stack.settings import FAKE_CREDENTIALS
+    from scones_core.wsgi_server import serve
 
     s3 = boto3.client(
         "s3",

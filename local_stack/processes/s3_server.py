@@ -135,7 +135,7 @@ def _raw_path(environ: dict) -> str:
 def _start(state_dir: str, listener):
     from local_stack.aws.moto_patches import moto_app
     from local_stack.processes.s3_journal import JournaledApp
-    from local_stack.processes.wsgi_server import serve
+    from scones_core.wsgi_server import serve
 
     journaled = JournaledApp(moto_app(), Path(state_dir) / JOURNAL_NAME)
     journaled.replay()  # before serving: a call never sees half of the state

@@ -24,7 +24,6 @@ from local_stack.processes.endpoint_server import EndpointSettings, start_endpoi
 from local_stack.processes.execution_environments import ExecutionEnvironments
 from local_stack.processes.s3_server import arm_upload_trigger, start_s3_server
 from local_stack.processes.supervisor import Supervisor
-from local_stack.processes.wsgi_server import ServingHandle, serve
 from local_stack.settings import (
     CAPTURE_PREFIX,
     DEFAULT_BUCKET,
@@ -35,6 +34,7 @@ from local_stack.settings import (
     REGION,
     RETAIN_LOG_EVENTS_PER_STREAM,
 )
+from scones_core.wsgi_server import ServingHandle, serve
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from monitoring import DEFAULT_THRESHOLD
 from monitoring.report import GALLERY_SIZE
-from training_job.project import DEFAULT_STACK_NAME
+from scones_core.project import DEFAULT_STACK_NAME
 
 HELP = (
     "summarise SageMaker data capture, or a BatchClassify run's results, into summary.json, "

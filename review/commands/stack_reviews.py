@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from training_job.project import DEFAULT_STACK_NAME
+from scones_core.project import DEFAULT_STACK_NAME
 
 
 def add_stack_options(parser: argparse.ArgumentParser) -> None:

@@ -14,11 +14,11 @@ import tempfile
 import threading
 from pathlib import Path
 
-from local_stack.processes.wsgi_server import serve as serve_wsgi
 from review.exceptions import ReviewError, ReviewUsageError
 from review.page.app import allowed_hosts, create_app
 from review.page.desk import ReviewDesk
 from review.service import Reviews
+from scones_core.wsgi_server import serve as serve_wsgi
 
 HOST = "127.0.0.1"
 THREADS = 8  # a few tabs, each with a photo and a POST in flight

@@ -17,8 +17,8 @@ from PIL import Image, ImageEnhance
 
 from local_stack.aws.data_capture import DataCaptureWriter
 from local_stack.aws.sagemaker_endpoint import LocalEndpoint
-from local_stack.processes.wsgi_server import serve
 from monitoring.cli import main as monitoring_main
+from scones_core.wsgi_server import serve
 from training_job.local_model import MODEL_PATH
 from training_job.local_model.baseline import baseline_path_for, baseline_uri_for
 

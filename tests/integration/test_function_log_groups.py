@@ -16,7 +16,7 @@ from werkzeug.test import Client
 from local_stack.aws.moto_patches import moto_app
 from local_stack.aws.template import make_resolver
 from local_stack.processes.execution_environments import ExecutionEnvironments, FunctionSpec
-from local_stack.processes.wsgi_server import serve
+from scones_core.wsgi_server import serve
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.integration

@@ -1,5 +1,5 @@
 """The local SageMaker Runtime endpoint and its data capture, through real boto3 clients over
-loopback HTTP: the endpoint served by local_stack.processes.wsgi_server (in this process, and in a process
+loopback HTTP: the endpoint served by scones_core.wsgi_server (in this process, and in a process
 of its own as the local stack runs it), S3 on a moto server."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from local_stack.aws.data_capture import CaptureUploadError, DataCaptureWriter
 from local_stack.aws.sagemaker_endpoint import LocalEndpoint
 from local_stack.errors import LocalStackError
 from local_stack.processes.endpoint_server import EndpointSettings, start_endpoint_server
-from local_stack.processes.wsgi_server import serve
+from scones_core.wsgi_server import serve
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.preprocess import decode_image
 

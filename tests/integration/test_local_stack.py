@@ -13,10 +13,10 @@ from local_stack.client import executions, images
 from local_stack.commands.cli import main
 from local_stack.settings import SAMPLES_DIR, SAMPLES_LST, STACK_NAME
 from monitoring.cli import main as monitoring_main
+from scones_core.project import CLASS_NAMES, DEFAULT_CONFIDENCE_THRESHOLD
 from training_job.local_model import MODEL_PATH
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.preprocess import UndecodableImage, decode_image
-from training_job.project import CLASS_NAMES, DEFAULT_CONFIDENCE_THRESHOLD
 
 pytestmark = pytest.mark.integration
 

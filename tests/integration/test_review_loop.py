@@ -18,7 +18,7 @@ import pytest
 
 from local_stack.processes.stack_process import StackProcess, start_stack_process
 from local_stack.settings import REPO_ROOT, SAMPLES_DIR, STACK_NAME
-from training_job.local_model.data import LstEntry, format_lst, parse_lst, read_lst
+from scones_core.lst import LstEntry, format_lst, parse_lst, read_lst
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,7 @@ from local_stack.processes.stack_process import StackProcess, start_stack_proces
 from local_stack.settings import SAMPLES_DIR, STACK_NAME
 from review.dataset import LST_NAME
 from review.stack import REVIEWED_PREFIX, review_stack
-from training_job.local_model.data import parse_lst
+from scones_core.lst import parse_lst
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Each domain fact has one source, training_job/project.py, and every copy of it agrees.
+"""Each domain fact has one source, scones_core/project.py, and every copy of it agrees.
 
 The Lambdas deploy as separate packages, so they keep copies of the classes and of the
 probability check; template.yaml keeps the default threshold. These tests prove the copies equal.
@@ -12,9 +12,9 @@ import pytest
 import monitoring
 from monitoring import capture_records
 from monitoring.exceptions import InvalidRecord
+from scones_core.project import CLASS_NAMES, DEFAULT_CONFIDENCE_THRESHOLD
 from training_job import local_model
 from training_job.local_model import metrics
-from training_job.project import CLASS_NAMES, DEFAULT_CONFIDENCE_THRESHOLD
 
 
 def test_the_classes_are_imported_from_the_source_outside_the_lambdas():
@@ -122,7 +122,7 @@ def test_the_stack_name_is_samconfigs_everywhere():
     import tomllib
 
     from local_stack.settings import REPO_ROOT, STACK_NAME
-    from training_job.project import DEFAULT_STACK_NAME
+    from scones_core.project import DEFAULT_STACK_NAME
 
     samconfig = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
     assert samconfig["default"]["global"]["parameters"]["stack_name"] == DEFAULT_STACK_NAME == STACK_NAME

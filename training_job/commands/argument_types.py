@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 
 def s3_uri(text: str) -> str:
-    from training_job.aws import parse_s3_uri
+    from scones_core.aws import parse_s3_uri
 
     try:
         parse_s3_uri(text)

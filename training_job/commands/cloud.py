@@ -30,7 +30,7 @@ def add_role_arn(parser: argparse.ArgumentParser) -> None:
 
 def session(args: argparse.Namespace):
     """The boto3 session of --region and --profile, checked (credentials, region) before use."""
-    from training_job.aws import check_session, make_session
+    from scones_core.aws import check_session, make_session
 
     opened = make_session(args.region, args.profile)
     check_session(opened)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from training_job.commands.argument_types import bounded_int, percentage, s3_uri, seconds, share
-from training_job.commands.cloud import add_role_arn, out, session
-from training_job.project import (
+from scones_core.project import (
     DEFAULT_BUSY_WAIT_SECONDS,
     DEFAULT_ENDPOINT_INSTANCE,
     DEFAULT_PREFIX,
     DEFAULT_STACK_NAME,
 )
+from training_job.commands.argument_types import bounded_int, percentage, s3_uri, seconds, share
+from training_job.commands.cloud import add_role_arn, out, session
 
 NAME = "deploy"
 HELP = "deploy the model to an endpoint with data capture"
@@ -335,8 +335,7 @@ def _baseline_destination(args: argparse.Namespace) -> str | None:
 
 
 def _store_baseline(opened, path: Path, uri: str) -> None:
-    from training_job.aws import parse_s3_uri
-    from training_job.rollout import aws_client
+    from scones_core.aws import aws_client, parse_s3_uri
 
     bucket, key = parse_s3_uri(uri)
     aws_client(opened, "s3").put_object(

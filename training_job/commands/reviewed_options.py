@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from scones_core.project import DEFAULT_STACK_NAME
 from training_job.commands.argument_types import s3_uri
-from training_job.project import DEFAULT_STACK_NAME
 
 
 def add_reviewed_options(parser: argparse.ArgumentParser) -> None:

@@ -6,9 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
+from scones_core.project import CIFAR_MD5, CIFAR_URL, DEFAULT_PREFIX
 from training_job.commands.cloud import out, session
 from training_job.commands.reviewed_options import add_reviewed_options, reviewed_line, reviewed_uri
-from training_job.project import CIFAR_MD5, CIFAR_URL, DEFAULT_PREFIX
 
 NAME = "stage"
 HELP = "stage CIFAR-100 bicycles/motorcycles as the four S3 channels"

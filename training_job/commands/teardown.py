@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from scones_core.project import DEFAULT_STACK_NAME, PROJECT_TAG_KEY, PROJECT_TAG_VALUE
 from training_job.commands.cloud import out, session
-from training_job.project import DEFAULT_STACK_NAME, PROJECT_TAG_KEY, PROJECT_TAG_VALUE
 
 NAME = "teardown"
 HELP = "delete the project's endpoints, configs, models and rollback alarms"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
+from scones_core.project import DEFAULT_PREFIX, DEFAULT_TRAINING_INSTANCE
 from training_job.commands.cloud import add_role_arn, out, session
 from training_job.commands.reviewed_options import add_reviewed_options, reviewed_line, reviewed_uri
-from training_job.project import DEFAULT_PREFIX, DEFAULT_TRAINING_INSTANCE
 
 NAME = "train"
 HELP = "train the built-in image-classification algorithm"

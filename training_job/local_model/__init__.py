@@ -8,7 +8,7 @@ column 0 = bicycle, column 1 = motorcycle, as the built-in algorithm answers.
 
 from pathlib import Path
 
-from training_job.project import CLASS_NAMES
+from scones_core.project import CLASS_NAMES
 
 __all__ = ["CLASS_NAMES", "INPUT_NAME", "MODEL_PATH", "OUTPUT_NAME"]
 

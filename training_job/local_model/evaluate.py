@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from scones_core.lst import read_lst
 from training_job.local_model import CLASS_NAMES
-from training_job.local_model.data import LoadedImages, load_images, read_lst
+from training_job.local_model.data import LoadedImages, load_images
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.metrics import DEFAULT_THRESHOLD, SWEEP_THRESHOLDS, summarise
 

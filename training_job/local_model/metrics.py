@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from training_job.project import CLASS_NAMES, DEFAULT_CONFIDENCE_THRESHOLD
+from scones_core.project import CLASS_NAMES, DEFAULT_CONFIDENCE_THRESHOLD
 
 DEFAULT_THRESHOLD = DEFAULT_CONFIDENCE_THRESHOLD
 SWEEP_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)

@@ -393,11 +393,12 @@ def train_local(
     """Split, train, calibrate, export, verify, and write ``validation.lst`` and the model card."""
     import onnx
 
+    from scones_core.lst import format_lst, read_lst
     from training_job.local_model import CLASS_NAMES
     from training_job.local_model.baseline import baseline_path_for, build_baseline, write_baseline
     from training_job.local_model.calibration import fit_temperature
     from training_job.local_model.card import render_model_card
-    from training_job.local_model.data import format_lst, load_images, read_lst, stratified_split
+    from training_job.local_model.data import load_images, stratified_split
     from training_job.local_model.inference import load_session, predict_probabilities
     from training_job.local_model.metrics import (
         DEFAULT_THRESHOLD,

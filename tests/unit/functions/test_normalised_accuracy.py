@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from scones_core.lst import read_lst
+from scones_core.project import DEFAULT_CONFIDENCE_THRESHOLD
 from tests.conftest import REPO_ROOT, SHARED_DATA_DIR
-from training_job.local_model.data import read_lst
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.metrics import selective_scores
 from training_job.local_model.preprocess import decode_image
-from training_job.project import DEFAULT_CONFIDENCE_THRESHOLD
 
 pytestmark = [
     pytest.mark.slow,

@@ -1,14 +1,8 @@
 import numpy as np
 import pytest
 
-from training_job.local_model.data import (
-    LstEntry,
-    LstFormatError,
-    format_lst,
-    load_images,
-    parse_lst,
-    stratified_split,
-)
+from scones_core.lst import LstEntry, LstFormatError, format_lst, parse_lst
+from training_job.local_model.data import load_images, stratified_split
 
 
 def entries(n_per_class=(50, 30)):

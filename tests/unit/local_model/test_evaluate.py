@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from scones_core.lst import format_lst, read_lst
 from training_job.local_model import CLASS_NAMES, MODEL_PATH
-from training_job.local_model.data import format_lst, read_lst
 from training_job.local_model.inference import load_session, predict_probabilities
 
 VALIDATION_LST = MODEL_PATH.with_name("validation.lst")

@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
+from scones_core.lst import format_lst, read_lst
 from training_job.local_model.baseline import file_sha256, read_baseline
-from training_job.local_model.data import format_lst, read_lst, stratified_split
+from training_job.local_model.data import stratified_split
 from training_job.local_model.inference import load_session, predict_probabilities
 
 pytest.importorskip("torch", reason="train-local needs the 'train' extra (torch)")

@@ -67,8 +67,8 @@ def shared_data() -> Path:
 @pytest.fixture
 def small_image_dir(shared_data, tmp_path) -> Path:
     """20 bicycles and 20 motorcycles of the shared images, in the same layout."""
+    from scones_core.lst import read_lst
     from training_job.channels import write_lst
-    from training_job.local_model.data import read_lst
 
     entries = read_lst(shared_data / "train.lst")
     picked = [e for e in entries if e.label == 0][:20] + [e for e in entries if e.label == 1][:20]
@@ -109,7 +109,7 @@ def cli_uses(monkeypatch):
     """Make the CLI use a given session (each new boto3 session re-reads the service models: slow)."""
 
     def use(session):
-        monkeypatch.setattr("training_job.aws.make_session", lambda region=None, profile=None: session)
+        monkeypatch.setattr("scones_core.aws.make_session", lambda region=None, profile=None: session)
         return session
 
     return use
@@ -130,12 +130,12 @@ def sagemaker_stub(session):
 
 @pytest.fixture
 def aws_stub(session):
-    """`aws_stub("cloudwatch")`: a botocore Stubber on the client `training_job.rollout.aws_client`
+    """`aws_stub("cloudwatch")`: a botocore Stubber on the client `scones_core.aws.aws_client`
     hands out for `session` (CloudWatch, CloudFormation, SageMaker Runtime). A call with no
     response queued fails the test, so a test that queues only reads proves there was no write."""
     from botocore.stub import Stubber
 
-    from training_job.rollout import aws_client
+    from scones_core.aws import aws_client
 
     stubbers: dict[str, Stubber] = {}
 

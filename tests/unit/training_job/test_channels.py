@@ -2,9 +2,10 @@ import hashlib
 
 import pytest
 
+from scones_core.lst import LstEntry, read_lst
 from training_job import channels
 from training_job.exceptions import DatasetError
-from training_job.local_model.data import LstEntry, read_lst, stratified_split
+from training_job.local_model.data import stratified_split
 
 
 def test_lst_lines_are_index_tab_label_tab_path(tmp_path):

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from scones_core.lst import read_lst
 from training_job import channels, cifar
 from training_job.exceptions import ChecksumMismatchError, DownloadError
-from training_job.local_model.data import read_lst
 
 
 def test_reads_only_bicycles_and_motorcycles_with_bytes_keys(fake_archive):

@@ -94,7 +94,7 @@ def test_without_region_one_clear_line(monkeypatch, capsys):
 
 
 def test_region_comes_from_the_option_then_aws_region_then_the_profile(monkeypatch):
-    from training_job.aws import make_session
+    from scones_core.aws import make_session
 
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_REGION", "eu-west-1")

@@ -13,11 +13,11 @@ from PIL import Image
 
 from review import dataset
 from review.verdicts import PendingReview
+from scones_core.lst import LstEntry, parse_lst
 from tests.conftest import SAMPLES_DIR
 from tests.unit.training_job.test_training import JOB, JOB_ARN, describe, expected_request
 from training_job import channels, staging
 from training_job.cli import main
-from training_job.local_model.data import LstEntry, parse_lst
 
 PREFIX = "vehicle-classifier"
 IMAGES_BUCKET = "scones-images"  # the stack's image bucket, where review writes reviewed/

@@ -22,6 +22,7 @@ import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.response import StreamingBody
 
+from scones_core.aws import aws_client
 from training_job import deployment, rollout, smoke, teardown
 from training_job.cli import main
 from training_job.exceptions import RollbackAlarmFiringError, SmokeTestFailedError, UsageError
@@ -225,7 +226,7 @@ def test_the_stubbed_clients_refuse_a_misspelled_member(session):
     alarm["Dimension"] = alarm.pop("Dimensions")
     cases = [
         (sagemaker_core_client(session), "update_endpoint", update, {"EndpointArn": f"{ARN}:endpoint/e"}),
-        (rollout.aws_client(session, "cloudwatch"), "put_metric_alarm", alarm, {}),
+        (aws_client(session, "cloudwatch"), "put_metric_alarm", alarm, {}),
     ]
     for client, operation, request, response in cases:
         with Stubber(client) as stubber:

@@ -17,9 +17,9 @@ from review import dataset
 from review.exceptions import ReviewAlreadyEnded, ReviewNotFound
 from review.service import Reviews
 from review.stack import ReviewStack
+from scones_core.lst import parse_lst
 from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME, load_event
 from tests.unit.workflow.conftest import BUCKET, endpoint_answer
-from training_job.local_model.data import parse_lst
 
 UNSURE = [0.6, 0.4]
 REVIEW_TIMEOUT_SECONDS = 2
@@ -184,7 +184,7 @@ def test_two_reviewers_never_hold_the_same_photo(review_workflow, tmp_path):
 
 
 def test_the_reviewed_set_replaces_a_label_and_appends_new_paths():
-    from training_job.local_model.data import LstEntry
+    from scones_core.lst import LstEntry
 
     entries = dataset.with_entry([], "a.png", 0)
     entries = dataset.with_entry(entries, "b.png", 1)

@@ -2,7 +2,7 @@
 
 The one source of the classes and the default threshold for all code but the Lambdas, which
 are separate deploy packages with copies (tests/unit/test_domain_facts.py proves them equal).
-It imports nothing, so monitoring imports it at no cost.
+It imports nothing, so any package imports it at no cost.
 """
 
 PROJECT_TAG_KEY = "project"

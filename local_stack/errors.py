@@ -1,6 +1,6 @@
 """Every error the local stack raises on purpose, in one place.
 
-The CLI turns them into one line and an exit code (README, "Exit codes"): a ``UsageError`` is
+The CLI turns them into one line and an exit code (docs/errors.md, "Exit codes"): a ``UsageError`` is
 a mistake in what the user typed (2, as argparse answers a bad flag), any other
 ``LocalStackError`` a failure while running (1).
 """

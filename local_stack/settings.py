@@ -13,7 +13,7 @@ SAMPLES_DIR = REPO_ROOT / "samples" / "images"
 SAMPLES_LST = REPO_ROOT / "samples" / "images.lst"
 EVENTS_DIR = REPO_ROOT / "events"
 
-# samconfig.toml's stack_name: the README's AWS commands name it, and run verbatim against `up`
+# samconfig.toml's stack_name: the AWS commands of docs/cloud.md name it, and run verbatim against `up`
 STACK_NAME = DEFAULT_STACK_NAME
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account, the one the local stack pretends to be

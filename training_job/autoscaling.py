@@ -15,7 +15,7 @@ and what this module does about it:
   an Amazon SageMaker AI model endpoint", .../endpoint-auto-scaling-prerequisites.html), so both
   calls are made once the endpoint is InService.
 - The target: "SageMakerVariantInvocationsPerInstance = (MAX_RPS * SAFETY_FACTOR) * 60", starting
-  with a SAFETY_FACTOR of 0.5 (.../endpoint-scaling-loadtest.html). The README takes an
+  with a SAFETY_FACTOR of 0.5 (.../endpoint-scaling-loadtest.html). docs/costs.md takes an
   ml.m5.large's throughput as 30 photos/s, one invocation each (not measured on AWS), hence the
   default 900; `--autoscale-target-invocations` sets a measured figure.
 - The service-linked role AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint "is
@@ -55,7 +55,7 @@ SERVICE_LINKED_ROLE = "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint
 #: One policy per variant; Application Auto Scaling scopes policy names by the scalable target.
 POLICY_NAME = f"{PROJECT_TAG_VALUE}-invocations-per-instance"
 
-#: The README's assumed endpoint throughput (ml.m5.large, ResNet-18 at 224x224; not measured on
+#: docs/costs.md's assumed endpoint throughput (ml.m5.large, ResNet-18 at 224x224; not measured on
 #: AWS) and AWS's suggested starting safety factor: 30 * 0.5 * 60 = 900 invocations per instance
 #: per minute, the metric's unit.
 ASSUMED_INVOCATIONS_PER_SECOND = 30

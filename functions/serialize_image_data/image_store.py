@@ -52,7 +52,7 @@ _TRANSPORT = (ConnectionError, HTTPClientError, IncompleteReadError, ResponseStr
 def s3_client():
     """Created once per container, on first use (so tests can set up moto first). The SDK does
     not retry: the state machine's Retry is the one retry policy, so each attempt shows in the
-    execution history and the total time stays bounded (README, "Errors and retries")."""
+    execution history and the total time stays bounded (docs/errors.md, "Errors and retries")."""
     return boto3.client(
         "s3",
         config=Config(

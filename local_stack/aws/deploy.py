@@ -81,7 +81,7 @@ class DeployedStack:
     functions: dict[str, SimpleNamespace] = field(repr=False, default_factory=dict)
     # the worker processes the functions run in, if any; whoever deployed closes them
     environments: ExecutionEnvironments | None = field(repr=False, default=None)
-    # BatchClassify: the Distributed Map over a prefix (README "Batch")
+    # BatchClassify: the Distributed Map over a prefix (docs/batch.md)
     batch_state_machine_arn: str = ""
 
 

@@ -1,7 +1,7 @@
 """The local stack as CloudFormation knows it: after the local ``sam deploy``, a CloudFormation
 stack of the same name answers ``aws cloudformation describe-stacks`` with template.yaml's own
 Outputs and the parameters the stack was deployed with, so commands written for AWS (the
-README's, a user's scripts) read the bucket and the state machine from it, unchanged.
+docs', a user's scripts) read the bucket and the state machine from it, unchanged.
 
 moto's CloudFormation cannot create the stack's functions or its state machine for the local
 stack (it would make a second state machine in the Step Functions backend that has no

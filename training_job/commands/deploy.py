@@ -207,7 +207,7 @@ def _add_autoscaling(p: argparse.ArgumentParser) -> None:
         metavar="PER_MINUTE",
         help=f"TargetValue: invocations per instance per minute to keep to, AWS's max requests/s per "
         f"instance x {SAFETY_FACTOR} x 60 (default: {DEFAULT_TARGET_INVOCATIONS:g}, from the "
-        f"README's assumed {ASSUMED_INVOCATIONS_PER_SECOND} photos/s per ml.m5.large, not measured "
+        f"docs/costs.md's assumed {ASSUMED_INVOCATIONS_PER_SECOND} photos/s per ml.m5.large, not measured "
         "on AWS: load-test and set your own)",
     )
     g.add_argument(

@@ -114,7 +114,7 @@ def open_image(data: bytes, *, name: str) -> Image.Image:
         if problem:
             raise NotAnImage(f"{name} is not an image that can be decoded: {problem}") from error
         raise NotAnImage(
-            f"{name} is not a PNG or JPEG (nor a WebP or GIF) image: first bytes {data[:8]!r}, "
+            f"{name} is not an image this workflow reads (PNG, JPEG, WebP or GIF): first bytes {data[:8]!r}, "
             f"{len(data)} bytes"
         ) from error
 

@@ -92,7 +92,7 @@ def print_table(results: list[ExecutionResult], summary: dict, out=None) -> None
             f"{r.confidence:.4f}" if r.confidence is not None else "-",
             r.error or "-",
             f"{r.seconds:.3f}",
-            _shortened(r.cause) if r.cause else "-",
+            _shortened(r.cause, r.image) if r.cause else "-",
         )
         for r in results
     ]
@@ -113,8 +113,12 @@ def print_table(results: list[ExecutionResult], summary: dict, out=None) -> None
     )
 
 
-def _shortened(text: str) -> str:
+def _shortened(text: str, image: str = "") -> str:
     line = " ".join(text.split())
+    # the row names the photo: a cause that starts with its S3 URI shows what is wrong instead
+    first, _, rest = line.partition(" ")
+    if image and rest and first.startswith("s3://") and first.endswith("/" + image):
+        line = rest
     return line if len(line) <= CAUSE_SHOWN else line[: CAUSE_SHOWN - 3] + "..."
 
 

@@ -90,7 +90,10 @@ def test_a_bad_file_is_an_error_by_name_not_a_failed_batch(both_ways):
     batch, _ = both_ways
     assert batch["summary"]["errors"] == {"NotAnImage": 1}
     (bad,) = [p for p in batch["photos"] if p["image"] == "not_an_image.txt"]
-    assert bad["error"] == "NotAnImage" and "not a PNG or JPEG" in bad["cause"]
+    assert (
+        bad["error"] == "NotAnImage"
+        and "not an image this workflow reads (PNG, JPEG, WebP or GIF)" in bad["cause"]
+    )
     assert batch["summary"]["expected"]["confusion_matrix"]["motorcycle"]["error"] == 0  # not labelled
 
 

@@ -65,3 +65,24 @@ def test_a_failures_cause_is_in_the_table_shortened_and_in_the_json_whole(tmp_pa
     assert "ImageTooLarge" in row and "over the 25000000-byte cap" in row and row.endswith("...")
     results.write_json(tmp_path / "run.json", summary, ran)
     assert json.loads((tmp_path / "run.json").read_text())["executions"][0]["cause"] == cause
+
+
+def test_the_table_shows_what_is_wrong_where_the_cause_starts_with_the_photos_own_uri():
+    """The row names the photo, so its S3 URI gives way to the cause itself (a long bucket name
+    left only the start of the sentence in the table)."""
+    cause = (
+        "s3://scones-vehicle-images-local/images/not_an_image.txt is not an image this workflow reads "
+        "(PNG, JPEG, WebP or GIF): first bytes b'this is ', 34 bytes"
+    )
+    execution = {"status": "FAILED", "error": "NotAnImage", "cause": cause}
+    other = {"status": "FAILED", "error": "NotAnImage", "cause": "s3://b/images/other.png " + cause}
+    ran = [
+        results.result_of(images.ImageToRun(Path("not_an_image.txt"), None), execution, 0.1),
+        results.result_of(images.ImageToRun(Path("a.png"), None), other, 0.1),
+    ]
+    out = io.StringIO()
+    results.print_table(ran, results.summarize(ran, 1.0), out=out)
+    mine, others = out.getvalue().splitlines()[1:3]
+    assert "is not an image this workflow reads (PNG, JPEG, WebP or GIF)" in mine
+    assert "s3://" not in mine
+    assert "s3://b/images/other.png" in others  # another photo's URI stays

@@ -1,9 +1,9 @@
 """``baseline.json``: what the model answered on its validation split, for drift checks.
 
 ``train-local`` writes it beside the model (:func:`baseline_path_for`), ``evaluate --baseline
-PATH`` where asked; ``deploy`` stores it beside the model artifact (:func:`baseline_uri_for`); ``monitoring report
---baseline`` compares a capture with it. It holds counts, not shares, so that the comparison
-knows how many images the baseline rests on. Numpy only: ``evaluate`` must not import torch.
+PATH`` where asked; ``deploy`` stores it beside the model artifact (:func:`baseline_uri_for`);
+``monitoring report --baseline`` compares a capture with it. It holds counts, not shares, so that
+the comparison knows how many images the baseline rests on. Numpy only: ``evaluate`` must not import torch.
 
 The confidence bins have fixed edges, :data:`CONFIDENCE_EDGES`. With two classes the
 confidence (the larger probability) lies in [0.5, 1], and a calibrated model that is right

@@ -266,13 +266,17 @@ def test_an_image_format_we_do_not_decode_is_refused_by_name(
 
 def test_not_an_image_event_raises_not_an_image(serialize, s3_with_samples, lambda_context):
     with pytest.raises(
-        serialize.exceptions.NotAnImage, match=r"images/not_an_image\.txt is not a PNG or JPEG"
+        serialize.exceptions.NotAnImage,
+        match=r"images/not_an_image\.txt is not an image this workflow reads \(PNG, JPEG, WebP or GIF\)",
     ):
         serialize.app.lambda_handler(load_event("serialize_image_data_not_an_image.json"), lambda_context)
 
 
 def test_a_video_is_not_an_image(serialize, s3_with_samples, lambda_context):
-    with pytest.raises(serialize.exceptions.NotAnImage, match="is not a PNG or JPEG"):
+    with pytest.raises(
+        serialize.exceptions.NotAnImage,
+        match=r"is not an image this workflow reads \(PNG, JPEG, WebP or GIF\)",
+    ):
         handle(serialize, s3_with_samples, lambda_context, b"\x00\x00\x00\x18ftypmp42" + bytes(64))
 
 

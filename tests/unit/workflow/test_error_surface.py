@@ -52,7 +52,11 @@ INPUTS = [
     ({"s3_bucket": BUCKET, "s3_key": "k" * 1025}, "InvalidEvent", "S3 keys are at most 1024"),
     ({"s3_bucket": BUCKET, "s3_key": "images/gone.png"}, "ImageNotFound", "images/gone.png does not exist"),
     ({"s3_bucket": "no-such-bucket", "s3_key": "a.png"}, "ImageNotFound", "does not exist (NoSuchBucket)"),
-    ({"s3_bucket": BUCKET, "s3_key": "images/not_an_image.txt"}, "NotAnImage", "is not a PNG or JPEG"),
+    (
+        {"s3_bucket": BUCKET, "s3_key": "images/not_an_image.txt"},
+        "NotAnImage",
+        "is not an image this workflow reads (PNG, JPEG, WebP or GIF)",
+    ),
 ]
 
 

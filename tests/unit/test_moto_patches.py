@@ -19,6 +19,7 @@ import pytest
 from moto import mock_aws
 
 from local_stack.aws import lambda_runtime, moto_patches
+from local_stack.aws.moto_patches import threads
 from local_stack.errors import MotoVersionError
 from local_stack.settings import REPO_ROOT
 
@@ -261,10 +262,11 @@ def test_uninstall_in_a_fresh_process_puts_moto_s_own_thread_list_back_everywher
     probe = (
         "import importlib\n"
         "from local_stack.aws import moto_patches\n"
+        "from local_stack.aws.moto_patches import threads\n"
         "moto_patches.install()\n"
         "moto_patches.uninstall()\n"
-        "lists = [importlib.import_module(m).TMP_THREADS for m in moto_patches._THREAD_LISTS]\n"
-        "print([m for m, kept in zip(moto_patches._THREAD_LISTS, lists) if type(kept) is not list])\n"
+        "lists = [importlib.import_module(m).TMP_THREADS for m in threads.THREAD_LISTS]\n"
+        "print([m for m, kept in zip(threads.THREAD_LISTS, lists) if type(kept) is not list])\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
@@ -284,7 +286,7 @@ def test_every_module_that_imported_the_thread_list_is_patched():
         for path in root.rglob("*.py")
         if "TMP_THREADS" in path.read_text()
     }
-    assert importers == set(moto_patches._THREAD_LISTS)
+    assert importers == set(threads.THREAD_LISTS)
     for module in importers:
         importlib.import_module(module)
 

@@ -1,5 +1,5 @@
 """What moto 5.2.5's interpreter lacks of a Distributed Map, as plain data and functions; the
-patches in ``aws.moto_patches`` apply them where moto's internals run the Map.
+patches in ``aws.moto_patches.map_runs`` apply them where moto's internals run the Map.
 
 Measured (tests/unit/test_moto_patches.py keeps each finding): moto's ASL grammar knows neither
 ``ItemBatcher`` nor ``"ExecutionType": "EXPRESS"`` (CreateStateMachine fails to parse), nor an

@@ -16,7 +16,7 @@ has none), less ``input``, ``inputDetails``, ``output`` and ``outputDetails`` un
 strings. The log stream is the state machine's for the hour, named as AWS names it:
 ``states/<state machine name>/<YYYY-MM-DD-HH>/<8 hex digits>``.
 
-Nothing here touches moto: ``aws.moto_patches`` hands these functions an ended execution's
+Nothing here touches moto: ``aws.moto_patches.logs`` hands these functions an ended execution's
 history and puts what they return into moto's CloudWatch Logs.
 """
 

@@ -19,10 +19,16 @@ import pytest
 from moto import mock_aws
 
 from local_stack.aws import lambda_runtime, moto_patches
+from local_stack.aws.moto_patches import threads
 from local_stack.errors import MotoVersionError
 from local_stack.settings import REPO_ROOT
 
 ALL_PATCHES = [patch for group in moto_patches.PATCHES.values() for patch in group]
+# how long a wait for an execution's end (or a callback's message) may take before it fails: the
+# longest, 1,100 children one after another, ended 4.6 s after its start with this machine's two
+# cores at a load of 8.6; this is 25 times that
+ENDED_WITHIN = 120.0
+MOST_BETWEEN_LOOKS = 0.1  # seconds
 DEFINITION = json.dumps(
     {
         "StartAt": "Pass",
@@ -261,10 +267,11 @@ def test_uninstall_in_a_fresh_process_puts_moto_s_own_thread_list_back_everywher
     probe = (
         "import importlib\n"
         "from local_stack.aws import moto_patches\n"
+        "from local_stack.aws.moto_patches import threads\n"
         "moto_patches.install()\n"
         "moto_patches.uninstall()\n"
-        "lists = [importlib.import_module(m).TMP_THREADS for m in moto_patches._THREAD_LISTS]\n"
-        "print([m for m, kept in zip(moto_patches._THREAD_LISTS, lists) if type(kept) is not list])\n"
+        "lists = [importlib.import_module(m).TMP_THREADS for m in threads.THREAD_LISTS]\n"
+        "print([m for m, kept in zip(threads.THREAD_LISTS, lists) if type(kept) is not list])\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
@@ -284,7 +291,7 @@ def test_every_module_that_imported_the_thread_list_is_patched():
         for path in root.rglob("*.py")
         if "TMP_THREADS" in path.read_text()
     }
-    assert importers == set(moto_patches._THREAD_LISTS)
+    assert importers == set(threads.THREAD_LISTS)
     for module in importers:
         importlib.import_module(module)
 
@@ -450,10 +457,11 @@ def test_send_task_failure_passes_its_cause_on(pristine_moto, installed):
 
 
 def _one_message(sqs, queue: str) -> dict:
-    deadline = time.monotonic() + 10
+    deadline, pause = time.monotonic() + ENDED_WITHIN, 0.01
     while not (messages := sqs.receive_message(QueueUrl=queue).get("Messages")):
         assert time.monotonic() < deadline, "no message"
-        time.sleep(0.01)
+        time.sleep(pause)
+        pause = min(2 * pause, MOST_BETWEEN_LOOKS)
     return messages[0]
 
 
@@ -470,10 +478,13 @@ def _run_to_the_end(sfn, arn: str, count: int) -> None:
 
 
 def _wait_until_ended(sfn, arn: str) -> None:
-    deadline = time.monotonic() + 10
+    """Returns as soon as the execution has ended (looked at more and more seldom, up to
+    ``MOST_BETWEEN_LOOKS``: each look takes the GIL from the threads running the execution)."""
+    deadline, pause = time.monotonic() + ENDED_WITHIN, 0.01
     while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
         assert time.monotonic() < deadline, f"{arn} still running"
-        time.sleep(0.01)
+        time.sleep(pause)
+        pause = min(2 * pause, MOST_BETWEEN_LOOKS)
 
 
 # -- the Distributed Map (issue 15) --------------------------------------------------------------

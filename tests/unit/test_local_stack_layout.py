@@ -3,37 +3,18 @@ import cycle between its modules, counting the imports made inside functions too
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 from local_stack.settings import REPO_ROOT
+from tests.unit.import_graph import find_cycle, imported_names, module_name
 
 PACKAGE = REPO_ROOT / "local_stack"
 ROOMS = {"aws", "processes", "client", "commands"}
 SHARED = {"__init__", "__main__", "errors", "settings", "process_state"}
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
 MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 
-def local_imports(name: str, path: Path) -> set[str]:
+def local_imports(name: str, path) -> set[str]:
     """The other local_stack modules that module ``name`` (at ``path``) imports, anywhere in it."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            # `from package import module` imports the module; `from module import name`, the module
-            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
-        else:
-            continue
-        found |= {imported for imported in names if imported in MODULES}
-    return found - {name}
+    return {imported for imported in imported_names(path) if imported in MODULES} - {name}
 
 
 def test_every_module_is_in_a_room_or_shared_by_all():
@@ -43,23 +24,8 @@ def test_every_module_is_in_a_room_or_shared_by_all():
 
 
 def test_the_package_has_no_import_cycle():
-    graph = {name: local_imports(name, path) for name, path in MODULES.items()}
-    # a module's package __init__ runs first: the package depends on nothing the module imports
-    visiting: list[str] = []
-    done: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in done:
-            return
-        assert name not in visiting, "import cycle: " + " -> ".join([*visiting[visiting.index(name) :], name])
-        visiting.append(name)
-        for imported in sorted(graph[name]):
-            visit(imported)
-        visiting.pop()
-        done.add(name)
-
-    for name in sorted(graph):
-        visit(name)
+    cycle = find_cycle({name: local_imports(name, path) for name, path in MODULES.items()})
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
 def test_the_client_room_knows_nothing_of_the_local_stack():

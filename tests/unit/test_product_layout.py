@@ -4,12 +4,10 @@ import cycle joins any two modules anywhere, counting the imports made inside fu
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.import_graph import find_cycle, imported_names, modules_of, resolve
+
 #: Each package of the product, and the packages it may import besides its own. The Lambdas
 #: (functions/) deploy alone and import none of these; bench/ and tests/ sit above everything.
 MAY_IMPORT = {
@@ -19,73 +17,18 @@ MAY_IMPORT = {
     "monitoring": {"scones_core", "training_job"},
     "local_stack": {"scones_core", "training_job", "monitoring", "review"},
 }
+MODULES = modules_of(MAY_IMPORT)
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-MODULES = {module_name(path): path for package in MAY_IMPORT for path in (REPO_ROOT / package).rglob("*.py")}
-
-
-def product_imports(name: str, path: Path) -> set[str]:
+def product_imports(name: str, path) -> set[str]:
     """The product's modules that module ``name`` (at ``path``) imports, anywhere in it."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            # `from package import module` imports the module; `from module import name`, the module
-            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
-        else:
-            continue
-        found |= {resolved for imported in names if (resolved := resolve(imported))}
-    return found - {name}
-
-
-def resolve(imported: str) -> str | None:
-    """The product module that ``imported`` names: itself, or the nearest package above it (a name
-    imported from a module, or a module that no longer exists still counts as its package)."""
-    parts = imported.split(".")
-    if parts[0] not in MAY_IMPORT:
-        return None
-    for end in range(len(parts), 0, -1):
-        candidate = ".".join(parts[:end])
-        if candidate in MODULES:
-            return candidate
-    return None
+    return {resolved for imported in imported_names(path) if (resolved := resolve(imported, MODULES))} - {
+        name
+    }
 
 
 def import_graph() -> dict[str, set[str]]:
     return {name: product_imports(name, path) for name, path in MODULES.items()}
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One cycle of ``graph`` as [a, b, ..., a], or None. A module's package __init__ runs first:
-    a package depends on nothing its modules import."""
-    visiting: list[str] = []
-    done: set[str] = set()
-
-    def visit(name: str) -> list[str] | None:
-        if name in done:
-            return None
-        if name in visiting:
-            return [*visiting[visiting.index(name) :], name]
-        visiting.append(name)
-        for imported in sorted(graph.get(name, ())):
-            cycle = visit(imported)
-            if cycle:
-                return cycle
-        visiting.pop()
-        done.add(name)
-        return None
-
-    for name in sorted(graph):
-        cycle = visit(name)
-        if cycle:
-            return cycle
-    return None
 
 
 def arrows_back_up(graph: dict[str, set[str]]) -> list[str]:

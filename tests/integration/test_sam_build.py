@@ -1,4 +1,4 @@
-"""`sam build` with no Docker: each function's Makefile installs Lambda (arm64, 3.13) wheels."""
+"""`sam build` with no Docker: functions/Makefile installs each function's Lambda (arm64, 3.13) wheels."""
 
 import os
 import platform

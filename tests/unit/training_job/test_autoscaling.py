@@ -12,7 +12,7 @@ import math
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.unit.training_job.test_rollout import (
+from tests.unit.training_job.deploy_expectations import (
     ARN,
     CAPTURE,
     ENDPOINT,
@@ -28,6 +28,7 @@ from tests.unit.training_job.test_rollout import (
     describe_endpoint,
     expect_alarm_states,
     expect_alarms_put,
+    expect_model_and_config,
     strictly_valid,
 )
 from training_job import autoscaling, deployment, rollout
@@ -169,60 +170,6 @@ def test_removal_tolerates_what_is_already_gone_and_nothing_else(aws_stub):
 
 
 # --- deploy: the requests in order ------------------------------------------------------------
-
-
-def expect_model_and_config(sm, role_arn, instances, instance_type="ml.m5.large"):
-    sm.add_response(
-        "create_model",
-        {"ModelArn": f"{ARN}:model/{NAME}"},
-        {
-            "ModelName": NAME,
-            "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": MODEL_DATA},
-            "ExecutionRoleArn": role_arn,
-            "Tags": TAGS,
-        },
-    )
-    sm.add_response(
-        "describe_model",
-        {"ModelName": NAME, "ModelArn": f"{ARN}:model/{NAME}", "CreationTime": STAMP},
-        {"ModelName": NAME},
-    )
-    variants = [
-        {
-            "VariantName": "AllTraffic",
-            "ModelName": NAME,
-            "InitialInstanceCount": instances,
-            "InstanceType": instance_type,
-            "InitialVariantWeight": 1.0,
-        }
-    ]
-    capture = {
-        "EnableCapture": True,
-        "InitialSamplingPercentage": 100,
-        "DestinationS3Uri": CAPTURE,
-        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-        "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
-    }
-    sm.add_response(
-        "create_endpoint_config",
-        {"EndpointConfigArn": f"{ARN}:endpoint-config/{NAME}"},
-        {
-            "EndpointConfigName": NAME,
-            "ProductionVariants": variants,
-            "DataCaptureConfig": capture,
-            "Tags": TAGS,
-        },
-    )
-    sm.add_response(
-        "describe_endpoint_config",
-        {
-            "EndpointConfigName": NAME,
-            "EndpointConfigArn": f"{ARN}:endpoint-config/{NAME}",
-            "ProductionVariants": variants,
-            "CreationTime": STAMP,
-        },
-        {"EndpointConfigName": NAME},
-    )
 
 
 def expect_autoscaled_endpoint(sm, aas, *, instances=3, live_type="ml.m5.large", policies=None):

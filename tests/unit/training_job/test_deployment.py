@@ -6,24 +6,25 @@ status SageMaker reports while an operation runs on it), a Failed one refused, a
 request is refused the model and config just made are deleted again. The Stubber fails a test
 on any request it was not told to expect, so "nothing was created" is checked by omission."""
 
-import datetime
-
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY
 
+from tests.unit.training_job.deploy_expectations import (
+    ARN,
+    CAPTURE,
+    ENDPOINT,
+    MODEL_DATA,
+    NAME,
+    OLD,
+    STAMP,
+    TAGS,
+    describe_endpoint,
+    expect_model_and_config,
+)
 from training_job import deployment
 from training_job.cli import main
 from training_job.exceptions import EndpointBusyError, EndpointFailedError
-
-ENDPOINT = "vehicle-classifier"
-STAMP = datetime.datetime(2025, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
-NAME = f"{ENDPOINT}-20250102-030405"
-ARN = "arn:aws:sagemaker:us-east-1:123456789012"
-IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
-MODEL_DATA = "s3://scones-test-bucket/vehicle-classifier/output/job/output/model.tar.gz"
-CAPTURE = "s3://scones-test-bucket/vehicle-classifier/data-capture"
-TAGS = [{"Key": "project", "Value": "scones-vehicle-classifier"}, {"Key": "endpoint", "Value": ENDPOINT}]
 
 
 def deploy_config(role_arn, **overrides):
@@ -36,16 +37,9 @@ def deploy_config(role_arn, **overrides):
     return deployment.DeployConfig(**(values | overrides))
 
 
-def describe_endpoint(status, config_name=NAME, **extra):
-    return {
-        "EndpointName": ENDPOINT,
-        "EndpointArn": f"{ARN}:endpoint/{ENDPOINT}",
-        "EndpointConfigName": config_name,
-        "EndpointStatus": status,
-        "CreationTime": STAMP,
-        "LastModifiedTime": STAMP,
-        **extra,
-    }
+def endpoint_answer(status, config_name=NAME, **extra):
+    """DescribeEndpoint's answer for the endpoint these tests deploy."""
+    return describe_endpoint(ENDPOINT, status, config_name, **extra)
 
 
 def expect_no_endpoint(stub):
@@ -59,7 +53,7 @@ def expect_no_endpoint(stub):
 
 def expect_status(stub, status, config_name=NAME, **extra):
     stub.add_response(
-        "describe_endpoint", describe_endpoint(status, config_name, **extra), {"EndpointName": ENDPOINT}
+        "describe_endpoint", endpoint_answer(status, config_name, **extra), {"EndpointName": ENDPOINT}
     )
 
 
@@ -68,59 +62,6 @@ def expect_removal(stub, *, model=True):
     stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": NAME})
     if model:
         stub.add_response("delete_model", {}, {"ModelName": NAME})
-
-
-def expect_model_and_config(stub, role_arn, sampling=100):
-    stub.add_response(
-        "create_model",
-        {"ModelArn": f"{ARN}:model/{NAME}"},
-        {
-            "ModelName": NAME,
-            "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": MODEL_DATA},
-            "ExecutionRoleArn": role_arn,
-            "Tags": TAGS,
-        },
-    )
-    stub.add_response(
-        "describe_model",
-        {"ModelName": NAME, "ModelArn": f"{ARN}:model/{NAME}", "CreationTime": STAMP},
-        {"ModelName": NAME},
-    )
-    variants = [
-        {
-            "VariantName": "AllTraffic",
-            "ModelName": NAME,
-            "InitialInstanceCount": 1,
-            "InstanceType": "ml.m5.large",
-            "InitialVariantWeight": 1.0,
-        }
-    ]
-    stub.add_response(
-        "create_endpoint_config",
-        {"EndpointConfigArn": f"{ARN}:endpoint-config/{NAME}"},
-        {
-            "EndpointConfigName": NAME,
-            "ProductionVariants": variants,
-            "DataCaptureConfig": {
-                "EnableCapture": True,
-                "InitialSamplingPercentage": sampling,
-                "DestinationS3Uri": CAPTURE,
-                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-                "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
-            },
-            "Tags": TAGS,
-        },
-    )
-    stub.add_response(
-        "describe_endpoint_config",
-        {
-            "EndpointConfigName": NAME,
-            "EndpointConfigArn": f"{ARN}:endpoint-config/{NAME}",
-            "ProductionVariants": variants,
-            "CreationTime": STAMP,
-        },
-        {"EndpointConfigName": NAME},
-    )
 
 
 def test_first_deploy_creates_model_config_with_data_capture_and_endpoint(session, sagemaker_stub, role_arn):
@@ -159,9 +100,6 @@ def expect_update(stub, old):
         {"EndpointName": ENDPOINT, "EndpointConfigName": NAME},
     )
     expect_status(stub, "Updating", old)
-
-
-OLD = "vehicle-classifier-20241231-235959"
 
 
 @pytest.mark.parametrize("status", ["InService", "OutOfService", "UpdateRollbackFailed"])
@@ -344,7 +282,7 @@ def test_deploy_end_to_end_prints_the_sam_deploy_line(
     # here the least of it: all at once, no smoke test, no stack alarm
     cli_uses(session)
     monkeypatch.setattr("training_job.deployment.versioned_name", lambda name, now=None: NAME)
-    sagemaker_stub.add_response("describe_endpoint", describe_endpoint("InService", OLD))
+    sagemaker_stub.add_response("describe_endpoint", endpoint_answer("InService", OLD))
     expect_no_autoscaling(aws_stub)
     cloudwatch = aws_stub("cloudwatch")
     cloudwatch.add_response("describe_alarms", {"MetricAlarms": []})
@@ -354,8 +292,8 @@ def test_deploy_end_to_end_prints_the_sam_deploy_line(
     sagemaker_stub.add_response(
         "update_endpoint", {"EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/x"}
     )
-    sagemaker_stub.add_response("describe_endpoint", describe_endpoint("Updating"))
-    sagemaker_stub.add_response("describe_endpoint", describe_endpoint("InService"))
+    sagemaker_stub.add_response("describe_endpoint", endpoint_answer("Updating"))
+    sagemaker_stub.add_response("describe_endpoint", endpoint_answer("InService"))
     argv = [
         "deploy",
         "--model-data",

@@ -45,7 +45,8 @@ ALLOWED_MANAGED_POLICIES = {"arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
 
 
 @pytest.fixture(scope="module")
-def roles() -> dict[str, dict]:
+def transformed() -> dict[str, dict]:
+    """template.yaml's Resources after SAM's transform, run once for the module."""
     assert SAM_PYTHON.exists(), "sam's environment is missing: run `make setup`"
     done = subprocess.run(
         [
@@ -58,8 +59,12 @@ def roles() -> dict[str, dict]:
         timeout=300,
         check=True,
     )
-    resources = json.loads(done.stdout)["Resources"]
-    return {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    return json.loads(done.stdout)["Resources"]
+
+
+@pytest.fixture(scope="module")
+def roles(transformed) -> dict[str, dict]:
+    return {name: r["Properties"] for name, r in transformed.items() if r["Type"] == "AWS::IAM::Role"}
 
 
 def statements(role: dict) -> list[dict]:
@@ -157,20 +162,8 @@ def test_each_function_may_do_its_one_job(roles):
 
 
 @pytest.fixture(scope="module")
-def managed_policies() -> dict[str, dict]:
-    done = subprocess.run(
-        [
-            str(SAM_PYTHON),
-            str(REPO_ROOT / "tests" / "unit" / "sam_transform.py"),
-            str(REPO_ROOT / "template.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    resources = json.loads(done.stdout)["Resources"]
-    return {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+def managed_policies(transformed) -> dict[str, dict]:
+    return {n: r["Properties"] for n, r in transformed.items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
 
 
 def test_the_state_machine_may_send_to_the_review_queue_only(roles):

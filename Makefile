@@ -33,19 +33,19 @@ help: ## list the targets
 # envs (.tools/sam, .tools/checkov, .tools/awscli: pyproject.toml's dependency groups, which pin
 # versions that conflict with ours, so each has its own env and its own fork of the lock).
 # `make lock` refreshes it. uv rather than pip-tools: pip-compile writes one file per env (four,
-# which drift apart) and resolves for this machine only; uv.lock is one file, resolved for every
-# platform and Python >=3.11 (a laptop's too), and `uv sync --locked` fails when it no longer
-# matches pyproject.toml instead of quietly installing something else. uv reads no pip config,
-# so the lock holds PyPI's files only, never this machine's wheel folders.
-# uv itself comes from PyPI at this version, in its own env; the lock uses its preview feature
-# package-conflicts (pyproject.toml's [tool.uv]).
+# which drift apart), resolves for this platform and Python only, and reads pip's config (this
+# machine's wheel folders and local torch build would land in its output); uv.lock is one file,
+# resolved from PyPI alone for every platform and Python >=3.11 (a laptop's too), and
+# `uv sync --locked` stops when it no longer matches pyproject.toml. uv comes from PyPI at this
+# version, in its own env; the lock needs its preview feature package-conflicts ([tool.uv]).
 UV_VERSION := 0.13.9
 UV := $(TOOLS)/uv/bin/uv
+UV_STAMP := $(TOOLS)/uv/.installed-$(UV_VERSION)
 UV_RUN = $(UV) --quiet --preview-features package-conflicts --no-python-downloads
 UV_SYNC = $(UV_RUN) sync --locked --python $(PYTHON)
-# PyPI's torch for Linux x86_64 is a CUDA build (these packages, GBs). Where pip finds a build of
-# the locked torch on this machine without an index (a CPU build in pip's find-links), .venv takes
-# that one, with the lock's versions of its dependencies, and none of these.
+# PyPI's torch for Linux x86_64 is a CUDA build, with these packages (GBs). Where pip finds the
+# locked torch version without an index (a CPU build in its find-links, as on this project's
+# machines and CI), .venv takes that build instead, with the lock's versions of its dependencies.
 TORCH_VERSION = $(shell sed -n '/^name = "torch"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
 CUDA_PACKAGES = $(shell grep -oE '^name = "(nvidia-[a-z0-9-]+|cuda-[a-z0-9-]+|triton)"$$' uv.lock | cut -d'"' -f2 | sort -u)
 SETUP_EXTRAS := --extra dev --extra cloud --extra train
@@ -55,8 +55,10 @@ SETUP_STAMPS := $(VENV)/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.ins
 setup: ## create .venv and the tool envs from uv.lock (idempotent; the installs run side by side)
 	@$(MAKE) --no-print-directory -j5 $(SETUP_STAMPS) browser
 
-lock: $(UV) ## refresh uv.lock: the newest versions pyproject.toml allows, for every env (commit it)
-	$(UV_RUN) lock --upgrade
+# LOCK_ARGS= keeps every pin that still fits pyproject.toml; LOCK_ARGS="--upgrade-package boto3" moves one
+LOCK_ARGS ?= --upgrade
+lock: $(UV_STAMP) ## refresh uv.lock: the newest versions pyproject.toml allows, for every env (commit it)
+	$(UV_RUN) lock $(LOCK_ARGS)
 
 # The review page's browser test drives the OS's Chromium (Playwright's own download fails
 # offline). Best effort: where apt-get cannot install it, the test skips and says why.
@@ -65,11 +67,12 @@ browser:
 		&& timeout 600 sh -c 'apt-get update -qq && apt-get install -y -qq chromium chromium-driver' \
 		>/dev/null 2>&1; } || echo "no chromium/chromedriver: the review page's browser test will skip"
 
-$(UV):
+$(UV_STAMP):
 	$(PYTHON) -m venv $(TOOLS)/uv
 	$(TOOLS)/uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
 
-$(DEMO_STAMP): pyproject.toml uv.lock | $(UV)
+$(DEMO_STAMP): pyproject.toml uv.lock | $(UV_STAMP)
 	$(UV_SYNC) --inexact
 	touch $@
 
@@ -79,7 +82,7 @@ $(VENV)/.installed: $(DEMO_STAMP) pyproject.toml uv.lock
 		|| { echo "no local build of torch $(TORCH_VERSION): the lock's, from PyPI"; $(UV_SYNC) $(SETUP_EXTRAS); }
 	touch $@
 
-$(TOOLS)/%/.installed: pyproject.toml uv.lock | $(UV)
+$(TOOLS)/%/.installed: pyproject.toml uv.lock | $(UV_STAMP)
 	UV_PROJECT_ENVIRONMENT=$(TOOLS)/$* $(UV_SYNC) --only-group $*
 	touch $@
 

@@ -20,7 +20,7 @@ PYTHON313 := $(firstword $(shell python3.13 -c 'import sys; print(sys.executable
 endif
 export PYTHON313
 
-.PHONY: help setup browser demo test lint unit integration build deploy logs bench bench-coldstart clean
+.PHONY: help setup lock browser demo test lint unit integration build deploy logs bench bench-coldstart clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,12 +28,37 @@ help: ## list the targets
 # Installed in layers: `make demo` needs only the project's own dependencies (the local stack,
 # the ONNX model, the report); PyTorch (`train`), sagemaker-core (`cloud`) and the linters come
 # with `make setup`, which every other target uses.
+#
+# Every env installs from one lock, uv.lock: .venv (the project and its extras) and the tools'
+# envs (.tools/sam, .tools/checkov, .tools/awscli: pyproject.toml's dependency groups, which pin
+# versions that conflict with ours, so each has its own env and its own fork of the lock).
+# `make lock` refreshes it. uv rather than pip-tools: pip-compile writes one file per env (four,
+# which drift apart), resolves for this platform and Python only, and reads pip's config (this
+# machine's wheel folders and local torch build would land in its output); uv.lock is one file,
+# resolved from PyPI alone for every platform and Python >=3.11 (a laptop's too), and
+# `uv sync --locked` stops when it no longer matches pyproject.toml. uv comes from PyPI at this
+# version, in its own env; the lock needs its preview feature package-conflicts ([tool.uv]).
+UV_VERSION := 0.13.9
+UV := $(TOOLS)/uv/bin/uv
+UV_STAMP := $(TOOLS)/uv/.installed-$(UV_VERSION)
+UV_RUN = $(UV) --quiet --preview-features package-conflicts --no-python-downloads
+UV_SYNC = $(UV_RUN) sync --locked --python $(PYTHON)
+# PyPI's torch for Linux x86_64 is a CUDA build, with these packages (GBs). Where pip finds the
+# locked torch version without an index (a CPU build in its find-links, as on this project's
+# machines and CI), .venv takes that build instead, with the lock's versions of its dependencies.
+TORCH_VERSION = $(shell sed -n '/^name = "torch"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
+CUDA_PACKAGES = $(shell grep -oE '^name = "(nvidia-[a-z0-9-]+|cuda-[a-z0-9-]+|triton)"$$' uv.lock | cut -d'"' -f2 | sort -u)
+SETUP_EXTRAS := --extra dev --extra cloud --extra train
 DEMO_STAMP := $(VENV)/.installed-demo
 SETUP_STAMPS := $(VENV)/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed $(TOOLS)/awscli/.installed
-PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 
-setup: ## create .venv and the tool envs (idempotent; the installs run side by side)
+setup: ## create .venv and the tool envs from uv.lock (idempotent; the installs run side by side)
 	@$(MAKE) --no-print-directory -j5 $(SETUP_STAMPS) browser
+
+# LOCK_ARGS= keeps every pin that still fits pyproject.toml; LOCK_ARGS="--upgrade-package boto3" moves one
+LOCK_ARGS ?= --upgrade
+lock: $(UV_STAMP) ## refresh uv.lock: the newest versions pyproject.toml allows, for every env (commit it)
+	$(UV_RUN) lock $(LOCK_ARGS)
 
 # The review page's browser test drives the OS's Chromium (Playwright's own download fails
 # offline). Best effort: where apt-get cannot install it, the test skips and says why.
@@ -42,23 +67,23 @@ browser:
 		&& timeout 600 sh -c 'apt-get update -qq && apt-get install -y -qq chromium chromium-driver' \
 		>/dev/null 2>&1; } || echo "no chromium/chromedriver: the review page's browser test will skip"
 
-$(DEMO_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) -e .
+$(UV_STAMP):
+	$(PYTHON) -m venv $(TOOLS)/uv
+	$(TOOLS)/uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	touch $@
 
-$(VENV)/.installed: $(DEMO_STAMP) pyproject.toml
-	$(PIP_INSTALL) -e ".[dev,cloud,train]"
+$(DEMO_STAMP): pyproject.toml uv.lock | $(UV_STAMP)
+	$(UV_SYNC) --inexact
 	touch $@
 
-# the AWS CLI: the tests run the README's commands with it against the local stack
-TOOL_PACKAGES_sam := aws-sam-cli==1.170.0
-TOOL_PACKAGES_checkov := checkov==3.3.30
-TOOL_PACKAGES_awscli := awscli==1.46.3
+$(VENV)/.installed: $(DEMO_STAMP) pyproject.toml uv.lock
+	$(UV_SYNC) $(SETUP_EXTRAS) --no-install-package torch $(addprefix --no-install-package ,$(CUDA_PACKAGES))
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-index --no-deps torch==$(TORCH_VERSION) 2>/dev/null \
+		|| { echo "no local build of torch $(TORCH_VERSION): the lock's, from PyPI"; $(UV_SYNC) $(SETUP_EXTRAS); }
+	touch $@
 
-$(TOOLS)/%/.installed:
-	$(PYTHON) -m venv $(TOOLS)/$*
-	$(TOOLS)/$*/bin/python -m pip install --quiet --disable-pip-version-check $(TOOL_PACKAGES_$*)
+$(TOOLS)/%/.installed: pyproject.toml uv.lock | $(UV_STAMP)
+	UV_PROJECT_ENVIRONMENT=$(TOOLS)/$* $(UV_SYNC) --only-group $*
 	touch $@
 
 demo: $(DEMO_STAMP) ## run the committed sample images through the local stack (installs only what it needs)

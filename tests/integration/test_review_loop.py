@@ -20,7 +20,8 @@ from local_stack.processes.stack_process import StackProcess, start_stack_proces
 from local_stack.settings import REPO_ROOT, SAMPLES_DIR, STACK_NAME
 from training_job.local_model.data import LstEntry, format_lst, parse_lst, read_lst
 
-pytestmark = pytest.mark.integration
+# stacks of their own: LowConfidenceAction Review, and its timeout
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 THRESHOLD = "0.999"  # the shipped model is surer than this of none of the photos below
 CORRECTED = "bicycle_s_000035.png"  # the model says motorcycle, 0.71

@@ -19,6 +19,7 @@ from local_stack.settings import CAPTURE_PREFIX, SAMPLES_DIR, SAMPLES_LST
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.slow,  # a stack of its own, two execution environments to kill
     pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the stack's processes in /proc"),
 ]
 

@@ -4,29 +4,12 @@ tests/unit/test_template.py)."""
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, tool
 from tests.unit.asl_render import rendered_definition
-
-
-def tool(name: str) -> str:
-    """Tools come from make setup: the venv's own, or sam/checkov's private envs."""
-    for candidate in (
-        Path(sys.executable).parent / name,
-        REPO_ROOT / ".tools" / name / "bin" / name,
-        REPO_ROOT / ".tools" / "sam" / "bin" / name,
-    ):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which(name)
-    assert found, f"{name} is not installed: run `make setup`"
-    return found
 
 
 def run(*command: str) -> subprocess.CompletedProcess:

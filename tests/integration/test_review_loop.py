@@ -226,7 +226,7 @@ def test_the_next_staging_puts_the_reviewed_photo_in_train(stack, shell, decided
     assert b"reviewed" not in validation["Body"].read()
 
 
-def monitoring_report(shell: dict[str, str], *arguments: str, seconds: float = 15) -> str:
+def monitoring_report(shell: dict[str, str], *arguments: str, seconds: float = 120) -> str:
     """`monitoring report`, again until the capture is in S3 (the endpoint writes it every
     second); its stderr."""
     deadline = time.monotonic() + seconds

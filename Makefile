@@ -12,15 +12,15 @@ STACK_NAME ?= scones-vehicle-classifier
 # sam and checkov pin many packages of their own: each lives in its own virtualenv.
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
-# The Lambda runtime's Python: `sam build` writes the functions' bytecode with it (each function's
-# Makefile), and bench-coldstart times their cold import with it. python3.13 on the PATH, else pyenv's.
+# The Lambda runtime's Python: `sam build` writes the functions' bytecode with it
+# (functions/Makefile), and bench-coldstart times their cold import with it. python3.13 on the PATH, else pyenv's.
 ifeq ($(origin PYTHON313),undefined)
 PYTHON313 := $(firstword $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null) \
 	$(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13))
 endif
 export PYTHON313
 
-.PHONY: help setup lock browser demo test lint unit integration build deploy logs bench bench-coldstart clean
+.PHONY: help setup lock browser demo check test lint unit integration build deploy logs bench bench-coldstart clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -89,20 +89,31 @@ $(TOOLS)/%/.installed: pyproject.toml uv.lock | $(UV_STAMP)
 demo: $(DEMO_STAMP) ## run the committed sample images through the local stack (installs only what it needs)
 	$(PY) -m local_stack demo
 
-test: setup lint ## lint, then every test (unit and the local stack end to end)
-	$(PY) -m pytest --cov --cov-report=term:skip-covered
+# The tiers: lint (ruff, and the template's and the ASL's linters in tests/lint), unit (no
+# network: moto in-process, the workflow deployed once per module), integration (the local stack
+# end to end, one shared stack where a test needs no flags of its own). `make check` is the fast
+# loop; `make test` is what CI runs.
+RUFF := $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-lint: setup ## ruff
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-
-unit: setup ## unit tests only
+check: setup ## the fast tiers: ruff and the unit tests (no linters, no local stack)
+	$(RUFF)
 	$(PY) -m pytest tests/unit
 
-integration: setup ## the local stack end to end
+test: setup ## every tier, as CI runs it: ruff, then lint, unit and integration tests, with coverage
+	$(RUFF)
+	$(PY) -m pytest tests/lint tests/unit tests/integration --cov --cov-report=term:skip-covered
+
+lint: setup ## ruff, and cfn-lint, sam validate, checkov and statelint (tests/lint)
+	$(RUFF)
+	$(PY) -m pytest tests/lint
+
+unit: setup ## unit tests only (tests/unit)
+	$(PY) -m pytest tests/unit
+
+integration: setup ## the local stack end to end (tests/integration)
 	$(PY) -m pytest tests/integration
 
-build: setup ## sam build (no Docker: each function's Makefile installs Lambda wheels)
+build: setup ## sam build (no Docker: functions/Makefile installs each function's Lambda wheels)
 	PYTHON=$(abspath $(PY)) $(SAM) build
 
 deploy: build ## sam deploy with samconfig.toml (set EndpointName there or PARAMS="EndpointName=...")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,21 @@ EVENTS_DIR = REPO_ROOT / "events"
 SAMPLES_DIR = REPO_ROOT / "samples"
 SHARED_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "cifar100-bicycle-motorcycle"
 TEST_ENDPOINT_NAME = "vehicle-classifier-test"
+
+
+def tool(name: str) -> str:
+    """A command-line tool (cfn-lint, sam, checkov, statelint...) from make setup: the venv's own,
+    or sam/checkov's private envs."""
+    for candidate in (
+        Path(sys.executable).parent / name,
+        REPO_ROOT / ".tools" / name / "bin" / name,
+        REPO_ROOT / ".tools" / "sam" / "bin" / name,
+    ):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    assert found, f"{name} is not installed: run `make setup`"
+    return found
 
 
 def load_event(name: str) -> dict:

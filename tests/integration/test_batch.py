@@ -13,7 +13,6 @@ from collections import Counter
 
 import pytest
 
-from local_stack.processes.stack_process import start_stack_process
 from local_stack.settings import REPO_ROOT, SAMPLES_DIR, SAMPLES_LST
 
 pytestmark = pytest.mark.integration
@@ -21,11 +20,10 @@ REFUSED = "ThresholdConfidenceNotMet"
 
 
 @pytest.fixture(scope="module")
-def stack():
-    with start_stack_process(
-        ["--endpoint-name", "vehicle-classifier-batch", "--bucket", "scones-batch"]
-    ) as up:
-        yield up
+def stack(shared_stack):
+    """The session's stack (tests/integration/conftest.py): each batch uploads under a fresh
+    prefix of its own, and its results lie under its own execution's folder."""
+    return shared_stack
 
 
 def local_stack(stack, *arguments: str) -> subprocess.CompletedProcess:
@@ -111,13 +109,13 @@ def test_prefix_runs_on_the_objects_already_there_without_uploading(stack, both_
     assert "expected" not in json.loads((tmp_path / "again.json").read_text())["summary"]  # no --lst
 
 
-def test_wrong_input_is_a_usage_error_before_anything_starts(stack, tmp_path):
+def test_wrong_input_is_a_usage_error_before_anything_starts(stack, tmp_path, unique):
     outside = local_stack(stack, "batch", "--prefix", "batch/results/")
     assert (outside.returncode, outside.stderr.strip()) == (
         2,
         "local_stack: --prefix batch/results/: must lie under images/ or incoming/",
     )
-    empty = local_stack(stack, "batch", "--prefix", "images/nothing-here/")
+    empty = local_stack(stack, "batch", "--prefix", f"images/nothing-here-{unique}/")
     assert empty.returncode == 2 and "no object under" in empty.stderr
     bad_lst = tmp_path / "bad.lst"
     bad_lst.write_text("1\tbicycle\tx.png\n")

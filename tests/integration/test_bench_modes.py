@@ -13,6 +13,7 @@ from local_stack.commands.cli import main
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.slow,  # each bench starts a stack of its own
     pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the stack's processes in /proc"),
 ]
 SMALL = ["--concurrency", "4", "--execution-environments", "2"]

@@ -13,6 +13,7 @@ from local_stack.errors import UsageError
 from local_stack.settings import DEFAULT_ENDPOINT_NAME
 
 
+@pytest.mark.slow  # a stack of its own: the demo's
 def test_the_demo_prints_the_table_then_the_report_made_from_its_local_copy(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "local_stack", "demo", "--out", str(tmp_path)],

@@ -62,7 +62,7 @@ def run_cli(tmp_path, *options: str) -> dict:
     return json.loads(out.read_text())
 
 
-def test_samples_run_through_the_stack_with_named_failures(tmp_path, capsys, model_answers):
+def test_samples_run_through_the_stack_with_named_failures(tmp_path, capsys, model_answers, attached):
     report = run_cli(tmp_path, "--concurrency", "8")
 
     expected = {name: expected_outcome(a, DEFAULT_CONFIDENCE_THRESHOLD) for name, a in model_answers.items()}
@@ -78,6 +78,7 @@ def test_samples_run_through_the_stack_with_named_failures(tmp_path, capsys, mod
     assert "not_an_image.txt" in table and "executions/s" in table
 
 
+@pytest.mark.slow  # a stack of its own: --threshold
 def test_a_high_threshold_turns_answers_into_threshold_failures(tmp_path, model_answers):
     report = run_cli(tmp_path, "--threshold", "0.99999", "--limit", "12")
 
@@ -102,6 +103,7 @@ def simulate_throttling(photos: list[str], fail_rate: float, seed: int) -> tuple
     return retries, exhausted
 
 
+@pytest.mark.slow  # a stack of its own: in this process, --fail-rate
 def test_injected_endpoint_throttling_is_retried_exactly_as_seeded(tmp_path, retry_sleeps, model_answers):
     # seed 3 at a 60 % fault rate throttles one image through all five attempts
     report = run_cli(tmp_path, "--endpoint-fail-rate", "0.6", "--seed", "3", "--concurrency", "1")
@@ -119,6 +121,7 @@ def test_injected_endpoint_throttling_is_retried_exactly_as_seeded(tmp_path, ret
     assert len(retry_sleeps) == retries
 
 
+@pytest.mark.slow  # a stack of its own: its own capture bucket
 def test_capture_holds_one_record_per_answered_invocation_and_feeds_the_report(tmp_path):
     from local_stack.aws import deploy
     from local_stack.processes import services
@@ -210,7 +213,7 @@ def test_an_empty_folder_is_a_clear_message(tmp_path, capsys):
     assert "holds no files" in capsys.readouterr().err
 
 
-def test_an_lst_naming_missing_files_warns_and_runs_the_rest(tmp_path, capsys):
+def test_an_lst_naming_missing_files_warns_and_runs_the_rest(tmp_path, capsys, attached):
     folder = tmp_path / "images"
     folder.mkdir()
     photo = next(SAMPLES_DIR.glob("*.png"))
@@ -224,6 +227,7 @@ def test_an_lst_naming_missing_files_warns_and_runs_the_rest(tmp_path, capsys):
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["executions"] == 1
 
 
+@pytest.mark.slow  # a stack of its own: --function-log
 def test_the_execution_environments_write_the_functions_logs_and_metrics(tmp_path):
     """What CloudWatch would get from the three functions: JSON logs with the execution's id as
     correlation id, and EMF metrics, written by the worker processes into --function-log."""

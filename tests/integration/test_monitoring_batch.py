@@ -14,7 +14,8 @@ import pytest
 from local_stack.processes.stack_process import start_stack_process
 from local_stack.settings import REPO_ROOT, SAMPLES_DIR, SAMPLES_LST
 
-pytestmark = pytest.mark.integration
+# a stack of its own: the report names its bucket
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

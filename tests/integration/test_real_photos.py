@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from local_stack.processes.stack_process import start_stack_process
 from local_stack.settings import SAMPLES_DIR
 
 pytestmark = pytest.mark.integration
@@ -57,20 +56,20 @@ def photos() -> dict[str, tuple[bytes, set]]:
     }
 
 
-def test_real_photos_end_answered_or_named_and_histories_stay_small():
+def test_real_photos_end_answered_or_named_and_histories_stay_small(shared_stack, unique):
     cases = photos()
-    with start_stack_process(["--bucket", "real-photos"]) as stack:
-        s3, sfn = stack.client("s3"), stack.client("stepfunctions")
-        arns = {}
-        for key, (body, _) in cases.items():
-            s3.put_object(Bucket=stack.bucket, Key=f"images/{key}", Body=body)
-            arns[key] = sfn.start_execution(
-                stateMachineArn=stack.state_machine_arn,
-                input=json.dumps({"s3_bucket": stack.bucket, "s3_key": f"images/{key}"}),
-                name=f"photo-{len(arns)}",
-            )["executionArn"]
-        ended = {key: wait(sfn, arn) for key, arn in arns.items()}
-        history = sfn.get_execution_history(executionArn=arns["phone.jpg"], maxResults=1000)["events"]
+    stack = shared_stack  # the session's: this test's keys and execution names are its own
+    s3, sfn = stack.client("s3"), stack.client("stepfunctions")
+    arns = {}
+    for key, (body, _) in cases.items():
+        s3.put_object(Bucket=stack.bucket, Key=f"images/real-photos-{unique}/{key}", Body=body)
+        arns[key] = sfn.start_execution(
+            stateMachineArn=stack.state_machine_arn,
+            input=json.dumps({"s3_bucket": stack.bucket, "s3_key": f"images/real-photos-{unique}/{key}"}),
+            name=f"photo-{unique}-{len(arns)}",
+        )["executionArn"]
+    ended = {key: wait(sfn, arn) for key, arn in arns.items()}
+    history = sfn.get_execution_history(executionArn=arns["phone.jpg"], maxResults=1000)["events"]
 
     for key, (_, expected) in cases.items():
         execution = ended[key]

@@ -20,7 +20,8 @@ from local_stack.processes.stack_process import StackProcess, start_stack_proces
 from local_stack.settings import REPO_ROOT, SAMPLES_DIR, STACK_NAME
 from scones_core.lst import LstEntry, format_lst, parse_lst, read_lst
 
-pytestmark = pytest.mark.integration
+# stacks of their own: LowConfidenceAction Review, and its timeout
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 THRESHOLD = "0.999"  # the shipped model is surer than this of none of the photos below
 CORRECTED = "bicycle_s_000035.png"  # the model says motorcycle, 0.71
@@ -225,7 +226,7 @@ def test_the_next_staging_puts_the_reviewed_photo_in_train(stack, shell, decided
     assert b"reviewed" not in validation["Body"].read()
 
 
-def monitoring_report(shell: dict[str, str], *arguments: str, seconds: float = 15) -> str:
+def monitoring_report(shell: dict[str, str], *arguments: str, seconds: float = 120) -> str:
     """`monitoring report`, again until the capture is in S3 (the endpoint writes it every
     second); its stderr."""
     deadline = time.monotonic() + seconds

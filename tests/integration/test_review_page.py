@@ -30,7 +30,8 @@ from review.dataset import LST_NAME
 from review.stack import REVIEWED_PREFIX, review_stack
 from scones_core.lst import parse_lst
 
-pytestmark = pytest.mark.integration
+# a stack of its own: LowConfidenceAction Review
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BUCKET = "scones-review-page"
 # photos the shipped model is unsure of even at the default threshold (docs/cloud.md: it refuses them)

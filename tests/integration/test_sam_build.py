@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from local_stack.aws.template import make_resolver
-from tests.conftest import REPO_ROOT
-from tests.unit.test_template import tool
+from tests.conftest import REPO_ROOT, tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 FUNCTIONS = ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")

@@ -19,6 +19,7 @@ from local_stack.settings import CAPTURE_PREFIX, SAMPLES_DIR, SAMPLES_LST
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.slow,  # a stack of its own, two execution environments to kill
     pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the stack's processes in /proc"),
 ]
 
@@ -49,7 +50,7 @@ def capture_records(stack: StackProcess) -> int:
 def kill_and_wait_for_a_new_one(stack: StackProcess, module: str) -> tuple[int, int]:
     (old,) = stack.child_pids(module)
     os.kill(old, signal.SIGKILL)
-    new = wait_for(lambda: [pid for pid in stack.child_pids(module) if pid != old], 20, f"a new {module}")
+    new = wait_for(lambda: [pid for pid in stack.child_pids(module) if pid != old], 120, f"a new {module}")
     return old, new[0]
 
 
@@ -68,11 +69,11 @@ def test_a_killed_s3_or_endpoint_is_restarted_on_its_url_and_nothing_written_is_
         before = run(stack, photos, keys)
         answered = sum(result.error in ANSWERED for result in before)
         # the endpoint writes its capture within about a second, without being stopped
-        wait_for(lambda: capture_records(stack) == answered, 10, "the capture of the first run")
+        wait_for(lambda: capture_records(stack) == answered, 120, "the capture of the first run")
 
         endpoint_pids = kill_and_wait_for_a_new_one(stack, ENDPOINT_MODULE)
         endpoint_url = stack.environment["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"]
-        wait_for(lambda: urllib.request.urlopen(f"{endpoint_url}/ping", timeout=5).status == 200, 20, "ping")
+        wait_for(lambda: urllib.request.urlopen(f"{endpoint_url}/ping", timeout=5).status == 200, 120, "ping")
 
         s3_pids = kill_and_wait_for_a_new_one(stack, S3_MODULE)
         s3 = stack.client("s3")  # the URL it was given: the restarted S3 answers there
@@ -84,7 +85,7 @@ def test_a_killed_s3_or_endpoint_is_restarted_on_its_url_and_nothing_written_is_
         after = run(stack, photos, keys)
         assert [result.error for result in after] == [result.error for result in before]
         assert all(result.error in ANSWERED for result in after), [result.error for result in after]
-        wait_for(lambda: capture_records(stack) == 2 * answered, 10, "the capture of the second run")
+        wait_for(lambda: capture_records(stack) == 2 * answered, 120, "the capture of the second run")
     assert stack.process.returncode == 0  # a clean stop, though two of its processes were restarted
     err = capfd.readouterr().err
     for name, (old, new) in {"local endpoint": endpoint_pids, "local S3": s3_pids}.items():

@@ -15,6 +15,7 @@ from local_stack.processes.stack_process import _module_of, _process_stats, star
 from local_stack.settings import DEFAULT_EXECUTION_ENVIRONMENTS, SAMPLES_DIR
 
 
+@pytest.mark.slow  # a stack of its own: started and stopped here
 def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
     with start_stack_process(["--bucket", "scones-child-process"]) as stack:
         assert stack.bucket == "scones-child-process"
@@ -46,17 +47,19 @@ def test_up_in_a_child_process_serves_the_stack_and_stops_on_close():
             ]
     assert stack.process.returncode == 0  # SIGTERM is a clean stop, like Ctrl-C
     if Path("/proc").is_dir():  # they end with it
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60
         while [pid for pid in children if Path(f"/proc/{pid}").exists()] and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
 
 
+@pytest.mark.slow  # a stack of its own: one that fails to start
 def test_an_up_that_fails_to_start_is_a_named_error():
     with pytest.raises(LocalStackError, match="stopped before serving"):
         start_stack_process(["--threshold", "2"])
 
 
+@pytest.mark.slow  # a stack of its own: --bucket
 def test_run_uses_the_bucket_of_the_stack_that_up_serves(tmp_path, monkeypatch, capsys):
     """`up --bucket X`, then `run` with its exports: the images go to X, not to run's default."""
     with start_stack_process(["--bucket", "scones-attached"]) as stack:
@@ -74,6 +77,7 @@ def test_run_uses_the_bucket_of_the_stack_that_up_serves(tmp_path, monkeypatch, 
         assert "serves scones-attached, scones-vehicle-images; name one of them" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a stack of its own: bench's
 def test_bench_runs_end_to_end_and_reports_every_figure(capsys):
     """A smoke run, not a timing: the figures' values depend on the machine."""
     from local_stack.commands.bench import run_bench
@@ -87,6 +91,7 @@ def test_bench_runs_end_to_end_and_reports_every_figure(capsys):
         assert re.search(r"cores used: [\d.]+; CPU per execution is [\d.]+x", out)
 
 
+@pytest.mark.slow  # a stack of its own: --retain-executions
 def test_up_forgets_ended_executions_beyond_retain_executions():
     with start_stack_process(["--retain-executions", "2", "--execution-environments", "1"]) as stack:
         sfn = stack.client("stepfunctions")

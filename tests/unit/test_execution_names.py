@@ -97,7 +97,7 @@ def _error_code(sfn, **start: Any) -> str:
 
 
 def _wait_until_ended(sfn, arn: str) -> None:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
         assert time.monotonic() < deadline, f"{arn} still running"
         time.sleep(0.01)

@@ -119,9 +119,12 @@ def test_close_ends_the_waits_with_a_named_error():
     watcher = ExecutionWatcher(StepFunctionsStandIn({"slow": "RUNNING"}), "sm", interval=0.001)
     with ThreadPoolExecutor(1) as pool:
         waiting = pool.submit(watcher.wait, "slow")
-        time.sleep(0.05)
+        deadline = time.monotonic() + 60
+        while "slow" not in watcher._waiting:  # the wait has begun: close ends it, not refuses it
+            assert time.monotonic() < deadline, "the wait did not begin"
+            time.sleep(0.01)
         watcher.close()
         with pytest.raises(LocalStackError, match="closed while waiting"):
-            waiting.result(timeout=5)
+            waiting.result(timeout=60)
     with pytest.raises(LocalStackError, match="closed"):
         watcher.wait("later")

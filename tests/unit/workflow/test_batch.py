@@ -6,8 +6,8 @@ the single-photo workflow, and each photo's answer must agree between the two.""
 
 from __future__ import annotations
 
+import itertools
 import json
-import time
 
 import boto3
 import pytest
@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from local_stack.aws import deploy, lambda_runtime
 from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME
-from tests.unit.workflow.conftest import BUCKET
+from tests.unit.workflow.conftest import BUCKET, wait_until_ended
 
 PREFIX = "images/batch/"
 SURE_BICYCLE, SURE_MOTORCYCLE, UNSURE = [0.97, 0.03], [0.02, 0.98], [0.6, 0.4]
@@ -35,8 +35,10 @@ PHOTOS = {
 LST = "".join(f"{n}\t0\t{name}\n" for n, name in enumerate(PHOTOS)) + f"9\t1\t{'not_an_image.txt'}\n"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def batch():
+    """BatchClassify deployed once for the module: each test's executions are named afresh, and
+    what it writes lies under its execution's own results folder."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         session = boto3.Session(region_name="us-east-1")
         deployed = deploy.deploy(
@@ -62,6 +64,7 @@ class Batch:
         self.session, self.deployed = session, deployed
         self.sfn, self.s3 = session.client("stepfunctions"), session.client("s3")
         self.classify = deployed.functions["ClassifyImageFunction"]
+        self.numbers = itertools.count(1)  # the module's: execution names stay unique in its moto
 
     def endpoint_answers(self, monkeypatch, answers: dict[bytes, list[float]]) -> None:
         def invoke_endpoint(endpoint_name, image, content_type):
@@ -77,15 +80,9 @@ class Batch:
 
     def run(self, arn: str, execution_input: dict, name: str) -> dict:
         execution = self.sfn.start_execution(
-            stateMachineArn=arn, name=name, input=json.dumps(execution_input)
+            stateMachineArn=arn, name=f"{name}-{next(self.numbers)}", input=json.dumps(execution_input)
         )
-        deadline = time.monotonic() + 60
-        while (described := self.sfn.describe_execution(executionArn=execution["executionArn"]))[
-            "status"
-        ] == "RUNNING":
-            assert time.monotonic() < deadline, "execution did not finish"
-            time.sleep(0.05)
-        return described
+        return wait_until_ended(self.sfn, execution["executionArn"])
 
     def run_batch(self, **execution_input) -> dict:
         return self.run(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 
 import boto3
 import pytest
@@ -22,32 +23,78 @@ from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME, load_event
 from tests.unit.workflow.conftest import BUCKET, endpoint_answer
 
 UNSURE = [0.6, 0.4]
-REVIEW_TIMEOUT_SECONDS = 2
+REVIEW_TIMEOUT_SECONDS = 2  # the stack whose reviews time out while the test watches
+# the stack whose reviews wait for the test's verdict, however slow the machine
+PATIENT_REVIEW_SECONDS = 600
+# how long a test waits for what it waits for (a review to be requested, an execution to end):
+# far above the second or so that either takes
+WAIT_SECONDS = 120
 
 
-@pytest.fixture
-def review_workflow(tmp_path):
+@pytest.fixture(scope="module")
+def review_stacks():
+    """Two stacks deployed once for the module, in one moto: one whose reviews time out in
+    REVIEW_TIMEOUT_SECONDS, one whose reviews wait for the verdict. Each test has executions
+    of its own names; ``review_workflow`` ends what a test left waiting and empties the queues
+    and the reviewed data set."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         session = boto3.Session(region_name="us-east-1")
-        deployed = deploy.deploy(
-            session,
-            endpoint_name=TEST_ENDPOINT_NAME,
-            bucket=BUCKET,
-            stack_name="unit",
-            parameters={"LowConfidenceAction": "Review", "ReviewTimeoutSeconds": str(REVIEW_TIMEOUT_SECONDS)},
-        )
+        stacks = {
+            timeout: deploy.deploy(
+                session,
+                endpoint_name=TEST_ENDPOINT_NAME,
+                bucket=BUCKET,
+                stack_name=f"unit-review-{timeout}",
+                parameters={"LowConfidenceAction": "Review", "ReviewTimeoutSeconds": str(timeout)},
+            )
+            for timeout in (REVIEW_TIMEOUT_SECONDS, PATIENT_REVIEW_SECONDS)
+        }
         s3 = session.client("s3")
         for path in (SAMPLES_DIR / "images").iterdir():
             s3.put_object(Bucket=BUCKET, Key=f"images/{path.name}", Body=path.read_bytes())
-        client = deployed.functions["ClassifyImageFunction"].endpoint.sagemaker_runtime_client()
-        reviews = Reviews(
-            session, ReviewStack(deployed.outputs["ReviewQueueUrl"], BUCKET), tmp_path / "claims.json"
-        )
         try:
-            with Stubber(client) as endpoint:
-                yield session, deployed, endpoint, reviews
+            yield session, stacks
         finally:
             lambda_runtime.unregister_all()
+
+
+@contextmanager
+def stack_of_its_own(session, deployed, tmp_path):
+    """The stack as a test finds it: no execution waiting, empty queues, no reviewed data."""
+    client = deployed.functions["ClassifyImageFunction"].endpoint.sagemaker_runtime_client()
+    stack = ReviewStack(deployed.outputs["ReviewQueueUrl"], BUCKET)
+    reviews = Reviews(session, stack, tmp_path / "claims.json")
+    try:
+        with Stubber(client) as endpoint:
+            yield session, deployed, endpoint, reviews
+    finally:
+        sfn, sqs, s3 = (session.client(name) for name in ("stepfunctions", "sqs", "s3"))
+        for machine in (deployed.state_machine_arn, deployed.batch_state_machine_arn):
+            for running in sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+                sfn.stop_execution(executionArn=running["executionArn"])
+        # PurgeQueue's once-a-minute rule is AWS's pace, not what a test's reset needs
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR", "false")
+            for queue in sqs.list_queues(QueueNamePrefix=deployed.stack_name)["QueueUrls"]:
+                sqs.purge_queue(QueueUrl=queue)
+        for listed in s3.list_objects_v2(Bucket=BUCKET, Prefix="reviewed/").get("Contents", []):
+            s3.delete_object(Bucket=BUCKET, Key=listed["Key"])
+
+
+@pytest.fixture
+def review_workflow(review_stacks, tmp_path):
+    """A stack whose reviews wait for the test's verdict."""
+    session, stacks = review_stacks
+    with stack_of_its_own(session, stacks[PATIENT_REVIEW_SECONDS], tmp_path) as workflow:
+        yield workflow
+
+
+@pytest.fixture
+def timing_out_review_workflow(review_stacks, tmp_path):
+    """A stack whose reviews time out in REVIEW_TIMEOUT_SECONDS."""
+    session, stacks = review_stacks
+    with stack_of_its_own(session, stacks[REVIEW_TIMEOUT_SECONDS], tmp_path) as workflow:
+        yield workflow
 
 
 def start(session, deployed, name: str) -> str:
@@ -58,7 +105,7 @@ def start(session, deployed, name: str) -> str:
     )["executionArn"]
 
 
-def wait_for(predicate, timeout: float = 15):
+def wait_for(predicate, timeout: float = WAIT_SECONDS):
     deadline = time.monotonic() + timeout
     while not (value := predicate()):
         assert time.monotonic() < deadline, "timed out waiting"
@@ -126,8 +173,10 @@ def test_neither_ends_in_rejected_by_reviewer_and_adds_no_training_data(review_w
     assert dataset.read_entries(session.client("s3"), BUCKET, "reviewed/") == []
 
 
-def test_a_review_nobody_decides_ends_review_timed_out_and_a_late_verdict_is_refused(review_workflow):
-    session, deployed, endpoint, reviews = review_workflow
+def test_a_review_nobody_decides_ends_review_timed_out_and_a_late_verdict_is_refused(
+    timing_out_review_workflow,
+):
+    session, deployed, endpoint, reviews = timing_out_review_workflow
     endpoint.add_response("invoke_endpoint", endpoint_answer(UNSURE))
     arn = start(session, deployed, "unsure-3")
     one_pending(reviews)
@@ -198,7 +247,7 @@ def test_run_reports_a_photo_waiting_for_review_instead_of_waiting_a_day(review_
     from local_stack.client import executions
     from local_stack.client.executions import run_executions
 
-    # asked well inside this fixture's 2-second review timeout, however slow the machine
+    # asked soon, and long before this stack's review would time out
     monkeypatch.setattr(executions, "REVIEW_CHECK_SECONDS", 0.1)
     from local_stack.client.images import ImageToRun
     from local_stack.client.results import WAITING_FOR_REVIEW, summarize
@@ -215,7 +264,7 @@ def test_run_reports_a_photo_waiting_for_review_instead_of_waiting_a_day(review_
         {image.path.name: f"images/{image.path.name}"},
         1,
     )
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < WAIT_SECONDS  # not the review's PATIENT_REVIEW_SECONDS
     assert (results[0].status, results[0].error) == ("RUNNING", WAITING_FOR_REVIEW)
     summary = summarize(results, wall)
     assert summary["failed"] == {} and summary["waiting_for_review"] == 1

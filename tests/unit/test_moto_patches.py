@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 import weakref
 from types import SimpleNamespace
 
@@ -377,34 +378,37 @@ def test_an_executions_end_is_logged_before_its_status_shows_it(patched, monkeyp
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
     happened = []
+    # names of this test's own: a thread another test left behind can still end an execution of a
+    # machine named "m" (the same ARN in moto's one account) while this test runs
+    group, machine = f"g-{uuid.uuid4().hex}", f"m-{uuid.uuid4().hex}"
     put_log_events, reflect = (
         LogsBackend.put_log_events,
         BaseExecutionWorkerCommunication._reflect_execution_status,
     )
 
     def put_and_look(self, log_group_name, log_stream_name, log_events):
-        if log_group_name == "g":  # not another test's functions' lines, sent late by their thread
+        if log_group_name == group:
             happened.append("logged")
         return put_log_events(self, log_group_name, log_stream_name, log_events)
 
     def reflect_and_look(self):
-        if self.execution.state_machine_arn.endswith(":m"):  # not a thread left by another test
+        if self.execution.state_machine_arn.endswith(f":{machine}"):
             happened.append("status")
         return reflect(self)
 
     monkeypatch.setattr(BaseExecutionWorkerCommunication, "_reflect_execution_status", reflect_and_look)
     monkeypatch.setattr(LogsBackend, "put_log_events", put_and_look)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="g")
+        boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName=group)
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:g:*"
+        group_arn = f"arn:aws:logs:us-east-1:123456789012:log-group:{group}:*"
         logging_configuration = {
             "level": "ALL",
             "includeExecutionData": False,
             "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group_arn}}],
         }
         arn = sfn.create_state_machine(
-            name="m",
+            name=machine,
             definition=DEFINITION,
             roleArn="arn:aws:iam::123456789012:role/r",
             loggingConfiguration=logging_configuration,

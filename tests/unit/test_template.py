@@ -217,9 +217,7 @@ def test_dashboard_body_is_json_naming_the_stacks_own_resources(template):
 
 
 def test_custom_metrics_in_alarms_are_the_ones_the_handlers_emit(template, functions):
-    sources = "".join(
-        (REPO_ROOT / "functions" / d / "app.py").read_text() for d in os.listdir(REPO_ROOT / "functions")
-    )
+    sources = "".join(app.read_text() for app in sorted((REPO_ROOT / "functions").glob("*/app.py")))
     service = template.body["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
     namespace = template.body["Globals"]["Function"]["Environment"]["Variables"][
         "POWERTOOLS_METRICS_NAMESPACE"

@@ -19,7 +19,7 @@ from PIL import Image
 from local_stack.processes.stack_process import StackProcess, start_stack_process
 from local_stack.settings import SAMPLES_DIR
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # its own stack: two environments, S3 killed
 
 S3_MODULE = "local_stack.processes.s3_server"
 ANSWERED = {("SUCCEEDED", None), ("FAILED", "ThresholdConfidenceNotMet")}  # a classified photo

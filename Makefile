@@ -94,8 +94,8 @@ demo: $(DEMO_STAMP) ## run the committed sample images through the local stack (
 # end to end, one shared stack where a test needs no flags of its own). `make check` is the fast
 # loop; `make test` is what CI runs.
 RUFF := $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
-# lint and unit run on every core (pytest-xdist), a test file to a worker so that a module's one
-# deploy serves all its tests; the integration tier runs its shared stack in one process.
+# Every tier runs on every core (pytest-xdist), a test file to a worker: a unit module's one
+# deploy serves all its tests, and each worker starts the integration tier's shared stack once.
 WORKERS ?= auto
 PARALLEL := -n $(WORKERS) --dist loadfile
 
@@ -105,8 +105,7 @@ check: setup ## the fast tiers: ruff and the unit tests (no linters, no local st
 
 test: setup ## every tier, as CI runs it: ruff, then lint, unit and integration tests, with coverage
 	$(RUFF)
-	$(PY) -m pytest $(PARALLEL) tests/lint tests/unit --cov --cov-report=
-	$(PY) -m pytest tests/integration --cov --cov-append --cov-report=term:skip-covered
+	$(PY) -m pytest $(PARALLEL) tests/lint tests/unit tests/integration --cov --cov-report=term:skip-covered
 
 lint: setup ## ruff, and cfn-lint, sam validate, checkov and statelint (tests/lint)
 	$(RUFF)
@@ -116,7 +115,7 @@ unit: setup ## unit tests only (tests/unit)
 	$(PY) -m pytest $(PARALLEL) tests/unit
 
 integration: setup ## the local stack end to end (tests/integration)
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest $(PARALLEL) tests/integration
 
 build: setup ## sam build (no Docker: functions/Makefile installs each function's Lambda wheels)
 	PYTHON=$(abspath $(PY)) $(SAM) build

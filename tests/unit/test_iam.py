@@ -90,6 +90,10 @@ def wildcard_problem(statement: dict) -> str | None:
                 "states:StopExecution",
             }:
                 continue  # the Distributed Map's children, named by Step Functions at run time
+            # objects under the upload prefix: UploadPrefix's AllowedPattern makes it a non-empty
+            # folder ("a/", "a/b/"), so this is "<bucket ARN>/<prefix>/*" too
+            if isinstance(sub, str) and sub.endswith("}/${UploadPrefix}*") and sub.count("*") == 1:
+                continue
             # objects under a fixed prefix of one bucket: "<bucket ARN>/<prefix>/*"
             if not (isinstance(sub, str) and sub.endswith("/*") and sub.count("*") == 1 and "}/" in sub):
                 return f"{sorted(actions)} on {text}"
@@ -202,10 +206,28 @@ def test_the_reviewers_policy_grants_what_the_review_tool_calls_and_no_wildcard_
         "states:SendTaskFailure",
         "s3:GetObject",
         "s3:PutObject",
+        "s3:ListBucket",
         "cloudwatch:PutMetricData",
     }
     queue = next(s for s in policy if s["Sid"] == "TakeReviews")
     assert queue["Resource"] == {"Fn::GetAtt": ["ReviewQueue", "Arn"]}
+    # a missing reviewed.lst must answer 404, not 403 (the first verdict reads it): ListBucket
+    listing = next(s for s in policy if s["Sid"] == "TellMissingFromDenied")
+    assert (listing["Action"], listing["Resource"]) == (
+        "s3:ListBucket",
+        {"Fn::GetAtt": ["ImageBucket", "Arn"]},
+    )
+
+
+def test_the_upload_prefix_is_granted_as_the_stack_names_it(roles, managed_policies):
+    """With UploadPrefix=uploads/ the rule fires on uploads/: every grant on the upload location
+    follows the parameter, none names incoming/ itself."""
+    granted = json.dumps([roles, managed_policies])
+    assert "incoming/" not in granted
+    serialize = {s["Sid"]: s for s in statements(roles["SerializeImageDataFunctionRole"])}
+    assert {"Fn::Sub": "${ImageBucket.Arn}/${UploadPrefix}*"} in serialize["ReadImages"]["Resource"]
+    reviewer = {s["Sid"]: s for s in managed_policies["ReviewerPolicy"]["PolicyDocument"]["Statement"]}
+    assert {"Fn::Sub": "${ImageBucket.Arn}/${UploadPrefix}*"} in reviewer["SeeThePhotos"]["Resource"]
 
 
 def test_the_batch_may_start_its_own_children_list_the_photos_and_write_its_results_only(roles):
@@ -216,7 +238,9 @@ def test_the_batch_may_start_its_own_children_list_the_photos_and_write_its_resu
         "${AWS::StackName}-BatchClassify"
     }
     assert granted["ListThePhotos"]["Action"] == "s3:ListBucket"
-    assert granted["ListThePhotos"]["Condition"] == {"StringLike": {"s3:prefix": ["images/*", "incoming/*"]}}
+    assert granted["ListThePhotos"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["images/*", {"Fn::Sub": "${UploadPrefix}*"}]}
+    }
     assert granted["WriteTheResults"]["Resource"] == {"Fn::Sub": "${ImageBucket.Arn}/batch/results/*"}
     invoke = granted["InvokeTheFourFunctions"]["Resource"]
     assert invoke == [
@@ -225,3 +249,20 @@ def test_the_batch_may_start_its_own_children_list_the_photos_and_write_its_resu
     ]
     s3_actions = {a for s in granted.values() for a in as_list(s["Action"]) if a.startswith("s3:")}
     assert "s3:DeleteObject" not in s3_actions and not any(a.endswith("*") for a in s3_actions)
+
+
+def test_the_upload_prefix_parameter_is_always_a_non_empty_folder():
+    """What lets `${UploadPrefix}*` pass as objects under one prefix, not the whole bucket."""
+    import re
+
+    import yaml  # the template's parameters hold no CloudFormation tags
+
+    text = (REPO_ROOT / "template.yaml").read_text()
+    block = text[
+        text.index("  UploadPrefix:") : text.index("ConstraintDescription", text.index("  UploadPrefix:"))
+    ]
+    pattern = yaml.safe_load(block)["UploadPrefix"]["AllowedPattern"]
+    for allowed in ("incoming/", "uploads/", "a/b/"):
+        assert re.fullmatch(pattern, allowed), allowed
+    for refused in ("", "/", "incoming", "a//", "*/"):
+        assert not re.fullmatch(pattern, refused), refused

@@ -1,4 +1,6 @@
-"""SummarizeBatch: read a BatchClassify run's results and write summary.json beside them."""
+"""SummarizeBatch: the batch's own function. Before any photo, check what the input names (its
+bucket, its manifest of expected labels); after the Map, read the run's results and write
+summary.json beside them."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from event import BatchRun
+from check import check_batch
+from event import CHECK, BatchInput, BatchRun, action_of
+from exceptions import InvalidManifest, ManifestNotFound
 from results_store import read_json, read_text, write_json
 from summary import expected_labels, outcomes_of_failed, outcomes_of_succeeded, result_file_keys, summarize
 
@@ -21,7 +25,7 @@ def summarize_batch(run: BatchRun) -> dict:
         outcomes += [o for key in files[status] for o in outcomes_of_failed(read_json(run.bucket, key))]
     expected = None
     if run.manifest_key is not None:
-        text = read_text(run.bucket, run.manifest_key)
+        text = read_text(run.bucket, run.manifest_key, missing=ManifestNotFound, invalid=InvalidManifest)
         expected = expected_labels(text, manifest_key=run.manifest_key, prefix=run.prefix)
     summary = {
         "map_run_arn": run.map_run_arn,
@@ -39,4 +43,8 @@ def summarize_batch(run: BatchRun) -> dict:
 @logger.inject_lambda_context(correlation_id_path="execution.id")
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    if action_of(event) == CHECK:
+        checked = check_batch(BatchInput.from_event(event))
+        logger.info("batch input checked", extra=checked)
+        return checked
     return summarize_batch(BatchRun.from_event(event))

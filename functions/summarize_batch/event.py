@@ -1,5 +1,7 @@
-"""The typed input of SummarizeBatch: where the Distributed Map wrote its results, and the batch's
-own input (its bucket, prefix and optional manifest of expected labels)."""
+"""The typed input of SummarizeBatch: the batch's own input (its bucket, prefix and optional
+manifest of expected labels), to check before any photo is listed (``"action": "check"``), and
+where the Distributed Map wrote its results, to summarize them (``"action": "summarize"``, the
+default)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,39 @@ from dataclasses import dataclass
 from typing import Any
 
 from exceptions import InvalidEvent
+
+CHECK, SUMMARIZE = "check", "summarize"
+
+
+def action_of(event: Any) -> str:
+    """What the state machine asks: check the input, or summarize the results."""
+    action = event.get("action", SUMMARIZE) if isinstance(event, dict) else SUMMARIZE
+    if action not in (CHECK, SUMMARIZE):
+        raise InvalidEvent(f"'action' must be {CHECK!r} or {SUMMARIZE!r}, got {action!r}")
+    return action
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """The batch's execution input, as CheckBatchInput let it through."""
+
+    bucket: str
+    prefix: str
+    manifest_key: str | None = None
+
+    @classmethod
+    def from_event(cls, event: Any) -> BatchInput:
+        if not isinstance(event, dict):
+            raise InvalidEvent(f"event must be a JSON object, got {type(event).__name__}")
+        batch_input = _required(event, "input", dict)
+        manifest_key = batch_input.get("manifest_key")
+        if manifest_key is not None and not isinstance(manifest_key, str):
+            raise InvalidEvent("'input.manifest_key' must be a string")
+        return cls(
+            bucket=_required(batch_input, "s3_bucket", str),
+            prefix=_required(batch_input, "prefix", str),
+            manifest_key=manifest_key,
+        )
 
 
 @dataclass(frozen=True)
@@ -24,18 +59,13 @@ class BatchRun:
 
     @classmethod
     def from_event(cls, event: Any) -> BatchRun:
-        if not isinstance(event, dict):
-            raise InvalidEvent(f"event must be a JSON object, got {type(event).__name__}")
-        batch_input = _required(event, "input", dict)
-        manifest_key = batch_input.get("manifest_key")
-        if manifest_key is not None and not isinstance(manifest_key, str):
-            raise InvalidEvent("'input.manifest_key' must be a string")
+        batch = BatchInput.from_event(event)
         return cls(
-            bucket=_required(batch_input, "s3_bucket", str),
-            prefix=_required(batch_input, "prefix", str),
+            bucket=batch.bucket,
+            prefix=batch.prefix,
             results_key=_required(event, "results_key", str),
             map_run_arn=_required(event, "map_run_arn", str),
-            manifest_key=manifest_key,
+            manifest_key=batch.manifest_key,
         )
 
 

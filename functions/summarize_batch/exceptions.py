@@ -19,3 +19,16 @@ class ResultsStoreUnavailable(Exception):
 
 class ResultsStoreError(Exception):
     """S3 refused a read or write for another reason (the message has S3's code)."""
+
+
+class BucketNotFound(Exception):
+    """The batch's bucket does not exist (S3's NoSuchBucket): found before any photo is listed."""
+
+
+class ManifestNotFound(ResultsNotFound):
+    """The expected-label manifest the input names does not exist: found before any photo runs."""
+
+
+class InvalidManifest(InvalidResults):
+    """The expected-label manifest is not a .lst or a Key,label CSV, or names no photo of the
+    batch: found before any photo runs (the message names the line or what is missing)."""

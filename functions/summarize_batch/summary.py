@@ -4,8 +4,9 @@ What the Distributed Map writes (ResultWriter): ``manifest.json`` lists result f
 each file is a JSON array of child executions. A SUCCEEDED child's ``Output`` is the JSON of
 its photos' results, one per photo, each ``{"item": <the listed object>, "answer": {label,
 confidence, inferences}}`` or ``{"item": ..., "error": <name>, "cause": <one line>}`` (a refusal
-or a bad file: the photo's result). A FAILED child's ``Input`` holds its photos
-(``{"Items": [...], "BatchInput": ...}``) and ``Error`` what failed them all.
+or a bad file: the photo's result; ``FolderMarker`` for a key ending in ``/`` of 0 bytes, which
+the child skips and the summary counts apart, not as a photo). A FAILED child's ``Input`` holds
+its photos (``{"Items": [...], "BatchInput": ...}``) and ``Error`` what failed them all.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from exceptions import InvalidResults
+from exceptions import InvalidManifest, InvalidResults
 
 # the model's classes, in the order of its probabilities (a .lst names them by index)
 LABELS = ("bicycle", "motorcycle")
 REFUSED = "ThresholdConfidenceNotMet"
+# what the batch's item processor records for a folder marker: no photo, counted apart
+FOLDER_MARKER = "FolderMarker"
 RESULT_STATUSES = ("SUCCEEDED", "FAILED", "PENDING")
 
 
@@ -35,6 +38,16 @@ class PhotoOutcome:
     @property
     def refused(self) -> bool:
         return self.error == REFUSED
+
+    @property
+    def folder_marker(self) -> bool:
+        return self.error == FOLDER_MARKER
+
+
+def is_folder_marker(item: Mapping) -> bool:
+    """A "folder" as the S3 console makes one: a key ending in ``/``, 0 bytes (as the batch's
+    IsFolderMarker state decides)."""
+    return str(item.get("Key", "")).endswith("/") and item.get("Size") == 0
 
 
 def result_file_keys(manifest: Mapping) -> dict[str, list[str]]:
@@ -61,12 +74,15 @@ def outcomes_of_succeeded(children: Iterable[Mapping]) -> list[PhotoOutcome]:
 
 
 def outcomes_of_failed(children: Iterable[Mapping]) -> list[PhotoOutcome]:
-    """Each photo of each FAILED (or PENDING) child, with the child's error."""
-    return [
-        PhotoOutcome(item["Key"], error=child.get("Error") or child.get("Status", "Failed"))
-        for child in children
-        for item in _json_field(child, "Input")["Items"]
-    ]
+    """Each photo of each FAILED (or PENDING) child, with the child's error (a folder marker
+    among its items stays a folder marker: it was never a photo to fail)."""
+    outcomes = []
+    for child in children:
+        error = child.get("Error") or child.get("Status", "Failed")
+        for item in _json_field(child, "Input")["Items"]:
+            skipped = is_folder_marker(item)
+            outcomes.append(PhotoOutcome(item["Key"], error=FOLDER_MARKER if skipped else error))
+    return outcomes
 
 
 def _json_field(child: Mapping, name: str):
@@ -83,11 +99,11 @@ def expected_labels(text: str, *, manifest_key: str, prefix: str) -> dict[str, s
     if manifest_key.endswith(".lst"):
         rows = [line.split("\t") for line in text.splitlines() if line.strip()]
         if any(len(row) != 3 for row in rows):
-            raise InvalidResults(f"{manifest_key}: each line must be index<TAB>class<TAB>path")
+            raise InvalidManifest(f"{manifest_key}: each line must be index<TAB>class<TAB>path")
         return {prefix + path.strip(): _label(label, manifest_key) for _, label, path in rows}
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or not {"Key", "label"} <= set(reader.fieldnames):
-        raise InvalidResults(f"{manifest_key}: the CSV's header must name Key and label")
+        raise InvalidManifest(f"{manifest_key}: the CSV's header must name Key and label")
     return {row["Key"]: _label(row["label"], manifest_key) for row in reader if (row["label"] or "").strip()}
 
 
@@ -97,13 +113,27 @@ def _label(value: str, manifest_key: str) -> str:
         return value
     if value.isdigit() and int(value) < len(LABELS):
         return LABELS[int(value)]
-    raise InvalidResults(f"{manifest_key}: {value!r} is no label (bicycle, motorcycle, 0 or 1)")
+    raise InvalidManifest(f"{manifest_key}: {value!r} is no label (bicycle, motorcycle, 0 or 1)")
+
+
+def checked_expected_labels(text: str, *, manifest_key: str, prefix: str) -> dict[str, str]:
+    """``expected_labels``, refused by name (InvalidManifest) when it names no photo under the
+    prefix: a batch that can compute no accuracy is a mistake worth finding before it runs."""
+    expected = expected_labels(text, manifest_key=manifest_key, prefix=prefix)
+    if not expected:
+        raise InvalidManifest(f"{manifest_key}: names no photo with a label")
+    if not any(key.startswith(prefix) for key in expected):
+        raise InvalidManifest(f"{manifest_key}: none of its {len(expected)} keys lies under {prefix}")
+    return expected
 
 
 def summarize(outcomes: list[PhotoOutcome], expected: Mapping[str, str] | None = None) -> dict:
-    """Counts per label, refusals, errors by name; with ``expected``, accuracy (right answers
-    among the labelled photos answered), coverage (answered among the labelled) and the
-    confusion matrix ``{expected: {answer, "refused" or "error": n}}``."""
+    """Counts per label, refusals, errors by name, and the folder markers skipped (apart: no
+    photo); with ``expected``, accuracy (right answers among the labelled photos answered),
+    coverage (answered among the labelled) and the confusion matrix ``{expected: {answer,
+    "refused" or "error": n}}``."""
+    markers = sum(o.folder_marker for o in outcomes)
+    outcomes = [o for o in outcomes if not o.folder_marker]
     answered = [o for o in outcomes if o.label is not None]
     summary: dict = {
         "photos": len(outcomes),
@@ -111,6 +141,7 @@ def summarize(outcomes: list[PhotoOutcome], expected: Mapping[str, str] | None =
         "labels": {label: sum(o.label == label for o in answered) for label in LABELS},
         "refused": sum(o.refused for o in outcomes),
         "errors": dict(sorted(Counter(o.error for o in outcomes if o.error and not o.refused).items())),
+        "folder_markers": markers,
     }
     if expected is not None:
         summary["expected"] = _against_expected(outcomes, expected)

@@ -109,10 +109,29 @@ def upload_manifest(s3: Any, bucket: str, name: str, text: str) -> str:
     return key
 
 
-def objects_under(s3: Any, bucket: str, prefix: str) -> int:
-    """How many objects the batch's ItemReader will list: its photos."""
+@dataclass(frozen=True)
+class Listing:
+    """What the batch's ItemReader will list under a prefix."""
+
+    objects: int  # every object: the Map's items, BatchSize to a child execution
+    folder_markers: int  # of which folder markers, which the batch skips and counts apart
+
+    @property
+    def photos(self) -> int:
+        return self.objects - self.folder_markers
+
+
+def is_folder_marker(listed: dict) -> bool:
+    """A "folder" as the S3 console makes one: a key ending in ``/``, 0 bytes (the batch's
+    IsFolderMarker state skips it: no photo)."""
+    return listed["Key"].endswith("/") and listed.get("Size") == 0
+
+
+def listing_under(s3: Any, bucket: str, prefix: str) -> Listing:
+    """How many objects the batch's ItemReader will list, and how many of them are folder markers."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return sum(page.get("KeyCount", 0) for page in pages)
+    listed = [item for page in pages for item in page.get("Contents", [])]
+    return Listing(len(listed), sum(is_folder_marker(item) for item in listed))
 
 
 def start_batch(sfn: Any, stack: BatchStack, prefix: str, manifest_key: str | None) -> str:

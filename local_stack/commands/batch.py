@@ -20,8 +20,8 @@ from local_stack.client.batch import (
     checked_prefix,
     expected_of_lst,
     fresh_prefix,
+    listing_under,
     manifest_of_images,
-    objects_under,
     start_batch,
     upload_manifest,
     wait_for_batch,
@@ -32,6 +32,8 @@ from local_stack.settings import DEFAULT_BUCKET, REGION, STACK_NAME
 
 # without a terminal, a progress line at most this often (and the last one)
 PROGRESS_LINE_SECONDS = 5.0
+# the error the batch records for a folder marker it skipped (SkipFolderMarker)
+FOLDER_MARKER = "FolderMarker"
 
 
 def batch(args: argparse.Namespace) -> int:
@@ -53,9 +55,14 @@ def batch(args: argparse.Namespace) -> int:
         prefix = checked_prefix(args.prefix) if args.prefix else fresh_prefix()
         if found is not None:
             images.upload_images(s3, stack.bucket, found, prefix.rstrip("/"))
-        photos = objects_under(s3, stack.bucket, prefix)
-        if photos == 0:
+        listed = listing_under(s3, stack.bucket, prefix)
+        if listed.objects == 0:
             raise UsageError(f"--prefix {args.prefix}: no object under s3://{stack.bucket}/{prefix}")
+        if listed.photos == 0:
+            raise UsageError(
+                f"--prefix {args.prefix}: no photo under s3://{stack.bucket}/{prefix}, "
+                f"only {listed.folder_markers} folder marker(s)"
+            )
         manifest_key = (
             upload_manifest(
                 s3, stack.bucket, f"{prefix.strip('/').replace('/', '-')}-{uuid.uuid4().hex[:8]}", manifest
@@ -67,19 +74,25 @@ def batch(args: argparse.Namespace) -> int:
         execution_arn = start_batch(sfn, stack, prefix, manifest_key)
         print(
             f"local_stack: batch {execution_arn.rsplit(':', 1)[-1]} over s3://{stack.bucket}/{prefix}: "
-            f"{photos} photos, {stack.batch_size} per child execution",
+            f"{listed.photos} photos{_and_markers(listed.folder_markers)}, "
+            f"{stack.batch_size} per child execution",
             file=sys.stderr,
         )
         execution = wait_for_batch(
             sfn,
             execution_arn,
-            photos=photos,
+            photos=listed.objects,
             batch_size=stack.batch_size,
             report=progress_printer(sys.stderr),
         )
         wall = time.perf_counter() - started
         summary = batch_summary(execution)
-        results = batch_results.read_photo_results(s3, summary, prefix, expected)
+        # a folder marker's result says it was skipped: summary.json counts it apart, not as a photo
+        results = [
+            r
+            for r in batch_results.read_photo_results(s3, summary, prefix, expected)
+            if r.error != FOLDER_MARKER
+        ]
     finally:
         if stop:
             stop()
@@ -88,15 +101,21 @@ def batch(args: argparse.Namespace) -> int:
         "prefix": f"s3://{stack.bucket}/{prefix}",
         "wall_seconds": round(wall, 3),
         "photos_per_second": round(summary["photos"] / wall, 2) if wall else None,
-        "child_executions": -(-summary["photos"] // stack.batch_size),
+        "child_executions": -(-listed.objects // stack.batch_size),
     }
     batch_results.print_summary(summary, results, timing)
+    if summary.get("folder_markers"):
+        print(f"folder markers skipped (keys ending in /, 0 bytes): {summary['folder_markers']}")
     if not batch_results.counts_agree(summary, results):
         raise LocalStackError("the result files and summary.json disagree: see --json")
     if args.json:
         batch_results.write_json(args.json, summary, timing, results)
         print(f"results: {args.json}")
     return 0
+
+
+def _and_markers(folder_markers: int) -> str:
+    return f" (and {folder_markers} folder markers, skipped)" if folder_markers else ""
 
 
 def _photos_and_manifest(

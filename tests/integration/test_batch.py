@@ -9,11 +9,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import pytest
 
-from local_stack.settings import REPO_ROOT, SAMPLES_DIR, SAMPLES_LST
+from local_stack.client.batch import batch_stack
+from local_stack.settings import REPO_ROOT, SAMPLES_DIR, SAMPLES_LST, STACK_NAME
 
 pytestmark = pytest.mark.integration
 REFUSED = "ThresholdConfidenceNotMet"
@@ -126,3 +128,57 @@ def test_wrong_input_is_a_usage_error_before_anything_starts(stack, tmp_path, un
 def _keys(stack, prefix: str) -> list[str]:
     pages = stack.client("s3").get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+# -- a bad batch fails at once and by name (issue 23, item 7) -----------------------------------
+
+
+def _start(stack, **execution_input) -> dict:
+    """BatchClassify started as `aws stepfunctions start-execution` starts it, to its end."""
+    sfn = stack.client("stepfunctions")
+    arn = batch_stack(stack.client("cloudformation"), STACK_NAME).state_machine_arn
+    started = sfn.start_execution(stateMachineArn=arn, input=json.dumps(execution_input))
+    for _ in range(1200):  # 120 s: a refused batch ends in about a second
+        execution = sfn.describe_execution(executionArn=started["executionArn"])
+        if execution["status"] != "RUNNING":
+            return execution
+        time.sleep(0.1)
+    raise AssertionError("the batch did not end in 120 s")
+
+
+def test_a_bad_manifest_or_a_missing_bucket_ends_the_batch_at_once_with_a_one_line_cause(stack, unique):
+    s3 = stack.client("s3")
+    prefix = f"images/bad-manifest-{unique}/"
+    s3.put_object(
+        Bucket=stack.bucket, Key=f"{prefix}a.png", Body=(SAMPLES_DIR / "bicycle_s_000035.png").read_bytes()
+    )
+    manifest = f"batch/manifests/bad-{unique}.csv"
+    s3.put_object(Bucket=stack.bucket, Key=manifest, Body=b"Key,label\nimages/elsewhere/a.png,car\n")
+
+    bad = _start(stack, s3_bucket=stack.bucket, prefix=prefix, manifest_key=manifest)
+    missing = _start(stack, s3_bucket=f"no-such-bucket-{unique}", prefix=prefix)
+
+    assert (bad["status"], bad["error"]) == ("FAILED", "InvalidManifest"), bad
+    assert bad["cause"] == f"{manifest}: 'car' is no label (bicycle, motorcycle, 0 or 1)"
+    assert (missing["status"], missing["error"]) == ("FAILED", "BucketNotFound"), missing
+    assert missing["cause"] == f"bucket no-such-bucket-{unique} does not exist (S3: NoSuchBucket)"
+    sfn = stack.client("stepfunctions")
+    assert [sfn.list_map_runs(executionArn=e["executionArn"])["mapRuns"] for e in (bad, missing)] == [[], []]
+
+
+def test_folder_markers_are_skipped_and_counted_apart(stack, unique, tmp_path):
+    s3 = stack.client("s3")
+    prefix = f"images/marked-{unique}/"
+    for key in (prefix, f"{prefix}sub/"):  # what the S3 console's "Create folder" writes
+        s3.put_object(Bucket=stack.bucket, Key=key, Body=b"")
+    photo = "bicycle_s_000035.png"
+    s3.put_object(Bucket=stack.bucket, Key=f"{prefix}sub/{photo}", Body=(SAMPLES_DIR / photo).read_bytes())
+
+    done = local_stack(stack, "batch", "--prefix", prefix, "--json", str(tmp_path / "marked.json"))
+
+    assert done.returncode == 0, done.stderr
+    assert "1 photos (and 2 folder markers, skipped)" in done.stderr
+    assert "folder markers skipped (keys ending in /, 0 bytes): 2" in done.stdout
+    found = json.loads((tmp_path / "marked.json").read_text())
+    assert (found["summary"]["photos"], found["summary"]["folder_markers"]) == (1, 2)
+    assert [p["image"] for p in found["photos"]] == [f"sub/{photo}"]

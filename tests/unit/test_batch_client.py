@@ -275,3 +275,16 @@ def test_the_printed_summary_names_the_first_errors_and_counts_the_rest():
     assert text.count("error: ") == batch_results.ERRORS_SHOWN + 1
     assert "2 more (--json has them all)" in text
     assert "expected \\ answer  bicycle  motorcycle  refused  error" in text
+
+
+def test_folder_markers_are_listed_apart_from_the_photos():
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="batch-bucket")
+        for key, body in (("images/p/", b""), ("images/p/sub/", b""), ("images/p/sub/a.png", b"png")):
+            s3.put_object(Bucket="batch-bucket", Key=key, Body=body)
+        s3.put_object(Bucket="batch-bucket", Key="images/p/empty.png", Body=b"")  # an empty file is no marker
+
+        listed = batch.listing_under(s3, "batch-bucket", "images/p/")
+
+    assert (listed.objects, listed.folder_markers, listed.photos) == (4, 2, 2)

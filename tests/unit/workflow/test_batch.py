@@ -169,3 +169,99 @@ def test_a_manifest_outside_batch_manifests_is_refused(batch):
     execution = batch.run_batch(prefix=PREFIX, manifest_key="images/photos.lst")
 
     assert (execution["status"], execution["error"]) == ("FAILED", "InvalidBatchInput")
+
+
+# -- a bad batch fails at once and by name (issue 23, item 7) ----------------------------------
+
+
+def one_line(cause: str) -> bool:
+    """A cause people read: the error's message, no stack trace, no JSON of the runtime's error."""
+    return "\n" not in cause and "stackTrace" not in cause and "errorMessage" not in cause
+
+
+def map_runs_of(batch: Batch, execution: dict) -> list:
+    return batch.sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+
+
+def test_a_failed_summary_ends_with_its_one_line_message_not_the_functions_error_json(batch, monkeypatch):
+    batch.endpoint_answers(monkeypatch, {sample(name): answer for name, answer in PHOTOS.items()})
+    summarize = batch.deployed.functions["SummarizeBatchFunction"]
+
+    def write_json(bucket, key, value):
+        raise summarize.exceptions.ResultsStoreError(f"s3://{bucket}/{key}: S3 refused with AccessDenied")
+
+    monkeypatch.setattr(summarize.app, "write_json", write_json)
+
+    execution = batch.run_batch(prefix=PREFIX)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "ResultsStoreError")
+    assert execution["cause"].startswith(f"s3://{BUCKET}/batch/results/"), execution["cause"]
+    assert execution["cause"].endswith("/summary.json: S3 refused with AccessDenied")
+    assert one_line(execution["cause"]), execution["cause"]
+
+
+def test_a_bucket_that_does_not_exist_is_named_before_any_photo_is_listed(batch):
+    execution = batch.run_batch(s3_bucket="no-such-bucket-for-this-batch", prefix=PREFIX)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "BucketNotFound"), execution
+    assert execution["cause"] == "bucket no-such-bucket-for-this-batch does not exist (S3: NoSuchBucket)"
+    assert map_runs_of(batch, execution) == []
+
+
+def test_a_bucket_with_a_manifest_that_does_not_exist_is_named_too(batch):
+    execution = batch.run_batch(
+        s3_bucket="no-such-bucket-for-this-batch", prefix=PREFIX, manifest_key="batch/manifests/photos.lst"
+    )
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "BucketNotFound"), execution
+    assert one_line(execution["cause"])
+
+
+@pytest.mark.parametrize(
+    ("manifest", "error", "says"),
+    [
+        (None, "ManifestNotFound", "batch/manifests/{name} does not exist"),
+        ("1\tcar\tbicycle_s_000035.png\n", "InvalidManifest", "'car' is no label"),
+        ("1\t0\n", "InvalidManifest", "each line must be index<TAB>class<TAB>path"),
+        ("key,class\nimages/batch/a.png,0\n", "InvalidManifest", "header must name Key and label"),
+        ("Key,label\nimages/x/a.png,0\n", "InvalidManifest", "none of its 1 keys lies under images/batch/"),
+        ("\n", "InvalidManifest", "names no photo with a label"),
+    ],
+)
+def test_a_bad_manifest_is_refused_before_any_photo_is_classified(batch, monkeypatch, manifest, error, says):
+    classified = []
+    monkeypatch.setattr(
+        batch.classify.app, "invoke_endpoint", lambda *args: classified.append(args) or b"[0.9, 0.1]"
+    )
+    name = f"bad-{error}-{len(says)}.{'csv' if manifest and ',' in manifest else 'lst'}"
+    if manifest is not None:
+        batch.s3.put_object(Bucket=BUCKET, Key=f"batch/manifests/{name}", Body=manifest.encode())
+
+    execution = batch.run_batch(prefix=PREFIX, manifest_key=f"batch/manifests/{name}")
+
+    assert (execution["status"], execution["error"]) == ("FAILED", error), execution
+    assert says.format(name=name) in execution["cause"] and one_line(execution["cause"]), execution["cause"]
+    assert map_runs_of(batch, execution) == [] and classified == []
+
+
+MARKED = "images/marked/"
+
+
+def test_folder_markers_are_skipped_and_counted_apart_not_as_photos(batch, monkeypatch):
+    photo = "bicycle_s_000035.png"
+    batch.endpoint_answers(monkeypatch, {sample(photo): SURE_BICYCLE})
+    for key in (MARKED, f"{MARKED}sub/"):  # what the S3 console's "Create folder" writes
+        batch.s3.put_object(Bucket=BUCKET, Key=key, Body=b"")
+    batch.s3.put_object(Bucket=BUCKET, Key=f"{MARKED}sub/{photo}", Body=sample(photo))
+
+    execution = batch.run_batch(prefix=MARKED)
+
+    assert execution["status"] == "SUCCEEDED", execution
+    summary = json.loads(execution["output"])
+    assert {k: summary[k] for k in ("photos", "answered", "refused", "errors", "folder_markers")} == {
+        "photos": 1,
+        "answered": 1,
+        "refused": 0,
+        "errors": {},
+        "folder_markers": 2,
+    }

@@ -51,6 +51,7 @@ def test_photos_of_succeeded_and_failed_children_are_counted_by_outcome(batch_fu
         "labels": {"bicycle": 1, "motorcycle": 0},
         "refused": 1,
         "errors": {"EndpointUnavailable": 2, "NotAnImage": 1},
+        "folder_markers": 0,
     }
 
 
@@ -120,3 +121,63 @@ def test_the_event_names_the_run_and_the_summary_lies_beside_its_manifest(batch_
         batch_function.event.BatchRun.from_event(
             {"input": {"s3_bucket": "b", "prefix": "p"}, "map_run_arn": "a"}
         )
+
+
+def marker(key: str) -> dict:
+    return {"item": {"Key": key, "Size": 0}, "error": "FolderMarker", "cause": "..."}
+
+
+def test_folder_markers_are_counted_apart_never_as_photos_even_in_a_failed_child(batch_function):
+    summary = batch_function.summary
+    outcomes = summary.outcomes_of_succeeded(
+        [child("SUCCEEDED", [marker("p/"), answer("p/a", "bicycle"), marker("p/sub/")])]
+    )
+    failed = child("FAILED", [], error="EndpointUnavailable")
+    failed["Input"] = json.dumps({"Items": [{"Key": "p/x/", "Size": 0}, {"Key": "p/b", "Size": 9}]})
+    outcomes += summary.outcomes_of_failed([failed])
+
+    counted = summary.summarize(outcomes, {"p/a": "bicycle", "p/b": "motorcycle"})
+
+    assert {k: counted[k] for k in ("photos", "answered", "refused", "errors", "folder_markers")} == {
+        "photos": 2,
+        "answered": 1,
+        "refused": 0,
+        "errors": {"EndpointUnavailable": 1},
+        "folder_markers": 3,
+    }
+    assert counted["expected"]["labelled"] == 2
+
+
+@pytest.mark.parametrize(
+    ("item", "is_marker"),
+    [
+        ({"Key": "images/a/", "Size": 0}, True),
+        ({"Key": "images/a/", "Size": 12}, False),  # a key ending in / that holds bytes: a photo to try
+        ({"Key": "images/a.png", "Size": 0}, False),  # an empty file: NotAnImage, as before
+    ],
+)
+def test_a_folder_marker_is_a_key_ending_in_a_slash_of_0_bytes(batch_function, item, is_marker):
+    assert batch_function.summary.is_folder_marker(item) is is_marker
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "says"),
+    [
+        ("\n", "m.lst", "names no photo with a label"),
+        ("Key,label\nimages/a.png,\n", "m.csv", "names no photo with a label"),
+        ("Key,label\nother/a.png,0\n", "m.csv", "none of its 1 keys lies under images/b/"),
+    ],
+)
+def test_a_manifest_that_labels_no_photo_of_the_batch_is_refused_by_name(batch_function, text, key, says):
+    with pytest.raises(batch_function.exceptions.InvalidManifest, match=says):
+        batch_function.summary.checked_expected_labels(text, manifest_key=key, prefix="images/b/")
+
+
+def test_the_state_machine_asks_for_a_check_or_a_summary_and_nothing_else(batch_function):
+    event = batch_function.event
+    assert event.action_of({"action": "check"}) == "check"
+    assert event.action_of({"input": {}}) == "summarize"  # WriteSummary's payload before "action"
+    with pytest.raises(batch_function.exceptions.InvalidEvent, match="'action' must be"):
+        event.action_of({"action": "classify"})
+    checked = event.BatchInput.from_event({"input": {"s3_bucket": "b", "prefix": "images/"}})
+    assert (checked.bucket, checked.prefix, checked.manifest_key) == ("b", "images/", None)

@@ -37,6 +37,7 @@ from datetime import datetime
 from monitoring.answers import ArgmaxAnswer
 from monitoring.capture_records import CLASS_NAMES, check_probabilities, parse_inference_time
 from monitoring.exceptions import BatchResultsMalformed, InvalidRecord
+from scones_core.project import FOLDER_MARKER_ERROR, is_folder_marker
 
 REFUSED = "ThresholdConfidenceNotMet"
 SUMMARY_NAME = "summary.json"
@@ -104,7 +105,12 @@ def photos_of_succeeded(children: object, file_name: str) -> list[PhotoResult]:
         results = _json_field(child, "Output", where)
         if not isinstance(results, list):
             raise BatchResultsMalformed(f"{where}: Output is no list of photo results")
-        photos += [_photo(row, when, bucket, file_name, where) for row in results]
+        photos += [
+            _photo(row, when, bucket, file_name, where)
+            for row in results
+            # a folder marker is no photo: the summary counts it apart (folder_markers)
+            if not (isinstance(row, dict) and row.get("error") == FOLDER_MARKER_ERROR)
+        ]
     return photos
 
 
@@ -120,7 +126,11 @@ def photos_of_failed(children: object, file_name: str, status: str) -> list[Phot
         error = str(child.get("Error") or status)
         cause = child.get("Cause") if isinstance(child.get("Cause"), str) else None
         bucket = _batch_bucket(child_input)
-        photos += [PhotoResult(_key(item, where), bucket, error, cause, None, file_name) for item in items]
+        photos += [
+            PhotoResult(_key(item, where), bucket, error, cause, None, file_name)
+            for item in items
+            if not (isinstance(item, dict) and is_folder_marker(item))
+        ]
     return photos
 
 

@@ -50,6 +50,17 @@ APPROX_HOURLY_USD = {
 }
 
 
+#: What BatchClassify records for a folder marker it skipped (SkipFolderMarker): no photo; the
+#: summary counts it apart (``folder_markers``), and every reader of the result files skips it.
+FOLDER_MARKER_ERROR = "FolderMarker"
+
+
+def is_folder_marker(listed: dict) -> bool:
+    """A "folder" as the S3 console makes one: a key ending in ``/``, 0 bytes (an item as S3's
+    ListObjectsV2, and so the batch's ItemReader, gives it)."""
+    return str(listed.get("Key", "")).endswith("/") and listed.get("Size") == 0
+
+
 def project_tags(endpoint_name: str | None = None) -> list[dict[str, str]]:
     """The tags for a resource this project creates (plus the endpoint it serves, if any)."""
     tags = [dict(PROJECT_TAG)]

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from local_stack.client.images import ImageToRun
 from local_stack.errors import BatchFailed, BatchStackNotFound, UsageError
-from scones_core.project import CLASS_NAMES
+from scones_core.project import CLASS_NAMES, is_folder_marker
 from scones_core.stack_outputs import (
     BATCH_CLASSIFY_STATE_MACHINE_ARN,
     IMAGE_BUCKET_NAME,
@@ -119,12 +119,6 @@ class Listing:
     @property
     def photos(self) -> int:
         return self.objects - self.folder_markers
-
-
-def is_folder_marker(listed: dict) -> bool:
-    """A "folder" as the S3 console makes one: a key ending in ``/``, 0 bytes (the batch's
-    IsFolderMarker state skips it: no photo)."""
-    return listed["Key"].endswith("/") and listed.get("Size") == 0
 
 
 def listing_under(s3: Any, bucket: str, prefix: str) -> Listing:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from local_stack.errors import BatchResultsUnreadable
+from scones_core.project import FOLDER_MARKER_ERROR, is_folder_marker
 
 REFUSED = "ThresholdConfidenceNotMet"
 # the errored photos the printed summary names (--json has them all)
@@ -42,13 +43,19 @@ def read_photo_results(s3: Any, summary: dict, prefix: str, expected: dict[str, 
         ) from None
     rows: list[dict] = []
     for key in files.get("SUCCEEDED", []):
-        rows += [result for child in _read_json(s3, bucket, key) for result in json.loads(child["Output"])]
+        rows += [
+            result
+            for child in _read_json(s3, bucket, key)
+            for result in json.loads(child["Output"])
+            if result.get("error") != FOLDER_MARKER_ERROR  # no photo: the summary counts it apart
+        ]
     for status in ("FAILED", "PENDING"):
         for key in files.get(status, []):
             rows += [
                 {"item": item, "error": child.get("Error") or status, "cause": child.get("Cause")}
                 for child in _read_json(s3, bucket, key)
                 for item in json.loads(child["Input"])["Items"]
+                if not is_folder_marker(item)
             ]
     return sorted((photo_result(row, prefix, expected) for row in rows), key=lambda r: r.key)
 

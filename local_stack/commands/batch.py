@@ -32,8 +32,6 @@ from local_stack.settings import DEFAULT_BUCKET, REGION, STACK_NAME
 
 # without a terminal, a progress line at most this often (and the last one)
 PROGRESS_LINE_SECONDS = 5.0
-# the error the batch records for a folder marker it skipped (SkipFolderMarker)
-FOLDER_MARKER = "FolderMarker"
 
 
 def batch(args: argparse.Namespace) -> int:
@@ -88,11 +86,7 @@ def batch(args: argparse.Namespace) -> int:
         wall = time.perf_counter() - started
         summary = batch_summary(execution)
         # a folder marker's result says it was skipped: summary.json counts it apart, not as a photo
-        results = [
-            r
-            for r in batch_results.read_photo_results(s3, summary, prefix, expected)
-            if r.error != FOLDER_MARKER
-        ]
+        results = batch_results.read_photo_results(s3, summary, prefix, expected)
     finally:
         if stop:
             stop()

@@ -190,6 +190,27 @@ def test_a_failed_childs_photos_each_get_its_error():
     assert pending.error == "PENDING"
 
 
+def test_a_folder_marker_is_no_photo_in_any_result_file():
+    """The batch skips a folder marker and its summary counts it apart (folder_markers): the
+    report's counts agree with the summary only when the reader skips it too."""
+    marker = {"Key": PHOTO_PREFIX, "Size": 0}
+    succeeded = [
+        {
+            "Input": json.dumps({"Items": [marker, item("a.png")]}),
+            "Output": json.dumps(
+                [
+                    {"item": marker, "error": "FolderMarker", "cause": "a folder marker, no photo"},
+                    {"item": item("a.png"), "error": "NotAnImage", "cause": "a.png is not an image"},
+                ]
+            ),
+            "StopDate": "2025-01-02T03:04:05Z",
+        }
+    ]
+    assert [p.key for p in photos_of_succeeded(succeeded, "SUCCEEDED_0.json")] == [PHOTO_PREFIX + "a.png"]
+    failed = [{"Input": json.dumps({"Items": [marker, item("b.png")]}), "Error": "States.Timeout"}]
+    assert [p.key for p in photos_of_failed(failed, "FAILED_0.json", "FAILED")] == [PHOTO_PREFIX + "b.png"]
+
+
 @pytest.mark.parametrize(
     "cause",
     [

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from local_stack.aws import lambda_runtime
+from scones_core.project import is_folder_marker
 from tests.conftest import REPO_ROOT
 
 
@@ -158,6 +159,7 @@ def test_folder_markers_are_counted_apart_never_as_photos_even_in_a_failed_child
 )
 def test_a_folder_marker_is_a_key_ending_in_a_slash_of_0_bytes(batch_function, item, is_marker):
     assert batch_function.summary.is_folder_marker(item) is is_marker
+    assert is_folder_marker(item) is is_marker  # the floor's copy, which the result readers use
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,12 @@ the dispatcher cache of ``aws.moto_patches.moto_app``).
 One difference from moto's own server remains: WSGI cannot tell ``x-amz-meta-a_b`` from
 ``x-amz-meta-a-b``, so an S3 metadata name with an underscore comes back with a dash (moto's
 werkzeug handler keeps the original spelling). Nothing in this project uses S3 metadata.
+
+The environ carries ``RAW_URI``, the request target exactly as the client sent it, as werkzeug's
+server and gunicorn set it (cheroot sets only ``REQUEST_URI``). moto routes on it and decodes
+an S3 key from it once; without it, moto takes the already-decoded ``PATH_INFO`` for the raw
+path and decodes it again: the key ``a?b`` was stored as ``a``, ``a%20b`` as ``a b``, ``a%2Fb``
+as ``a/b`` (different keys collided), and a key holding a newline matched no route (404).
 """
 
 from __future__ import annotations
@@ -32,8 +38,21 @@ logger = logging.getLogger(__name__)
 LISTEN_BACKLOG = 128
 
 
+class _Gateway(wsgi.Gateway_10):
+    """cheroot's WSGI 1.0 environ, plus ``RAW_URI`` (see the module's note)."""
+
+    def get_environ(self) -> dict:
+        environ = super().get_environ()
+        environ["RAW_URI"] = environ["REQUEST_URI"]
+        return environ
+
+
 class _Server(wsgi.Server):
     listener: socket.socket | None = None  # a socket that is already listening: serve on it
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gateway = _Gateway
 
     def bind(self, family: int, type: int, proto: int = 0) -> socket.socket:
         if self.listener is None:

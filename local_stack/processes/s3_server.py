@@ -3,7 +3,8 @@
 S3 is the one service that the Step Functions interpreter never calls, so it needs no share of
 the interpreter's moto: the images the handlers read and the capture the endpoint writes are
 served here, on another core, while the stack's process runs the interpreter and the handlers.
-Clients find it through ``AWS_ENDPOINT_URL_S3``.
+Clients find it through ``AWS_ENDPOINT_URL_S3``. moto's S3 serves behind S3's key rule
+(``aws.s3_keys``: a key over 1,024 bytes is refused, ``KeyTooLongError``).
 
 What it has accepted survives its process: each change goes to a journal in a folder that the
 parent keeps (``s3_journal``), and a restarted S3 replays it before it serves.
@@ -134,10 +135,11 @@ def _raw_path(environ: dict) -> str:
 
 def _start(state_dir: str, listener):
     from local_stack.aws.moto_patches import moto_app
+    from local_stack.aws.s3_keys import KeyRules
     from local_stack.processes.s3_journal import JournaledApp
     from scones_core.wsgi_server import serve
 
-    journaled = JournaledApp(moto_app(), Path(state_dir) / JOURNAL_NAME)
+    journaled = JournaledApp(KeyRules(moto_app()), Path(state_dir) / JOURNAL_NAME)
     journaled.replay()  # before serving: a call never sees half of the state
     host, port = listener.getsockname()[:2]
     armed_rule = Path(state_dir) / UPLOAD_TRIGGER_NAME

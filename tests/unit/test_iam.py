@@ -148,10 +148,14 @@ def test_each_function_may_do_its_one_job(roles):
     assert actions("SerializeImageDataFunctionRole") == {"s3:GetObject", "s3:ListBucket"} | logs_and_traces
     assert actions("ClassifyImageFunctionRole") == {"sagemaker:InvokeEndpoint"} | logs_and_traces
     assert actions("FilterInferencesFunctionRole") == logs_and_traces
-    assert actions("SummarizeBatchFunctionRole") == {"s3:GetObject", "s3:PutObject"} | logs_and_traces
+    assert actions("SummarizeBatchFunctionRole") == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"} | (
+        logs_and_traces
+    )
     summarize = {s["Sid"]: s["Resource"] for s in statements(roles["SummarizeBatchFunctionRole"])}
     assert summarize["ReadResultsWriteSummary"] == {"Fn::Sub": "${ImageBucket.Arn}/batch/results/*"}
     assert summarize["ReadManifests"] == {"Fn::Sub": "${ImageBucket.Arn}/batch/manifests/*"}
+    # a missing manifest must be a 404 (ManifestNotFound), not a 403 (ResultsStoreError)
+    assert summarize["TellMissingFromDenied"] == {"Fn::GetAtt": ["ImageBucket", "Arn"]}
     invoke = next(
         s
         for s in statements(roles["ClassifyImageStateMachineRole"])

@@ -6,7 +6,7 @@ backend (the local S3 is another process), and its EventBridge has no Step Funct
 (nor does it refuse a pattern operator it does not know). So the local S3 process does
 EventBridge's share itself, with the template's own rule: the functions below build the event
 S3 would send; ``aws.eventbridge`` matches it against the rule's ``EventPattern`` and applies
-its ``InputTransformer``; ``UploadTrigger`` (a queue and one worker thread in the S3 process)
+its ``InputTransformer``; ``UploadTrigger`` (a queue and its worker threads in the S3 process)
 then calls StartExecution on the stack's Step Functions, off the S3 request's thread, never in
 its way.
 
@@ -14,7 +14,8 @@ An event follows every stored object, as on AWS, even when the S3 process is kil
 writes the event to a journal (``aws.delivery_journal``) before the upload is answered, and the
 worker marks it done once delivered; a restarted S3 process (``resume``) delivers every event
 that was journaled and not marked done. So delivery is at least once, as EventBridge's: an event
-delivered in the instant before its process died, not yet marked, is delivered again. On AWS
+delivered in the instant before its process died, not yet marked, is delivered again (at most
+one per worker: those in flight at the kill). On AWS
 too, S3 and EventBridge may deliver one event twice, and the template's target names no
 execution (StartExecution without a name: Step Functions draws a UUID), so there a duplicate
 also starts a second execution of the same photo; a name would not help, since Step Functions
@@ -313,12 +314,13 @@ def report_to_stderr(line: str) -> None:
 @dataclass
 class UploadTrigger:
     """The local S3's link to EventBridge: ``notice`` (called once S3 has stored an object,
-    before it answers) journals and queues the upload's event; a worker thread reads the
-    object's size and ETag (HeadObject), builds the event and, when ``armed()`` gives a rule that
-    matches it, starts the execution, then marks the event done. ``armed`` answers None until the
-    stack is deployed: uploads before that start nothing, as in an account without the rule.
-    With a ``journal``, call ``resume`` once before the first ``notice``: it delivers what an
-    earlier process acknowledged and did not deliver."""
+    before it answers) journals and queues the upload's event; a worker (one of ``workers``
+    threads, taking the queue in order and delivering side by side, as EventBridge delivers
+    without an order) reads the object's size and ETag (HeadObject), builds the event and, when
+    ``armed()`` gives a rule that matches it, starts the execution, then marks the event done.
+    ``armed`` answers None until the stack is deployed: uploads before that start nothing, as in
+    an account without the rule. With a ``journal``, call ``resume`` once before the first
+    ``notice``: it delivers what an earlier process acknowledged and did not deliver."""
 
     s3_url: str
     armed: Callable[[], ArmedRule | None]
@@ -326,10 +328,12 @@ class UploadTrigger:
     sleep: Callable[[float], None] = time.sleep
     make_clients: Callable[[str, ArmedRule], TriggerClients] = make_clients
     journal: DeliveryJournal | None = None
+    workers: int = 1
     _queue: queue.SimpleQueue = field(default_factory=queue.SimpleQueue, repr=False)
     _clients: TriggerClients | None = field(default=None, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
+    _threads: list[threading.Thread] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def resume(self) -> int:
         """Open the journal and queue, in their order, the events an earlier process journaled
@@ -351,19 +355,22 @@ class UploadTrigger:
 
     def _put(self, event_id: str, created: ObjectCreated) -> None:
         with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="upload-trigger", daemon=True)
-                self._thread.start()
+            while len(self._threads) < self.workers:
+                thread = threading.Thread(target=self._run, name="upload-trigger", daemon=True)
+                thread.start()
+                self._threads.append(thread)
         self._queue.put((event_id, created))
 
     def close(self, timeout: float = 5.0) -> None:
-        """Let the worker finish what is queued (up to ``timeout`` seconds), then stop it and
+        """Let the workers finish what is queued (up to ``timeout`` seconds), then stop them and
         close the journal: what was not delivered by then stays owed there."""
         with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._queue.put(None)
-            thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         if self.journal is not None:
             self.journal.close()
 
@@ -448,9 +455,10 @@ class UploadTrigger:
         )
 
     def _clients_for(self, armed: ArmedRule) -> TriggerClients:
-        if self._clients is None or self._clients.endpoint_url != armed.endpoint_url:
-            self._clients = self.make_clients(self.s3_url, armed)
-        return self._clients
+        with self._clients_lock:  # one set for every worker (boto3's clients are thread-safe)
+            if self._clients is None or self._clients.endpoint_url != armed.endpoint_url:
+                self._clients = self.make_clients(self.s3_url, armed)
+            return self._clients
 
 
 _HEAD_FIELDS = ("size", "etag", "version-id")

@@ -38,6 +38,7 @@ from local_stack.processes.child_server import ChildServer, serve_until_stopped,
 JOURNAL_NAME = "journal"
 UPLOAD_TRIGGER_NAME = "upload-trigger.json"
 UPLOAD_EVENTS_NAME = "upload-events.jsonl"
+DELIVERY_WORKERS = 4  # StartExecutions in flight at once, as EventBridge delivers in parallel
 
 
 def start_s3_server(host: str = "127.0.0.1") -> ChildServer:
@@ -138,6 +139,7 @@ def _start(state_dir: str, listener):
         f"http://{host}:{port}",
         lambda: read_armed_rule(armed_rule),
         journal=DeliveryJournal(Path(state_dir) / UPLOAD_EVENTS_NAME),
+        workers=DELIVERY_WORKERS,
     )
     trigger.resume()  # what a killed process acknowledged and did not deliver: its calls wait for `serve`
 

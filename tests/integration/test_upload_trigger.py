@@ -19,6 +19,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from PIL import Image
 
+from local_stack.processes.s3_server import DELIVERY_WORKERS
 from local_stack.processes.stack_process import StackProcess, start_stack_process
 from local_stack.settings import SAMPLES_DIR
 
@@ -29,8 +30,8 @@ ANSWERED = {("SUCCEEDED", None), ("FAILED", "ThresholdConfidenceNotMet")}  # a c
 STARTS_WITHIN_SECONDS = 5
 # a burst killed part-way: the probe's 100 uploads, 8 in flight, S3 killed once 30 were answered
 BURST, IN_FLIGHT, KILLED_AFTER = 100, 8, 30
-# far above the seconds a restart and a 100-event backlog take (about 5 s measured): only a loss
-# or a hang reaches it
+# far above what a restart and a 100-event backlog take (the whole test, stack start included:
+# 9-10 s on a 2-core machine): only a loss or a hang reaches it
 BACKLOG_STARTS_WITHIN_SECONDS = 300
 PHOTO = SAMPLES_DIR / "bicycle_s_000035.png"
 
@@ -103,7 +104,8 @@ def test_what_the_rule_does_not_match_starts_nothing(stack):
     misses = ["incoming/readme.txt", "other/x.png", "incoming/x.png.txt"]
     for key in misses:
         stack.s3.put_object(Bucket=stack.stack.bucket, Key=key, Body=PHOTO.read_bytes())
-    # uploads are handled in order: once this one has started, the misses had their turn
+    # uploads are taken in order and a miss is decided without a call: once this one has
+    # started, the misses had their turn
     stack.s3.put_object(
         Bucket=stack.stack.bucket, Key="incoming/after-the-misses.png", Body=PHOTO.read_bytes()
     )
@@ -164,7 +166,8 @@ def kill_s3_and_wait_for_a_new_one(stack: Uploads) -> None:
 def test_every_upload_answered_while_s3_is_killed_starts_an_execution(stack):
     """S3 killed (SIGKILL) during a burst: each upload it answered starts an execution (its
     event was journaled before the answer; the restarted S3 delivers what was owed). At least
-    once, as EventBridge: only the one event in flight at the kill may start a second."""
+    once, as EventBridge: only the events in flight at the kill (one a worker) may start a
+    second."""
     body = PHOTO.read_bytes()
     keys = [f"incoming/burst-{number:03d}.png" for number in range(BURST)]
     answered: list[str] = []
@@ -200,4 +203,4 @@ def test_every_upload_answered_while_s3_is_killed_starts_an_execution(stack):
     )
     starts = Counter(execution_input["s3_key"] for execution_input in stack.inputs.values())
     extra = {key: count for key, count in starts.items() if key in keys and count > 1}
-    assert sum(extra.values()) - len(extra) <= 1, extra
+    assert sum(extra.values()) - len(extra) <= DELIVERY_WORKERS, extra

@@ -438,6 +438,39 @@ def test_a_journaled_event_comes_back_as_it_was_noticed(tmp_path):
     first.close(timeout=DRAINED_WITHIN)
 
 
+class SideBySide(StandIns):
+    """Stand-ins whose StartExecution returns only once ``count`` of them are in flight at once."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(count, timeout=DRAINED_WITHIN)
+        self._lock = threading.Lock()
+
+    def start_execution(self, **arguments):
+        self.barrier.wait()  # broken (an error) unless `count` workers call at once
+        with self._lock:
+            return super().start_execution(**arguments)
+
+
+def test_the_workers_deliver_side_by_side_as_eventbridge_does():
+    stand_ins = SideBySide(3)
+    armed = ArmedRule(rule(), endpoint_url="http://sfn")
+    clients = TriggerClients(stand_ins, stand_ins, stand_ins, "http://sfn")
+    lines: list[str] = []
+    worker = UploadTrigger(
+        "http://s3", lambda: armed, report=lines.append, make_clients=lambda *_: clients, workers=3
+    )
+    for number in range(3):
+        worker.notice(created(f"incoming/{number}.jpg"))
+    worker.close(timeout=DRAINED_WITHIN)
+    assert sorted(json.loads(call["input"])["s3_key"] for call in stand_ins.started) == [
+        "incoming/0.jpg",
+        "incoming/1.jpg",
+        "incoming/2.jpg",
+    ]
+    assert lines == []
+
+
 # ------------------------------------------------------------------ the local S3's hook
 
 SIGNED = {

@@ -6,14 +6,24 @@ backend (the local S3 is another process), and its EventBridge has no Step Funct
 (nor does it refuse a pattern operator it does not know). So the local S3 process does
 EventBridge's share itself, with the template's own rule: the functions below build the event
 S3 would send; ``aws.eventbridge`` matches it against the rule's ``EventPattern`` and applies
-its ``InputTransformer``; ``UploadTrigger`` (a queue and one worker thread in the S3 process)
-then calls StartExecution on the stack's Step Functions, after the S3 request was answered,
-never in its way.
+its ``InputTransformer``; ``UploadTrigger`` (a queue and its worker threads in the S3 process)
+then calls StartExecution on the stack's Step Functions, off the S3 request's thread, never in
+its way.
+
+An event follows every stored object, as on AWS, even when the S3 process is killed: ``notice``
+writes the event to a journal (``aws.delivery_journal``) before the upload is answered, and the
+worker marks it done once delivered; a restarted S3 process (``resume``) delivers every event
+that was journaled and not marked done. So delivery is at least once, as EventBridge's: an event
+delivered in the instant before its process died, not yet marked, is delivered again (at most
+one per worker: those in flight at the kill). On AWS
+too, S3 and EventBridge may deliver one event twice, and the template's target names no
+execution (StartExecution without a name: Step Functions draws a UUID), so there a duplicate
+also starts a second execution of the same photo; a name would not help, since Step Functions
+refuses a closed execution's name (``ExecutionAlreadyExists``) rather than answering it again.
 
 What differs from AWS, on purpose: a StartExecution that fails is tried again a few times over
 a few seconds (``LOCAL_RETRY_DELAYS``), not for up to an hour (locally, a Step Functions that
-does not answer for seconds is a stack being stopped); an event whose S3 process is killed
-before the worker took it is lost (AWS delivers at least once).
+does not answer for seconds is a stack being stopped).
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from urllib.parse import parse_qsl, unquote
 import boto3
 from botocore.config import Config
 
+from local_stack.aws.delivery_journal import DeliveryJournal
 from local_stack.aws.eventbridge import (
     InvalidTransformedInput,
     check_event_pattern,
@@ -158,6 +169,14 @@ class ObjectCreated:
     size: int | None = None
     etag: str | None = None
     version_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields as JSON values (the time in ISO 8601), for the delivery journal."""
+        return {**asdict(self), "time": self.time.isoformat()}
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> ObjectCreated:
+        return cls(**{**body, "time": datetime.fromisoformat(body["time"])})
 
 
 def object_created_event(
@@ -294,51 +313,91 @@ def report_to_stderr(line: str) -> None:
 
 @dataclass
 class UploadTrigger:
-    """The local S3's link to EventBridge: ``notice`` (called once S3 has answered) queues an
-    accepted upload; a worker thread reads its size and ETag (HeadObject), builds the event and,
-    when ``armed()`` gives a rule that matches it, starts the execution. ``armed`` answers None
-    until the stack is deployed: uploads before that start nothing, as in an account without
-    the rule."""
+    """The local S3's link to EventBridge: ``notice`` (called once S3 has stored an object,
+    before it answers) journals and queues the upload's event; a worker (one of ``workers``
+    threads, taking the queue in order and delivering side by side, as EventBridge delivers
+    without an order) reads the object's size and ETag (HeadObject), builds the event and, when
+    ``armed()`` gives a rule that matches it, starts the execution, then marks the event done.
+    ``armed`` answers None until the stack is deployed: uploads before that start nothing, as in
+    an account without the rule. With a ``journal``, call ``resume`` once before the first
+    ``notice``: it delivers what an earlier process acknowledged and did not deliver."""
 
     s3_url: str
     armed: Callable[[], ArmedRule | None]
     report: Callable[[str], None] = report_to_stderr
     sleep: Callable[[float], None] = time.sleep
     make_clients: Callable[[str, ArmedRule], TriggerClients] = make_clients
+    journal: DeliveryJournal | None = None
+    workers: int = 1
     _queue: queue.SimpleQueue = field(default_factory=queue.SimpleQueue, repr=False)
     _clients: TriggerClients | None = field(default=None, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
+    _threads: list[threading.Thread] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def resume(self) -> int:
+        """Open the journal and queue, in their order, the events an earlier process journaled
+        and did not mark delivered; how many."""
+        if self.journal is None:
+            return 0
+        owed = self.journal.open()
+        for event_id, body in owed:
+            self._put(event_id, ObjectCreated.from_json(body))
+        return len(owed)
 
     def notice(self, created: ObjectCreated) -> None:
-        """Queue an accepted upload; returns at once."""
+        """Journal the upload's event (on file when this returns, so call it before the upload is
+        answered) and queue it; returns without waiting for the delivery."""
+        event_id = str(uuid.uuid4())
+        if self.journal is not None:
+            self.journal.record(event_id, created.to_json())
+        self._put(event_id, created)
+
+    def _put(self, event_id: str, created: ObjectCreated) -> None:
         with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="upload-trigger", daemon=True)
-                self._thread.start()
-        self._queue.put(created)
+            while len(self._threads) < self.workers:
+                thread = threading.Thread(target=self._run, name="upload-trigger", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        self._queue.put((event_id, created))
 
     def close(self, timeout: float = 5.0) -> None:
-        """Let the worker finish what is queued (up to ``timeout`` seconds), then stop it."""
+        """Let the workers finish what is queued (up to ``timeout`` seconds), then stop them and
+        close the journal: what was not delivered by then stays owed there."""
         with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._queue.put(None)
-            thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self.journal is not None:
+            self.journal.close()
 
     def _run(self) -> None:
-        while (created := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
+            event_id, created = item
             try:
-                self.deliver(created)
+                self.deliver(created, event_id)
             except Exception as error:  # the worker outlives any one upload
                 self.report(f"upload s3://{created.bucket}/{created.key} started nothing: {error!r}")
+            self._mark_done(event_id)
 
-    def deliver(self, created: ObjectCreated) -> str | None:
-        """Do EventBridge's part for one upload; the execution's ARN, or None."""
+    def _mark_done(self, event_id: str) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.done(event_id)
+        except (OSError, ValueError) as error:  # closed under a worker still draining: owed again
+            self.report(f"the upload event {event_id} was delivered but not marked done: {error}")
+
+    def deliver(self, created: ObjectCreated, event_id: str | None = None) -> str | None:
+        """Do EventBridge's part for one upload (its event's id: ``event_id``, else a new one);
+        the execution's ARN, or None."""
         armed = self.armed()
         if armed is None:
             return None
-        event_id = str(uuid.uuid4())
+        event_id = event_id or str(uuid.uuid4())
         pattern = armed.rule.event_pattern
         # most writes (the data capture, training data) match nothing: spare them the HeadObject
         if not _reads_head_fields(pattern) and not matches(
@@ -396,9 +455,10 @@ class UploadTrigger:
         )
 
     def _clients_for(self, armed: ArmedRule) -> TriggerClients:
-        if self._clients is None or self._clients.endpoint_url != armed.endpoint_url:
-            self._clients = self.make_clients(self.s3_url, armed)
-        return self._clients
+        with self._clients_lock:  # one set for every worker (boto3's clients are thread-safe)
+            if self._clients is None or self._clients.endpoint_url != armed.endpoint_url:
+                self._clients = self.make_clients(self.s3_url, armed)
+            return self._clients
 
 
 _HEAD_FIELDS = ("size", "etag", "version-id")

@@ -14,7 +14,10 @@ An upload starts an execution, as the bucket's EventBridge rule does in AWS
 resolved rule into that same folder (``arm_upload_trigger``), where every S3 process, a
 restarted one too, reads it. A file, not a message to the running process: a restart needs no
 one to arm it again, and the parent needs no channel to its child beyond the folder it already
-keeps. Replayed changes start nothing (S3 sends each event once).
+keeps. Each upload's event is journaled in that folder too (``UPLOAD_EVENTS_NAME``) after the
+object is stored and before the upload is answered; a restarted S3 delivers every event the
+journal still owes (the worker marks each done once delivered). Replayed changes start nothing
+themselves: their events were journaled when they were first accepted.
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ from typing import Any
 from urllib.parse import quote
 
 from local_stack.aws import upload_trigger
+from local_stack.aws.delivery_journal import DeliveryJournal
 from local_stack.aws.upload_trigger import ArmedRule, ObjectCreated, UploadTrigger
 from local_stack.processes.child_server import ChildServer, serve_until_stopped, start_child_server
 
 JOURNAL_NAME = "journal"
 UPLOAD_TRIGGER_NAME = "upload-trigger.json"
+UPLOAD_EVENTS_NAME = "upload-events.jsonl"
+DELIVERY_WORKERS = 4  # StartExecutions in flight at once, as EventBridge delivers in parallel
 
 
 def start_s3_server(host: str = "127.0.0.1") -> ChildServer:
@@ -63,8 +69,9 @@ def read_armed_rule(path: Path) -> ArmedRule | None:
 
 class UploadNoticingApp:
     """A WSGI app (the journaled moto S3) that hands each object it accepted creating (PutObject,
-    CopyObject, CompleteMultipartUpload) to ``notice`` once its answer has been sent. Every other
-    request passes straight through."""
+    CopyObject, CompleteMultipartUpload) to ``notice`` once the object is stored and before the
+    answer is sent (so an acknowledged upload's event is on file). Every other request passes
+    straight through."""
 
     def __init__(self, app: Any, notice: Callable[[ObjectCreated], None], close: Callable[[], None]) -> None:
         self._app = app
@@ -105,24 +112,11 @@ class UploadNoticingApp:
             sequencer=upload_trigger.new_sequencer(),
             version_id=version if version and version != "null" else None,
         )
-        return _ThenCall([answer], lambda: self._notice(created))
+        self._notice(created)
+        return [answer]
 
     def close(self) -> None:
         self._close()
-
-
-class _ThenCall:
-    """A WSGI answer that calls ``then`` when the server closes it, after it has written it."""
-
-    def __init__(self, chunks: list[bytes], then: Callable[[], None]) -> None:
-        self._chunks = chunks
-        self._then = then
-
-    def __iter__(self):
-        return iter(self._chunks)
-
-    def close(self) -> None:
-        self._then()
 
 
 def _raw_path(environ: dict) -> str:
@@ -143,7 +137,13 @@ def _start(state_dir: str, listener):
     journaled.replay()  # before serving: a call never sees half of the state
     host, port = listener.getsockname()[:2]
     armed_rule = Path(state_dir) / UPLOAD_TRIGGER_NAME
-    trigger = UploadTrigger(f"http://{host}:{port}", lambda: read_armed_rule(armed_rule))
+    trigger = UploadTrigger(
+        f"http://{host}:{port}",
+        lambda: read_armed_rule(armed_rule),
+        journal=DeliveryJournal(Path(state_dir) / UPLOAD_EVENTS_NAME),
+        workers=DELIVERY_WORKERS,
+    )
+    trigger.resume()  # what a killed process acknowledged and did not deliver: its calls wait for `serve`
 
     def close() -> None:
         trigger.close()  # its last StartExecutions, while the stack's Step Functions still serve

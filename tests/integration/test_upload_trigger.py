@@ -8,7 +8,10 @@ import io
 import json
 import os
 import signal
+import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from PIL import Image
 
+from local_stack.processes.s3_server import DELIVERY_WORKERS
 from local_stack.processes.stack_process import StackProcess, start_stack_process
 from local_stack.settings import SAMPLES_DIR
 
@@ -24,6 +28,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]  # its own stack: two e
 S3_MODULE = "local_stack.processes.s3_server"
 ANSWERED = {("SUCCEEDED", None), ("FAILED", "ThresholdConfidenceNotMet")}  # a classified photo
 STARTS_WITHIN_SECONDS = 5
+# a burst killed part-way: the probe's 100 uploads, 8 in flight, S3 killed once 30 were answered
+BURST, IN_FLIGHT, KILLED_AFTER = 100, 8, 30
+# far above what a restart and a 100-event backlog take (the whole test, stack start included:
+# 9-10 s on a 2-core machine): only a loss or a hang reaches it
+BACKLOG_STARTS_WITHIN_SECONDS = 300
 PHOTO = SAMPLES_DIR / "bicycle_s_000035.png"
 
 
@@ -95,7 +104,8 @@ def test_what_the_rule_does_not_match_starts_nothing(stack):
     misses = ["incoming/readme.txt", "other/x.png", "incoming/x.png.txt"]
     for key in misses:
         stack.s3.put_object(Bucket=stack.stack.bucket, Key=key, Body=PHOTO.read_bytes())
-    # uploads are handled in order: once this one has started, the misses had their turn
+    # uploads are taken in order and a miss is decided without a call: once this one has
+    # started, the misses had their turn
     stack.s3.put_object(
         Bucket=stack.stack.bucket, Key="incoming/after-the-misses.png", Body=PHOTO.read_bytes()
     )
@@ -141,3 +151,56 @@ def test_uploads_start_executions_after_s3_is_killed_and_restarted(stack):
         time.sleep(0.1)
     stack.s3.put_object(Bucket=stack.stack.bucket, Key="incoming/after-restart.png", Body=PHOTO.read_bytes())
     assert stack.ended(stack.execution_of("incoming/after-restart.png")) in ANSWERED
+
+
+def kill_s3_and_wait_for_a_new_one(stack: Uploads) -> None:
+    (old,) = stack.stack.child_pids(S3_MODULE)
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while not [pid for pid in stack.stack.child_pids(S3_MODULE) if pid != old]:
+        assert time.monotonic() < deadline, "S3 was not restarted within 120 s"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the stack's processes in /proc")
+def test_every_upload_answered_while_s3_is_killed_starts_an_execution(stack):
+    """S3 killed (SIGKILL) during a burst: each upload it answered starts an execution (its
+    event was journaled before the answer; the restarted S3 delivers what was owed). At least
+    once, as EventBridge: only the events in flight at the kill (one a worker) may start a
+    second."""
+    body = PHOTO.read_bytes()
+    keys = [f"incoming/burst-{number:03d}.png" for number in range(BURST)]
+    answered: list[str] = []
+    unanswered: list[str] = []
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def upload(key: str) -> None:
+        try:
+            stack.s3.put_object(Bucket=stack.stack.bucket, Key=key, Body=body)
+        except Exception:  # never acknowledged: S3 owes it no event
+            with lock:
+                unanswered.append(key)
+            return
+        with lock:
+            answered.append(key)
+            if len(answered) >= KILLED_AFTER:
+                enough.set()
+
+    with ThreadPoolExecutor(IN_FLIGHT) as pool:
+        for key in keys:
+            pool.submit(upload, key)
+        assert enough.wait(120), f"{KILLED_AFTER} uploads not answered within 120 s"
+        kill_s3_and_wait_for_a_new_one(stack)
+    assert len(answered) + len(unanswered) == BURST
+    assert len(answered) >= KILLED_AFTER
+
+    deadline = time.monotonic() + BACKLOG_STARTS_WITHIN_SECONDS
+    while (missing := sorted(set(answered) - set(stack.started()))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not missing, (
+        f"{len(missing)} of {len(answered)} acknowledged uploads started no execution, e.g. {missing[:3]}"
+    )
+    starts = Counter(execution_input["s3_key"] for execution_input in stack.inputs.values())
+    extra = {key: count for key, count in starts.items() if key in keys and count > 1}
+    assert sum(extra.values()) - len(extra) <= DELIVERY_WORKERS, extra

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import UTC, datetime
 
 import pytest
 from werkzeug.test import Client
 
 from local_stack.aws import upload_trigger
+from local_stack.aws.delivery_journal import DeliveryJournal
 from local_stack.aws.eventbridge import UnsupportedEventPattern, matches, transformed_input
 from local_stack.aws.moto_patches import moto_app
 from local_stack.aws.template import Template
@@ -375,6 +377,100 @@ def test_the_worker_runs_off_the_callers_thread_and_drains_on_close():
     ]
 
 
+class Gated(StandIns):
+    """Stand-ins whose StartExecution waits for ``gate``: a delivery caught in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+
+    def start_execution(self, **arguments):
+        self.waiting.set()
+        assert self.gate.wait(DRAINED_WITHIN)
+        return super().start_execution(**arguments)
+
+
+def journaled_trigger(stand_ins: StandIns, path) -> UploadTrigger:
+    armed = ArmedRule(rule(), endpoint_url="http://sfn")
+    clients = TriggerClients(stand_ins, stand_ins, stand_ins, "http://sfn")
+    return UploadTrigger(
+        "http://s3", lambda: armed, make_clients=lambda *_: clients, journal=DeliveryJournal(path)
+    )
+
+
+def test_what_a_killed_process_acknowledged_the_next_one_delivers(tmp_path):
+    journal = tmp_path / "upload-events.jsonl"
+    gated = Gated()
+    first = journaled_trigger(gated, journal)
+    assert first.resume() == 0
+    for number in range(3):
+        first.notice(created(f"incoming/{number}.jpg", size=3, etag='"abc"'))
+    assert gated.waiting.wait(DRAINED_WITHIN)  # the first upload's StartExecution is in flight
+    left_on_disk = journal.read_bytes()  # what SIGKILL leaves now: the file, no thread
+    gated.gate.set()
+    first.close(timeout=DRAINED_WITHIN)
+    journal.write_bytes(left_on_disk)
+
+    stand_ins = StandIns()
+    second = journaled_trigger(stand_ins, journal)
+    assert second.resume() == 3
+    second.close(timeout=DRAINED_WITHIN)
+    assert [json.loads(call["input"])["s3_key"] for call in stand_ins.started] == [
+        "incoming/0.jpg",
+        "incoming/1.jpg",
+        "incoming/2.jpg",
+    ]
+    assert journaled_trigger(StandIns(), journal).resume() == 0  # delivered: owed no more
+
+
+def test_a_journaled_event_comes_back_as_it_was_noticed(tmp_path):
+    journal = tmp_path / "upload-events.jsonl"
+    upload = created("incoming/é x.png", version_id="v1", size=3, etag='"abc"')
+    gated = Gated()
+    first = journaled_trigger(gated, journal)
+    first.resume()
+    first.notice(upload)
+    assert gated.waiting.wait(DRAINED_WITHIN)
+    (line,) = journal.read_text().splitlines()
+    assert ObjectCreated.from_json(json.loads(line)["body"]) == upload
+    gated.gate.set()
+    first.close(timeout=DRAINED_WITHIN)
+
+
+class SideBySide(StandIns):
+    """Stand-ins whose StartExecution returns only once ``count`` of them are in flight at once."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(count, timeout=DRAINED_WITHIN)
+        self._lock = threading.Lock()
+
+    def start_execution(self, **arguments):
+        self.barrier.wait()  # broken (an error) unless `count` workers call at once
+        with self._lock:
+            return super().start_execution(**arguments)
+
+
+def test_the_workers_deliver_side_by_side_as_eventbridge_does():
+    stand_ins = SideBySide(3)
+    armed = ArmedRule(rule(), endpoint_url="http://sfn")
+    clients = TriggerClients(stand_ins, stand_ins, stand_ins, "http://sfn")
+    lines: list[str] = []
+    worker = UploadTrigger(
+        "http://s3", lambda: armed, report=lines.append, make_clients=lambda *_: clients, workers=3
+    )
+    for number in range(3):
+        worker.notice(created(f"incoming/{number}.jpg"))
+    worker.close(timeout=DRAINED_WITHIN)
+    assert sorted(json.loads(call["input"])["s3_key"] for call in stand_ins.started) == [
+        "incoming/0.jpg",
+        "incoming/1.jpg",
+        "incoming/2.jpg",
+    ]
+    assert lines == []
+
+
 # ------------------------------------------------------------------ the local S3's hook
 
 SIGNED = {
@@ -400,6 +496,14 @@ def s3():
     assert client.put("/bucket", headers=SIGNED).status_code == 200
     yield client, noticed
     Client(app).post("/moto-api/reset")
+
+
+def test_the_s3_hook_notices_an_upload_before_its_answer_is_sent(s3):
+    client, noticed = s3
+    streamed = Client(client.application)  # the answer not read yet, as a server about to send it
+    response = streamed.put("/bucket/incoming/x.png", data=b"png", headers=SIGNED)
+    assert [n.key for n in noticed] == ["incoming/x.png"]
+    response.close()
 
 
 def test_the_s3_hook_notices_what_creates_an_object_once_answered(s3):

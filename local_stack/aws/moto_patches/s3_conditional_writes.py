@@ -29,10 +29,10 @@ from typing import Any
 from local_stack.aws.moto_patches.patch import Patch
 
 STRIPES = 64
-_locks = tuple(threading.Lock() for _ in range(STRIPES))
+_locks = tuple(threading.RLock() for _ in range(STRIPES))
 
 
-def lock_for(bucket: str, key: str) -> threading.Lock:
+def lock_for(bucket: str, key: str) -> threading.RLock:
     return _locks[hash((bucket, key)) % STRIPES]
 
 

@@ -19,6 +19,7 @@ times are shown beside it).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from monitoring.exceptions import ReviewedSetError
 from scones_core.project import CLASS_NAMES
 
+logger = logging.getLogger(__name__)
 #: corrected photos listed in summary.json and on the page, the most confident first
 CORRECTED_LISTED = 50
 _RECORD_KEYS = ("id", "model_label", "confidence", "verdict", "decided_at")
@@ -36,6 +38,9 @@ class ReviewedSet:
     location: str
     verdicts: list[dict]
     labels: list[int]  # the .lst's labels, one per photo in the set
+    # the .lst's lines no reader can use (an older review wrote a key's tab into one), each named:
+    # skipped, never a traceback
+    skipped: tuple[str, ...] = ()
 
 
 def reviewed_location(cloudformation: Any, stack_name: str) -> str:
@@ -53,8 +58,7 @@ def reviewed_location(cloudformation: Any, stack_name: str) -> str:
 
 def read_reviewed_set(spec: str, s3_client: Any | None = None) -> ReviewedSet:
     """``s3://bucket/prefix`` or a local copy of it (``aws s3 sync``): its records and labels."""
-    from scones_core.lst import LstFormatError, parse_lst
-    from scones_core.reviewed_dataset import LST_NAME, VERDICTS_NAME, parse_verdicts
+    from scones_core.reviewed_dataset import LST_NAME, VERDICTS_NAME, parse_reviewed_lst, parse_verdicts
 
     if spec.startswith("s3://"):
         verdicts_text, lst_text = _read_s3(spec, (VERDICTS_NAME, LST_NAME), s3_client)
@@ -62,14 +66,17 @@ def read_reviewed_set(spec: str, s3_client: Any | None = None) -> ReviewedSet:
         verdicts_text, lst_text = _read_folder(Path(spec).expanduser(), (VERDICTS_NAME, LST_NAME))
     try:
         verdicts = parse_verdicts(verdicts_text)
-        labels = [entry.label for entry in parse_lst(lst_text)]
-    except (ValueError, LstFormatError) as error:  # json's errors are ValueErrors
+    except ValueError as error:  # json's errors are ValueErrors
         raise ReviewedSetError(f"the reviewed data set at {spec} is malformed: {error}") from None
+    lst = parse_reviewed_lst(lst_text)
+    labels = [entry.label for entry in lst.entries]
+    for line in lst.skipped:
+        logger.warning("monitoring: the reviewed data set at %s: %s", spec, line)
     for number, record in enumerate(verdicts, 1):
         missing = [key for key in _RECORD_KEYS if not isinstance(record, dict) or key not in record]
         if missing:
             raise ReviewedSetError(f"{spec}{VERDICTS_NAME} line {number} lacks {', '.join(missing)}")
-    return ReviewedSet(spec, verdicts, labels)
+    return ReviewedSet(spec, verdicts, labels, tuple(str(line) for line in lst.skipped))
 
 
 def _read_s3(spec: str, names: tuple[str, ...], s3_client: Any | None) -> list[str]:
@@ -152,6 +159,7 @@ def reviews_summary(reviewed: ReviewedSet, below_threshold: int, threshold: floa
             zip(CLASS_NAMES, (reviewed.labels.count(i) for i in range(len(CLASS_NAMES))), strict=True)
         ),
         "labels_without_record": max(0, len(reviewed.labels) - recorded_labels),
+        "skipped_lines": list(reviewed.skipped),
         "agreement": agreement(verdicts),
         "corrected": {
             "count": len(corrected),
@@ -172,8 +180,10 @@ def one_line(reviews: dict) -> str:
     """stderr's line: requested, completed, agreement, corrected."""
     overall = reviews["agreement"]["overall"]
     agreed = "n/a" if overall["share"] is None else f"{overall['share']:.0%}"
+    skipped = len(reviews.get("skipped_lines", ()))
     return (
         f"reviews: {reviews['requested']['count']} requested (capture), {reviews['completed']} completed, "
         f"reviewer agreed with the model {agreed}, {reviews['corrected']['count']} corrected "
-        f"({reviews['location']})"
+        + (f", {skipped} unreadable line(s) of the set skipped (summary.json names them) " if skipped else "")
+        + f"({reviews['location']})"
     )

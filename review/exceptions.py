@@ -23,3 +23,18 @@ class ReviewNotFound(ReviewError):
 
 class ReviewAlreadyEnded(ReviewError):
     """Step Functions no longer waits for this verdict (TaskTimedOut, InvalidToken, TaskDoesNotExist)."""
+
+
+class VerdictAlreadyGiven(ReviewError):
+    """The review was decided already with another verdict: the first verdict stands (the data set
+    and the execution hold it), this one changed nothing. The same verdict again is no error."""
+
+
+class ReviewedSetBusy(ReviewError):
+    """So many reviewers wrote the reviewed set at once that a conditional write lost every one of
+    its bounded retries: nothing of this verdict beyond what is complete was written; decide again."""
+
+
+class UnsafeImageName(ReviewError):
+    """The review's id cannot name a file of the reviewed set (a separator, whitespace or a control
+    character in it): nothing was written."""

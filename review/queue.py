@@ -13,12 +13,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from review.exceptions import ReviewAlreadyEnded, ReviewNotFound
+from review.exceptions import ReviewAlreadyEnded, ReviewError, ReviewNotFound
 from review.verdicts import PendingReview, pending_review
 
 CLAIM_SECONDS = 300  # the queue's own VisibilityTimeout: five minutes a photo
 # what Step Functions answers a token whose task no longer waits
 ENDED_TASK_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
+# what SQS answers a receipt handle whose claim lapsed or whose message is gone
+STALE_HANDLE_ERRORS = ("ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight")
+FIND_LIMIT = 100  # messages a decide looks through for one id
 
 
 def claims_path() -> Path:
@@ -67,16 +70,64 @@ def remember(path: Path, reviews: list[PendingReview]) -> None:
 
 
 def find_review(sqs: Any, queue_url: str, review_id: str, path: Path) -> PendingReview:
-    """The review with that id: claimed here before, or still in the queue."""
+    """The review with that id: claimed here before, or still in the queue. Every other message
+    received on the way goes back at once (visibility 0), so an unknown id hides no one's review.
+
+    SQS has no look without a receive, and each receive adds one to a message's
+    ApproximateReceiveCount, which the queue's redrive policy (maxReceiveCount 10) compares and
+    which handing the message back does not undo. So the claims file is read first (no receive),
+    messages are received ten at a time and the search stops at the one wanted, the fewest receives
+    AWS allows; an unknown id still counts one receive on each visible message (docs/review.md)."""
     claims = load_claims(path)
     if review_id in claims:
         return PendingReview(**claims[review_id])
-    for review in claim(sqs, queue_url):
-        if review.id == review_id:
-            return review
+    others: list[dict] = []
+    try:
+        while len(others) < FIND_LIMIT:
+            messages = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=min(10, FIND_LIMIT - len(others)),
+                VisibilityTimeout=CLAIM_SECONDS,
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            if not messages:
+                break
+            found = None
+            for message in messages:
+                review = pending_review(message)
+                if review.id == review_id:
+                    found = review  # SQS may deliver one twice: the later handle is the live one
+                else:
+                    others.append(message)
+            if found is not None:
+                return found
+    finally:
+        release_messages(sqs, queue_url, [message["ReceiptHandle"] for message in others])
     raise ReviewNotFound(
         f"no pending review {review_id!r}: decided already, timed out, or claimed by another reviewer"
     )
+
+
+def release_messages(sqs: Any, queue_url: str, receipt_handles: list[str]) -> None:
+    """Make these received messages visible again now (ChangeMessageVisibilityBatch, ten at a time,
+    VisibilityTimeout 0). A handle gone stale (the message deleted or received again meanwhile)
+    has nothing left to hand back."""
+    for start in range(0, len(receipt_handles), 10):
+        batch = receipt_handles[start : start + 10]
+        answer = sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(number), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for number, handle in enumerate(batch)
+            ],
+        )
+        for failed in answer.get("Failed", []):
+            # AWS names these with an AWS.SimpleQueueService. prefix in some protocols
+            if failed.get("Code", "").rsplit(".", 1)[-1] not in STALE_HANDLE_ERRORS:
+                raise ReviewError(
+                    f"could not hand a received review back to the queue: {failed.get('Code')} "
+                    f"{failed.get('Message', '')}".strip()
+                )
 
 
 def forget(path: Path, review_id: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from review import dataset, queue
-from review.exceptions import ReviewAlreadyEnded
+from review.exceptions import ReviewAlreadyEnded, ReviewError
 from review.stack import ReviewStack
 from review.verdicts import (
     LABELS,
@@ -23,8 +23,7 @@ from review.verdicts import (
 
 logger = logging.getLogger(__name__)
 METRICS_NAMESPACE = "SconesUnlimited/VehicleClassifier"
-# what SQS answers a receipt handle whose claim lapsed or whose message is gone
-STALE_HANDLE_ERRORS = ("ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight")
+STALE_HANDLE_ERRORS = queue.STALE_HANDLE_ERRORS
 
 
 @dataclass
@@ -43,12 +42,19 @@ class Reviews:
         message, count it. Raises ReviewAlreadyEnded (after deleting the stale message)."""
         check_verdict(verdict)
         sqs = self.session.client("sqs")
+        claimed_before = review_id in queue.load_claims(self.claims)
         review = queue.find_review(sqs, self.stack.queue_url, review_id, self.claims)
         # every verdict is recorded (the report counts them all); a label is also training data,
-        # even when the execution has ended
-        written = dataset.add_verdict(
-            self.session.client("s3"), self.stack.bucket, self.stack.prefix, review, verdict
-        )
+        # even when the execution has ended. A review is decided once: another verdict on it is
+        # refused (VerdictAlreadyGiven) before anything is written or answered
+        try:
+            written = dataset.add_verdict(
+                self.session.client("s3"), self.stack.bucket, self.stack.prefix, review, verdict
+            )
+        except ReviewError:
+            if not claimed_before:  # received just now: back to the queue, nothing changed
+                queue.release_messages(sqs, self.stack.queue_url, [review.receipt_handle])
+            raise
         try:
             if verdict in LABELS:
                 queue.send_verdict(

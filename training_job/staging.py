@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from scones_core.lst import LstEntry, LstFormatError, format_lst, parse_lst
 from scones_core.project import CHANNELS, CIFAR_ARCHIVE_NAME, CIFAR_MD5, CIFAR_URL, TRAIN, VALIDATION
 from training_job import channels, cifar
 from training_job.exceptions import DatasetError, NotStagedError, TrainingJobCommandError
+
+logger = logging.getLogger(__name__)
 
 _CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".lst": "text/plain"}
 
@@ -189,14 +192,17 @@ def reviewed_location(cloudformation: Any, stack_name: str) -> str:
 
 def read_reviewed(s3: Any, uri: str, *, workers: int = 16) -> list[channels.ReviewedPhoto]:
     """Every line of the reviewed set's .lst with its image's bytes, in .lst order; an empty list
-    when the set has no .lst yet (nobody has given a verdict)."""
-    from scones_core.reviewed_dataset import IMAGES, read_entries, reviewed_prefix
+    when the set has no .lst yet (nobody has given a verdict). Lines that are no ``.lst`` entry
+    with a safe name are logged by number and text, and skipped."""
+    from scones_core.reviewed_dataset import IMAGES, read_reviewed_lst, reviewed_prefix
 
     bucket, prefix = reviewed_prefix(uri)
-    try:
-        entries = read_entries(s3, bucket, prefix)
-    except LstFormatError as error:
-        raise DatasetError(f"{uri}: {error}") from error
+    # leniently: a line no reader can use (an older review wrote a key's tab into one) is named
+    # and skipped, never the end of staging
+    lst = read_reviewed_lst(s3, bucket, prefix)
+    for line in lst.skipped:
+        logger.warning("training_job: the reviewed data set at %s: %s", uri, line)
+    entries = lst.entries
 
     def fetch(entry: LstEntry) -> channels.ReviewedPhoto:
         from botocore.exceptions import ClientError

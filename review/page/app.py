@@ -16,7 +16,13 @@ import posixpath
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, abort, jsonify, render_template, request
 
-from review.exceptions import ReviewAlreadyEnded, ReviewError, ReviewNotFound, ReviewUsageError
+from review.exceptions import (
+    ReviewAlreadyEnded,
+    ReviewError,
+    ReviewNotFound,
+    ReviewUsageError,
+    VerdictAlreadyGiven,
+)
 from review.page.desk import ReviewDesk
 from review.verdicts import LABELS, VERDICTS, PendingReview
 
@@ -77,7 +83,7 @@ def error_answer(error: Exception) -> tuple[Response, int]:
     """A failure as the page shows it: ``kind`` tells the page what to do next."""
     if isinstance(error, ReviewUsageError):
         return jsonify(kind="usage", message=str(error)), 400
-    if isinstance(error, ReviewAlreadyEnded | ReviewNotFound):
+    if isinstance(error, ReviewAlreadyEnded | ReviewNotFound | VerdictAlreadyGiven):
         return jsonify(kind="too_late", message=str(error)), 409
     if isinstance(error, BotoCoreError | ClientError):
         return jsonify(kind="aws", message=f"AWS refused: {error}"), 502

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from review.exceptions import ReviewAlreadyEnded, ReviewNotFound
+from review.exceptions import ReviewAlreadyEnded, ReviewNotFound, VerdictAlreadyGiven
 from review.queue import CLAIM_SECONDS
 from review.verdicts import PendingReview, check_verdict
 
@@ -65,8 +65,8 @@ class ReviewDesk:
             self.held(review_id)
             try:
                 decided = self._reviews.decide(review_id, verdict)
-            except (ReviewAlreadyEnded, ReviewNotFound):
-                self._drop(review_id)  # nothing left to decide: the page moves on
+            except (ReviewAlreadyEnded, ReviewNotFound, VerdictAlreadyGiven):
+                self._drop(review_id)  # nothing left to decide (or decided otherwise): the page moves on
                 raise
             # any other failure (AWS refused, the network) keeps the claim: the verdict can be sent again
             self._drop(review_id)

@@ -14,7 +14,8 @@ beside its code:
 * ``speed``: what moto does again for every execution, path or request, done once;
 * ``executions``: StartExecution checked as AWS checks it; ended executions forgotten;
 * ``task_callbacks``: SendTaskFailure's cause passed on;
-* ``map_runs``: the Distributed Map (its plain logic in ``aws.distributed_map``).
+* ``map_runs``: the Distributed Map (its plain logic in ``aws.distributed_map``);
+* ``s3_conditional_writes``: PutObject's If-Match / If-None-Match atomic, as S3's.
 
 Two groups: the interpreter's (``install("interpreter")``, in the stack's process, where moto's
 Step Functions interpreter runs) and the server's (``install("server")``, in every process that
@@ -49,6 +50,7 @@ from local_stack.aws.moto_patches import (  # noqa: E402
     lambda_invoke,
     logs,
     map_runs,
+    s3_conditional_writes,
     speed,
     task_callbacks,
     threads,
@@ -90,7 +92,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *task_callbacks.PATCHES,
         *map_runs.PATCHES,
     ),
-    "server": speed.SERVER,
+    "server": (*speed.SERVER, *s3_conditional_writes.PATCHES),
 }
 
 _applied: dict[Patch, Any] = {}  # patch -> the original it replaced

@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from monitoring.cli import main
 from review import dataset
+from review.exceptions import VerdictAlreadyGiven
 from review.verdicts import PendingReview
 
 BUCKET = "scones-images"
@@ -152,18 +153,16 @@ def test_a_verdict_given_twice_leaves_the_records_as_they_were(reviewed_set):
 
     after = reviewed_set.get_object(Bucket=BUCKET, Key="reviewed/verdicts.jsonl")
     assert after["ETag"] == before["ETag"]  # not even rewritten: the first decided_at stays
-    # a changed verdict replaces its record in place, and neither takes the photo out of the .lst
-    dataset.add_verdict(
-        reviewed_set, BUCKET, "reviewed/", review, "neither", datetime(2027, 1, 1, tzinfo=UTC)
-    )
+    # a review is decided once: another verdict is refused by name and changes nothing
+    with pytest.raises(VerdictAlreadyGiven, match="r-3 was decided 'motorcycle'"):
+        dataset.add_verdict(
+            reviewed_set, BUCKET, "reviewed/", review, "neither", datetime(2027, 1, 1, tzinfo=UTC)
+        )
     records = dataset.read_verdicts(reviewed_set, BUCKET, "reviewed/")
     assert [r["id"] for r in records] == ["r-1", "r-2", "r-3", "r-4", "r-5"]
-    assert (records[2]["verdict"], records[2]["image"], records[2]["decided_at"]) == (
-        "neither",
-        None,
-        "2027-01-01T00:00:00Z",
-    )
-    assert "r-3.png" not in [e.path for e in dataset.read_entries(reviewed_set, BUCKET, "reviewed/")]
+    assert (records[2]["verdict"], records[2]["image"]) == ("motorcycle", "r-3.png")
+    assert reviewed_set.get_object(Bucket=BUCKET, Key="reviewed/verdicts.jsonl")["ETag"] == before["ETag"]
+    assert "r-3.png" in [e.path for e in dataset.read_entries(reviewed_set, BUCKET, "reviewed/")]
 
 
 def test_an_older_set_without_records_counts_its_labels_only(aws_credentials, capture, tmp_path):

@@ -49,18 +49,24 @@ def claim(
     """Receive up to ``limit`` pending reviews, hidden from other reviewers for ``claim_seconds``."""
     claimed: dict[str, PendingReview] = {}
     while len(claimed) < limit:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=min(10, limit - len(claimed)),
-            VisibilityTimeout=claim_seconds,
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
+        messages = _receive(sqs, queue_url, limit - len(claimed), claim_seconds)
         if not messages:
             break
         for message in messages:
             review = pending_review(message)
             claimed[review.id] = review  # SQS may deliver one twice: the later handle is the live one
     return list(claimed.values())
+
+
+def _receive(sqs: Any, queue_url: str, wanted: int, claim_seconds: int) -> list[dict]:
+    """One ReceiveMessage of at most ``wanted`` (ten at the most, SQS's limit), without waiting:
+    each message received is claimed, hidden from other reviewers for ``claim_seconds``."""
+    return sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=min(10, wanted),
+        VisibilityTimeout=claim_seconds,
+        WaitTimeSeconds=0,
+    ).get("Messages", [])
 
 
 def remember(path: Path, reviews: list[PendingReview]) -> None:
@@ -84,12 +90,7 @@ def find_review(sqs: Any, queue_url: str, review_id: str, path: Path) -> Pending
     others: list[dict] = []
     try:
         while len(others) < FIND_LIMIT:
-            messages = sqs.receive_message(
-                QueueUrl=queue_url,
-                MaxNumberOfMessages=min(10, FIND_LIMIT - len(others)),
-                VisibilityTimeout=CLAIM_SECONDS,
-                WaitTimeSeconds=0,
-            ).get("Messages", [])
+            messages = _receive(sqs, queue_url, FIND_LIMIT - len(others), CLAIM_SECONDS)
             if not messages:
                 break
             found = None

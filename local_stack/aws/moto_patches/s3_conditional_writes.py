@@ -36,20 +36,15 @@ def lock_for(bucket: str, key: str) -> threading.RLock:
     return _locks[hash((bucket, key)) % STRIPES]
 
 
-def _put_object_atomic(original: Callable) -> Callable:
-    def put_object(self: Any) -> Any:
+def _under_the_keys_lock(original: Callable) -> Callable:
+    """``S3Response.put_object(self)`` or ``get_object(self)`` (the key is the request's) holding
+    its key's lock: a put's check and store are one step, and a get reads one whole object."""
+
+    def under_lock(self: Any) -> Any:
         with lock_for(self.bucket_name, self.parse_key_name()):
             return original(self)
 
-    return put_object
-
-
-def _get_object_whole(original: Callable) -> Callable:
-    def get_object(self: Any) -> Any:
-        with lock_for(self.bucket_name, self.parse_key_name()):
-            return original(self)
-
-    return get_object
+    return under_lock
 
 
 def _head_object_whole(original: Callable) -> Callable:
@@ -61,8 +56,8 @@ def _head_object_whole(original: Callable) -> Callable:
 
 
 PATCHES = (
-    Patch("moto.s3.responses:S3Response.put_object", ("self",), _put_object_atomic),
-    Patch("moto.s3.responses:S3Response.get_object", ("self",), _get_object_whole),
+    Patch("moto.s3.responses:S3Response.put_object", ("self",), _under_the_keys_lock),
+    Patch("moto.s3.responses:S3Response.get_object", ("self",), _under_the_keys_lock),
     Patch(
         "moto.s3.responses:S3Response.head_object",
         ("self", "bucket_name", "query", "key_name", "headers"),

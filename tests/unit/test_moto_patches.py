@@ -42,17 +42,6 @@ DEFINITION = json.dumps(
 
 
 @pytest.fixture
-def pristine_moto():
-    """moto as shipped for the test, the patches as they were afterwards."""
-    was_installed = bool(moto_patches.installed())
-    moto_patches.uninstall()
-    yield
-    moto_patches.uninstall()
-    if was_installed:
-        moto_patches.install()
-
-
-@pytest.fixture
 def patched(pristine_moto):
     moto_patches.install()
     yield

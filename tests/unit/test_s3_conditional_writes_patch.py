@@ -26,16 +26,6 @@ BARRIER_SECONDS = 120
 
 
 @pytest.fixture
-def pristine_moto():
-    was_installed = bool(moto_patches.installed())
-    moto_patches.uninstall()
-    yield
-    moto_patches.uninstall()
-    if was_installed:
-        moto_patches.install()
-
-
-@pytest.fixture
 def slow_store(monkeypatch):
     """moto's store, a little later than its check: the window two writers race in."""
     original = S3Backend.put_object

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from functools import cache
 
 import boto3
@@ -63,12 +64,32 @@ def sagemaker_runtime_client():
     )
 
 
-def invoke_endpoint(endpoint_name: str, image: bytes, content_type: str) -> bytes:
+# The answer's type we ask for; and what a response without its ContentType or
+# InvokedProductionVariant header is taken to be (an endpoint of one variant).
+ACCEPT = "application/json"
+DEFAULT_VARIANT = "AllTraffic"
+
+
+@dataclass(frozen=True)
+class EndpointAnswer:
+    """The endpoint's answer as data capture keeps it: the body, its content type, and the
+    production variant that gave it (the capture's key names it)."""
+
+    body: bytes
+    content_type: str = ACCEPT
+    variant: str = DEFAULT_VARIANT
+
+
+def invoke_endpoint(endpoint_name: str, image: bytes, content_type: str) -> EndpointAnswer:
     try:
         response = sagemaker_runtime_client().invoke_endpoint(
-            EndpointName=endpoint_name, ContentType=content_type, Accept="application/json", Body=image
+            EndpointName=endpoint_name, ContentType=content_type, Accept=ACCEPT, Body=image
         )
-        return response["Body"].read()
+        return EndpointAnswer(
+            response["Body"].read(),
+            response.get("ContentType") or ACCEPT,
+            response.get("InvokedProductionVariant") or DEFAULT_VARIANT,
+        )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", str(error))

@@ -6,7 +6,9 @@ class InvalidEvent(ValueError):
 
 
 class InvalidConfiguration(ValueError):
-    """ENDPOINT_NAME is missing or empty (a deployment mistake, found at cold start)."""
+    """ENDPOINT_NAME is missing or empty, or a setting (the endpoint timeout, the capture's
+    mode, destination or sampling) is not one the template allows: a deployment mistake, found
+    at cold start."""
 
 
 class EndpointError(RuntimeError):

@@ -68,7 +68,37 @@ def roles(transformed) -> dict[str, dict]:
 
 
 def statements(role: dict) -> list[dict]:
-    return [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    """The statements the role has whatever the parameters (none under an Fn::If)."""
+    return [
+        s
+        for policy in role.get("Policies", [])
+        for s in policy["PolicyDocument"]["Statement"]
+        if "Fn::If" not in s
+    ]
+
+
+def conditional_statements(role: dict) -> dict[str, list[dict]]:
+    """{condition: the statements it adds}: ``Fn::If [condition, statement, AWS::NoValue]``."""
+    added: dict[str, list[dict]] = {}
+    for policy in role.get("Policies", []):
+        for s in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in s:
+                condition, when_true, when_false = s["Fn::If"]
+                assert when_false == {"Ref": "AWS::NoValue"}, f"{condition}: a statement either way"
+                added.setdefault(condition, []).append(when_true)
+    return added
+
+
+def every_statement(role: dict) -> list[dict]:
+    """The role's statements under any parameters."""
+    return statements(role) + [s for added in conditional_statements(role).values() for s in added]
+
+
+def resource_choices(resource) -> list:
+    """A resource, or each branch of its Fn::If."""
+    if isinstance(resource, dict) and "Fn::If" in resource:
+        return [r for branch in resource["Fn::If"][1:] for r in resource_choices(branch)]
+    return [resource]
 
 
 def as_list(value) -> list:
@@ -78,13 +108,15 @@ def as_list(value) -> list:
 def wildcard_problem(statement: dict) -> str | None:
     """Why the statement's wildcard resource is not one AWS requires, or None."""
     actions = set(as_list(statement["Action"]))
-    for resource in as_list(statement["Resource"]):
+    for resource in [r for listed in as_list(statement["Resource"]) for r in resource_choices(listed)]:
         text = json.dumps(resource)
         if resource == "*":
             if not actions <= RESOURCELESS_ACTIONS:
                 return f"{sorted(actions - RESOURCELESS_ACTIONS)} on '*'"
         elif "*" in text:
             sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+            if isinstance(sub, list):  # Fn::Sub [string, {its variables}]: the string is the ARN
+                sub = sub[0]
             if sub in CHILD_EXECUTIONS_OF_THE_BATCH and actions <= {
                 "states:DescribeExecution",
                 "states:StopExecution",
@@ -93,6 +125,10 @@ def wildcard_problem(statement: dict) -> str | None:
             # objects under the upload prefix: UploadPrefix's AllowedPattern makes it a non-empty
             # folder ("a/", "a/b/"), so this is "<bucket ARN>/<prefix>/*" too
             if isinstance(sub, str) and sub.endswith("}/${UploadPrefix}*") and sub.count("*") == 1:
+                continue
+            # objects under one endpoint's folder (the capture): EndpointName's AllowedPattern
+            # makes it a non-empty name without a slash, so this is "<bucket>/.../<endpoint>/*"
+            if isinstance(sub, str) and sub.endswith("/${EndpointName}/*") and sub.count("*") == 1:
                 continue
             # objects under a fixed prefix of one bucket: "<bucket ARN>/<prefix>/*"
             if not (isinstance(sub, str) and sub.endswith("/*") and sub.count("*") == 1 and "}/" in sub):
@@ -107,10 +143,31 @@ def test_no_statement_grants_a_wildcard_resource_aws_does_not_require(roles):
     problems = {
         f"{name}: {problem}"
         for name, role in roles.items()
-        for statement in statements(role)
+        for statement in every_statement(role)
         if statement["Effect"] == "Allow" and (problem := wildcard_problem(statement))
     }
     assert problems == set()
+
+
+def test_classify_image_writes_capture_only_under_capture_mode_function(roles):
+    """CaptureMode Function adds PutObject on the endpoint's own capture folder, nothing to read
+    or delete; a KMS key adds GenerateDataKey on that key alone. CaptureMode Endpoint adds nothing
+    (test_each_function_may_do_its_one_job)."""
+    added = conditional_statements(roles["ClassifyImageFunctionRole"])
+    assert set(added) == {"CaptureInFunction", "CaptureWithKmsKey"}
+    (write,) = added["CaptureInFunction"]
+    assert (write["Effect"], write["Action"]) == ("Allow", "s3:PutObject")
+    assert resource_choices(write["Resource"]) == [
+        {"Fn::Sub": "${ImageBucket.Arn}/data-capture/${EndpointName}/*"},
+        {
+            "Fn::Sub": [
+                "arn:${AWS::Partition}:s3:::${Destination}/${EndpointName}/*",
+                {"Destination": {"Fn::Select": [1, {"Fn::Split": ["s3://", {"Ref": "CaptureDestination"}]}]}},
+            ]
+        },
+    ]
+    (encrypt,) = added["CaptureWithKmsKey"]
+    assert (encrypt["Action"], encrypt["Resource"]) == ("kms:GenerateDataKey", {"Ref": "CaptureKmsKeyArn"})
 
 
 def test_no_role_gets_a_managed_policy_that_grants_more(roles):

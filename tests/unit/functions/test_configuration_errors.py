@@ -14,10 +14,17 @@ from tests.conftest import TEST_ENDPOINT_NAME
 REQUIRED_CONFIGURATION = [
     ("ClassifyImageFunction", "ENDPOINT_NAME", TEST_ENDPOINT_NAME),
     ("ClassifyImageFunction", "ENDPOINT_TIMEOUT_SECONDS", "10"),
+    # CaptureMode Function: the function writes the capture (Endpoint: it needs neither of the next two)
+    ("ClassifyImageFunction", "CAPTURE_MODE", "Function"),
+    ("ClassifyImageFunction", "CAPTURE_DESTINATION", "s3://capture-bucket/data-capture"),
+    ("ClassifyImageFunction", "CAPTURE_SAMPLING_PERCENTAGE", "100"),
     ("FilterInferencesFunction", "CONFIDENCE_THRESHOLD", "0.93"),
     ("SerializeImageDataFunction", "MAX_IMAGE_SIDE", "256"),
     ("SerializeImageDataFunction", "MAX_UPLOAD_BYTES", "26214400"),
 ]
+
+# (function, variable): read when set, not needed otherwise (a KMS key only for a KMS-encrypted capture)
+OPTIONAL_CONFIGURATION = [("ClassifyImageFunction", "CAPTURE_KMS_KEY_ARN")]
 
 COLD_START = """
 try:
@@ -48,7 +55,9 @@ def test_these_are_all_the_variables_template_yaml_gives_the_functions(template)
         if resource["Type"] == "AWS::Serverless::Function"
         for variable in resource["Properties"].get("Environment", {}).get("Variables", {})
     }
-    assert given == {(function, variable) for function, variable, _ in REQUIRED_CONFIGURATION}
+    assert given == {(function, variable) for function, variable, _ in REQUIRED_CONFIGURATION} | set(
+        OPTIONAL_CONFIGURATION
+    )
 
 
 @pytest.mark.parametrize(("function", "variable", "value"), REQUIRED_CONFIGURATION)

@@ -68,7 +68,7 @@ class Batch:
 
     def endpoint_answers(self, monkeypatch, answers: dict[bytes, list[float]]) -> None:
         def invoke_endpoint(endpoint_name, image, content_type):
-            return json.dumps(answers[image]).encode()
+            return self.classify.endpoint.EndpointAnswer(json.dumps(answers[image]).encode())
 
         monkeypatch.setattr(self.classify.app, "invoke_endpoint", invoke_endpoint)
 

@@ -26,6 +26,8 @@ _FLAGS = {
     "ReviewTimeoutSeconds": "--review-timeout-seconds",
     "BatchSize": "--batch-size",
     "BatchMaxConcurrency": "--batch-max-concurrency",
+    "CaptureMode": "--capture-mode",
+    "CaptureSamplingPercentage": "--sampling-percentage",
 }
 
 
@@ -53,6 +55,11 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-name", default=DEFAULT_ENDPOINT_NAME)
     parser.add_argument("--bucket", default=DEFAULT_BUCKET)
     parser.add_argument("--sampling-percentage", type=int, default=100, help="data capture sampling (0-100)")
+    parser.add_argument(
+        "--capture-mode",
+        help="CaptureMode: Endpoint (the endpoint captures, the default) or Function (ClassifyImage "
+        "writes the capture; the endpoint captures nothing, as a serverless one cannot)",
+    )
     parser.add_argument(
         "--endpoint-fail-rate", type=float, default=0.0, help="share of endpoint calls throttled"
     )
@@ -124,7 +131,8 @@ def start_stack(args: argparse.Namespace):
         model_path=model,
         endpoint_name=args.endpoint_name,
         bucket=args.bucket,
-        sampling_percentage=args.sampling_percentage,
+        # under CaptureMode Function the endpoint captures nothing: ClassifyImage samples instead
+        sampling_percentage=0 if parameters.get("CaptureMode") == "Function" else args.sampling_percentage,
         endpoint_fail_rate=args.endpoint_fail_rate,
         endpoint_latency_ms=args.endpoint_latency_ms,
         seed=args.seed,
@@ -196,6 +204,9 @@ def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
     for parameter, option in (("BatchSize", "batch_size"), ("BatchMaxConcurrency", "batch_max_concurrency")):
         if getattr(args, option, None) is not None:
             parameters[parameter] = str(getattr(args, option))
+    if getattr(args, "capture_mode", None) is not None:
+        parameters["CaptureMode"] = args.capture_mode
+        parameters["CaptureSamplingPercentage"] = str(args.sampling_percentage)
     values = {**parameters, "EndpointName": args.endpoint_name}
     try:
         template.check_parameters(values)

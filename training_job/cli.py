@@ -1,4 +1,4 @@
-"""`python -m training_job <command>`: stage, train, deploy, teardown (+ train-local, evaluate).
+"""`python -m training_job <command>`: stage, train, deploy, teardown (+ train-local, evaluate, cost).
 
 This module only builds the parser and dispatches: each command is a module of
 ``training_job/commands/`` with its options (``add_arguments``) and its ``run``. Nothing heavy is
@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from training_job.commands import deploy, evaluate, stage, teardown, train, train_local
+from training_job.commands import cost, deploy, evaluate, stage, teardown, train, train_local
 from training_job.commands.cloud import common_options
 
 #: The commands that talk to AWS (they share --region, --profile and --quiet), then the local ones.
 CLOUD_COMMANDS = (stage, train, deploy, teardown)
-LOCAL_COMMANDS = (train_local, evaluate)
+LOCAL_COMMANDS = (train_local, evaluate, cost)
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2

@@ -26,6 +26,12 @@ reads the variant's autoscaling first, whatever the options: on an autoscaled va
 keeps the instance count autoscaling reached (RetainAllVariantProperties), and an update that
 changes the instance type, which SageMaker refuses on an autoscaled variant, deregisters it
 first and registers it again (as it was, or as asked) once the endpoint is InService.
+
+With `ServerlessOptions` (`--serverless`), the variant carries a ServerlessConfig and the config
+no DataCaptureConfig (serverless endpoints support neither capture nor instance autoscaling nor
+guarded rollouts: training_job/serverless.py refuses them by name); an existing serverless
+endpoint is updated with a plain UpdateEndpoint, and an instance-based one is refused, as AWS
+does not convert it.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from training_job.training import assigned, core_tags
 if TYPE_CHECKING:
     from training_job.autoscaling import AutoscalingOptions, AutoscalingPlan
     from training_job.rollout import RolloutOptions, RolloutPlan
+    from training_job.serverless import ServerlessOptions
     from training_job.smoke import SmokeResult
 
 VARIANT_NAME = "AllTraffic"
@@ -72,10 +79,11 @@ class DeployConfig:
     model_data: str
     endpoint_name: str
     role_arn: str
-    capture_s3_uri: str
+    capture_s3_uri: str | None = None  # None: no data capture (a serverless endpoint)
     instance_type: str = DEFAULT_ENDPOINT_INSTANCE
     instance_count: int = 1
     sampling_percentage: int = 100
+    serverless: ServerlessOptions | None = None  # a ServerlessConfig instead of instances
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,26 @@ def endpoint_config_request(config: DeployConfig, config_name: str, model_name: 
             ),
         ),
         "tags": core_tags(project_tags(config.endpoint_name)),
+    }
+
+
+def serverless_endpoint_config_request(
+    config: DeployConfig, config_name: str, model_name: str
+) -> dict[str, Any]:
+    """CreateEndpointConfig as the API takes it: one variant with a ServerlessConfig, no instance
+    type or count, no DataCaptureConfig (the serverless guide's "Create an endpoint configuration").
+
+    Sent through the boto3 client, not sagemaker-core: its shape (2.27.0) serializes
+    ``memory_size_in_mb`` as ``MemorySizeInMb``, a member the API does not have."""
+    variant = {
+        "VariantName": VARIANT_NAME,
+        "ModelName": model_name,
+        "ServerlessConfig": config.serverless.request(),
+    }
+    return {
+        "EndpointConfigName": config_name,
+        "ProductionVariants": [variant],
+        "Tags": project_tags(config.endpoint_name),
     }
 
 
@@ -245,6 +273,11 @@ def plan_deploy(
             f"`python -m training_job teardown --endpoint-name {config.endpoint_name}` and deploy again"
         )
     name = versioned_name(config.endpoint_name, now)
+    if config.serverless is not None:
+        from training_job.serverless import refuse_conversion
+
+        refuse_conversion(endpoint, config.endpoint_name)
+        return DeployPlan(endpoint, name)  # a plain create or UpdateEndpoint: no rollout, no autoscaling
     scaling = plan_endpoint_autoscaling(session, config, endpoint, autoscaling)
     planned = None
     if endpoint is not None and rollout is not None:
@@ -311,6 +344,8 @@ def plan_endpoint_autoscaling(
 
 
 def new_config_detail(config: DeployConfig, retained_instances: int | None = None) -> str:
+    if config.serverless is not None:
+        return f"model {config.model_data}, {config.serverless.line()}, no data capture"
     count = f"{config.instance_count} x {config.instance_type}"
     if retained_instances is not None:
         count = f"{config.instance_type}, {retained_instances} instance(s) kept from the autoscaled endpoint"
@@ -420,7 +455,13 @@ def deploy(
     try:
         Model.create(**model_request(config, name, region), session=session, region=region)
         created.append(("model", name))
-        EndpointConfig.create(**endpoint_config_request(config, name, name), session=session, region=region)
+        if config.serverless is not None:
+            request = serverless_endpoint_config_request(config, name, name)
+            sagemaker_core_client(session).create_endpoint_config(**request)
+        else:
+            EndpointConfig.create(
+                **endpoint_config_request(config, name, name), session=session, region=region
+            )
         created.append(("endpoint config", name))
         if endpoint is None:
             endpoint_requested = True

@@ -75,3 +75,29 @@ class AutoscalingConfigError(UsageError):
     """The autoscaling options do not make a valid scalable target or policy (max >= min >= 1,
     a target above 0, cooldowns of 0 or more seconds); nothing was sent to AWS. A usage error:
     the values came from the options given."""
+
+
+class ServerlessConfigError(UsageError):
+    """`deploy --serverless` options outside what ProductionVariantServerlessConfig allows
+    (memory 1024-6144 MB in 1 GB steps, concurrency 1-200, provisioned <= max), instance options
+    given with --serverless, or serverless options without it; nothing was sent to AWS."""
+
+
+class ServerlessDataCaptureError(UsageError):
+    """Data capture asked of a serverless endpoint, which AWS does not support there; the way is
+    the stack's CaptureMode=Function. Nothing was sent to AWS."""
+
+
+class ServerlessRolloutError(UsageError):
+    """A guarded rollout (production variants, canary, linear, rollback alarms, smoke test) asked
+    of a serverless endpoint; it is updated with a plain UpdateEndpoint. Nothing was sent."""
+
+
+class ServerlessAutoscalingError(UsageError):
+    """Instance autoscaling asked of a serverless endpoint, which scales itself up to its
+    MaxConcurrency; ProvisionedConcurrency keeps some warm. Nothing was sent to AWS."""
+
+
+class ServerlessConversionError(TrainingJobCommandError):
+    """`deploy --serverless` onto an endpoint that runs on instances: AWS does not convert one to
+    serverless (UpdateEndpoint answers ValidationError), so nothing was created."""

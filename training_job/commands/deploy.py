@@ -1,5 +1,10 @@
 """``deploy``: the model onto an endpoint with data capture, created, or rolled out onto the
-existing one (smoke test, then a blue/green update with alarm rollback), optionally autoscaled."""
+existing one (smoke test, then a blue/green update with alarm rollback), optionally autoscaled;
+or, with ``--serverless``, onto a serverless endpoint that scales to zero (training_job/serverless.py).
+
+Options that have a default in one mode and no meaning in the other (instances, capture, the
+rollout) default to None here and are filled in by ``_instance_defaults``, so that ``--serverless``
+can refuse by name what was given, even when it was given at its default value."""
 
 from __future__ import annotations
 
@@ -30,14 +35,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_role_arn(p)
     p.add_argument(
         "--instance-type",
-        default=DEFAULT_ENDPOINT_INSTANCE,
-        help="(default: %(default)s, about $0.115/h on demand)",
+        help=f"(default: {DEFAULT_ENDPOINT_INSTANCE}, about $0.115/h on demand)",
     )
     p.add_argument(
         "--instance-count",
         type=bounded_int(1, 100),
-        default=1,
-        help="instances behind the endpoint, each billed (default: %(default)s; a canary or linear "
+        help="instances behind the endpoint, each billed (default: 1; a canary or linear "
         "rollout needs 2 or more)",
     )
     p.add_argument(
@@ -53,8 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sampling-percentage",
         type=percentage,
-        default=100,
-        help="share of requests captured, 0-100 (default: %(default)s)",
+        help="share of requests captured, 0-100 (default: 100)",
     )
     p.add_argument(
         "--busy-wait",
@@ -76,8 +78,45 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the plan (endpoint, old and new config, traffic, alarms, smoke test); change nothing",
     )
+    _add_serverless(p)
     _add_rollout(p)
     _add_autoscaling(p)
+
+
+def _add_serverless(p: argparse.ArgumentParser) -> None:
+    """SageMaker Serverless Inference instead of instances (training_job/serverless.py)."""
+    from training_job.serverless import DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_MB, MEMORY_SIZES_MB
+
+    g = p.add_argument_group(
+        "serverless endpoint (scales to zero)",
+        "--serverless makes the variant a ServerlessConfig: billed per request (GB-seconds of "
+        "inference and data processed), nothing while idle, a cold start after idle. AWS does not "
+        "support data capture, multiple production variants or instance autoscaling there, so "
+        "--capture-s3-uri, --sampling-percentage, the instance, rollout and autoscaling options "
+        "are refused with it: capture in ClassifyImage with the stack's CaptureMode=Function. An "
+        "instance-based endpoint cannot become serverless; a serverless one is updated in place.",
+    )
+    g.add_argument("--serverless", action="store_true", help="a serverless endpoint instead of instances")
+    # plain types: serverless.check_options refuses bad values by name (ServerlessConfigError)
+    g.add_argument(
+        "--memory-mb",
+        type=int,
+        metavar="MB",
+        help=f"MemorySizeInMB, one of {', '.join(map(str, MEMORY_SIZES_MB))} (default: {DEFAULT_MEMORY_MB})",
+    )
+    g.add_argument(
+        "--max-concurrency",
+        type=int,
+        metavar="N",
+        help=f"MaxConcurrency, 1-200: invocations past it are throttled (default: {DEFAULT_MAX_CONCURRENCY})",
+    )
+    g.add_argument(
+        "--provisioned-concurrency",
+        type=int,
+        metavar="N",
+        help="ProvisionedConcurrency, 1 to --max-concurrency: kept warm (no cold start), billed "
+        "while the endpoint exists (default: none)",
+    )
 
 
 def _add_rollout(p: argparse.ArgumentParser) -> None:
@@ -88,6 +127,7 @@ def _add_rollout(p: argparse.ArgumentParser) -> None:
         DEFAULT_CANARY_PERCENT,
         DEFAULT_LATENCY_ALARM_MS,
         DEFAULT_LINEAR_PERCENT,
+        DEFAULT_TRAFFIC,
         MAX_WAIT_SECONDS,
         TRAFFIC_TYPES,
     )
@@ -103,45 +143,41 @@ def _add_rollout(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--traffic",
         choices=list(TRAFFIC_TYPES),
-        default="canary",
-        help="how traffic moves to the new fleet (default: %(default)s; canary and linear need "
+        help=f"how traffic moves to the new fleet (default: {DEFAULT_TRAFFIC}; canary and linear need "
         "--instance-count 2 or more)",
     )
     g.add_argument(
         "--canary-percent",
         type=bounded_int(1, 50),
-        default=DEFAULT_CANARY_PERCENT,
-        help="share of the fleet the canary takes, at least one instance (default: %(default)s)",
+        help="share of the fleet the canary takes, at least one instance "
+        f"(default: {DEFAULT_CANARY_PERCENT})",
     )
     g.add_argument(
         "--linear-percent",
         type=bounded_int(10, 50),
-        default=DEFAULT_LINEAR_PERCENT,
-        help="share of the fleet each linear step takes (default: %(default)s)",
+        help=f"share of the fleet each linear step takes (default: {DEFAULT_LINEAR_PERCENT})",
     )
     g.add_argument(
         "--bake-seconds",
         type=bounded_int(0, MAX_WAIT_SECONDS),
-        default=DEFAULT_BAKE_SECONDS,
-        help="how long each step is watched before the next (default: %(default)s)",
+        help=f"how long each step is watched before the next (default: {DEFAULT_BAKE_SECONDS})",
     )
     g.add_argument(
         "--latency-alarm-ms",
         type=bounded_int(1, 60_000),
-        default=DEFAULT_LATENCY_ALARM_MS,
-        help="roll back when p90 ModelLatency stays above this, 2 minutes running (default: %(default)s)",
+        help="roll back when p90 ModelLatency stays above this, 2 minutes running "
+        f"(default: {DEFAULT_LATENCY_ALARM_MS})",
     )
     g.add_argument(
         "--stack-name",
-        default=DEFAULT_STACK_NAME,
-        help="SAM stack whose LowConfidenceShareAlarm also rolls back (default: %(default)s)",
+        help=f"SAM stack whose LowConfidenceShareAlarm also rolls back (default: {DEFAULT_STACK_NAME})",
     )
     g.add_argument("--no-stack-alarm", action="store_true", help="leave the stack's alarm out")
     g.add_argument(
         "--min-smoke-accuracy",
         type=share,
-        default=DEFAULT_MIN_SMOKE_ACCURACY,
-        help="share of the sample photos the new config must get right (default: %(default)s)",
+        help="share of the sample photos the new config must get right "
+        f"(default: {DEFAULT_MIN_SMOKE_ACCURACY})",
     )
     g.add_argument(
         "--smoke-images",
@@ -227,17 +263,27 @@ def _add_autoscaling(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from training_job import deployment
 
+    serverless = _serverless_options(args)  # checked, and what it cannot do refused, before any AWS call
+    if serverless is None:
+        _instance_defaults(args)
     baseline_uri = _baseline_destination(args)
     scaling_options = _autoscaling_options(args)  # checked before any AWS call
     opened = session(args)
+    instances = {}
+    if serverless is None:
+        instances = {
+            "capture_s3_uri": args.capture_s3_uri
+            or deployment.default_capture_uri(args.model_data, args.prefix),
+            "instance_type": args.instance_type,
+            "instance_count": args.instance_count,
+            "sampling_percentage": args.sampling_percentage,
+        }
     config = deployment.DeployConfig(
         model_data=args.model_data,
         endpoint_name=args.endpoint_name,
         role_arn=args.role_arn,
-        capture_s3_uri=args.capture_s3_uri or deployment.default_capture_uri(args.model_data, args.prefix),
-        instance_type=args.instance_type,
-        instance_count=args.instance_count,
-        sampling_percentage=args.sampling_percentage,
+        serverless=serverless,
+        **instances,
     )
     wait = {"poll_seconds": args.poll_seconds, "progress": not args.quiet}
     plan = deployment.plan_deploy(
@@ -263,7 +309,13 @@ def run(args: argparse.Namespace) -> int:
         out(done.smoke.line())
     verb = "updating" if done.updated else "creating"
     out(f"{verb} endpoint {config.endpoint_name} with endpoint config {done.endpoint_config_name}")
-    out(f"data capture: {config.sampling_percentage}% of requests and responses -> {config.capture_s3_uri}")
+    if serverless is None:
+        share = f"{config.sampling_percentage}% of requests and responses"
+        out(f"data capture: {share} -> {config.capture_s3_uri}")
+    else:
+        from training_job.serverless import CAPTURE_WAY
+
+        out(f"{serverless.line()}; no data capture on the endpoint (AWS does not support it): {CAPTURE_WAY}")
     if not args.no_wait:
         deployment.wait_in_service(done, poll_seconds=args.poll_seconds, progress=not args.quiet)
         out(f"endpoint {config.endpoint_name}: InService")
@@ -272,8 +324,84 @@ def run(args: argparse.Namespace) -> int:
             from training_job.autoscaling import applied_line
 
             out(applied_line(applied))
-    out(f"next: sam build && sam deploy --parameter-overrides EndpointName={config.endpoint_name}")
+    overrides = f"EndpointName={config.endpoint_name}" + (" CaptureMode=Function" if serverless else "")
+    out(f"next: sam build && sam deploy --parameter-overrides {overrides}")
     return 0
+
+
+#: What instance mode fills in for the options left None (the module's docstring says why).
+_SERVERLESS_ONLY = ("memory_mb", "max_concurrency", "provisioned_concurrency")
+_CAPTURE = ("capture_s3_uri", "sampling_percentage")
+_INSTANCES = ("instance_type", "instance_count")
+_ROLLOUT = (
+    "traffic",
+    "canary_percent",
+    "linear_percent",
+    "bake_seconds",
+    "latency_alarm_ms",
+    "stack_name",
+    "no_stack_alarm",
+    "min_smoke_accuracy",
+    "smoke_images",
+    "smoke_lst",
+    "no_smoke_test",
+)
+_AUTOSCALING = (
+    "autoscale_max_instances",
+    "autoscale_min_instances",
+    "autoscale_target_invocations",
+    "autoscale_scale_out_cooldown",
+    "autoscale_scale_in_cooldown",
+)
+
+
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The options of `names` that were given (a value other than None or False), as typed."""
+    return tuple("--" + name.replace("_", "-") for name in names if getattr(args, name) not in (None, False))
+
+
+def _serverless_options(args: argparse.Namespace):
+    """`--serverless` as ServerlessOptions (None without it), checked: a Serverless*Error names
+    each option AWS would refuse, or that a serverless endpoint does not support."""
+    from training_job import serverless
+    from training_job.exceptions import ServerlessConfigError
+
+    if not args.serverless:
+        named = _given(args, _SERVERLESS_ONLY)
+        if named:
+            raise ServerlessConfigError(f"{', '.join(named)} needs --serverless")
+        return None
+    serverless.refuse_unsupported(
+        serverless.Asked(
+            capture=_given(args, _CAPTURE),
+            instances=_given(args, _INSTANCES),
+            rollout=_given(args, _ROLLOUT),
+            autoscaling=_given(args, _AUTOSCALING),
+        )
+    )
+    given = {name: getattr(args, name) for name in _SERVERLESS_ONLY if getattr(args, name) is not None}
+    return serverless.check_options(serverless.ServerlessOptions(**given))
+
+
+def _instance_defaults(args: argparse.Namespace) -> None:
+    """Fill in the instance mode's defaults of the options left None."""
+    from training_job import rollout, smoke
+
+    defaults = {
+        "instance_type": DEFAULT_ENDPOINT_INSTANCE,
+        "instance_count": 1,
+        "sampling_percentage": 100,
+        "traffic": rollout.DEFAULT_TRAFFIC,
+        "canary_percent": rollout.DEFAULT_CANARY_PERCENT,
+        "linear_percent": rollout.DEFAULT_LINEAR_PERCENT,
+        "bake_seconds": rollout.DEFAULT_BAKE_SECONDS,
+        "latency_alarm_ms": rollout.DEFAULT_LATENCY_ALARM_MS,
+        "stack_name": DEFAULT_STACK_NAME,
+        "min_smoke_accuracy": smoke.DEFAULT_MIN_SMOKE_ACCURACY,
+    }
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def _autoscaling_options(args: argparse.Namespace):
@@ -372,6 +500,16 @@ def _deploy_plan_lines(plan, config) -> list[str]:
     lines = []
     if plan.rollout is not None:
         lines = rollout.plan_lines(plan.rollout)
+    elif config.serverless is not None:
+        what = f"endpoint config {plan.name} ({config.serverless.line()})"
+        if plan.endpoint is None:
+            lines = [f"endpoint {config.endpoint_name} does not exist: deploy creates it on {what}"]
+        else:
+            lines = [
+                f"endpoint {config.endpoint_name} is serverless: UpdateEndpoint moves it from "
+                f"{plan.endpoint.endpoint_config_name} onto {what}, all at once (the first requests "
+                "after it may start cold)"
+            ]
     elif plan.endpoint is None:
         lines = [
             f"endpoint {config.endpoint_name} does not exist: deploy creates it on endpoint config "

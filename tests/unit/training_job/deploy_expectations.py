@@ -82,23 +82,48 @@ def expect_alarm_states(cw, names=tuple(ALARMS), states=None):
     cw.add_response("describe_alarms", {"MetricAlarms": found}, {"AlarmNames": list(names)})
 
 
-def expect_model_and_config(sm, role_arn, instances=1, instance_type="ml.m5.large", sampling=100):
-    """CreateModel and CreateEndpointConfig (with data capture) as deploy sends them, each described back."""
-    sm.add_response(
-        "create_model",
-        {"ModelArn": f"{ARN}:model/{NAME}"},
-        {
-            "ModelName": NAME,
-            "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": MODEL_DATA},
-            "ExecutionRoleArn": role_arn,
-            "Tags": TAGS,
-        },
-    )
+def expect_model(sm, role_arn):
+    """CreateModel as deploy sends it (the built-in algorithm's image), described back."""
+    request = {
+        "ModelName": NAME,
+        "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": MODEL_DATA},
+        "ExecutionRoleArn": role_arn,
+        "Tags": TAGS,
+    }
+    assert strictly_valid("sagemaker", "CreateModel", request) == []
+    sm.add_response("create_model", {"ModelArn": f"{ARN}:model/{NAME}"}, request)
     sm.add_response(
         "describe_model",
         {"ModelName": NAME, "ModelArn": f"{ARN}:model/{NAME}", "CreationTime": STAMP},
         {"ModelName": NAME},
     )
+
+
+def serverless_config_request(serverless):
+    """CreateEndpointConfig for a serverless endpoint, as the API reference shapes it: one variant
+    with a ServerlessConfig (MemorySizeInMB, MaxConcurrency, ProvisionedConcurrency when asked)
+    and no instance type, count, weight or DataCaptureConfig
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html)."""
+    return {
+        "EndpointConfigName": NAME,
+        "ProductionVariants": [
+            {"VariantName": "AllTraffic", "ModelName": NAME, "ServerlessConfig": serverless}
+        ],
+        "Tags": TAGS,
+    }
+
+
+def expect_serverless_model_and_config(sm, role_arn, serverless):
+    """CreateModel (described back) and a serverless CreateEndpointConfig, sent through the client."""
+    expect_model(sm, role_arn)
+    request = serverless_config_request(serverless)
+    assert strictly_valid("sagemaker", "CreateEndpointConfig", request) == []
+    sm.add_response("create_endpoint_config", {"EndpointConfigArn": f"{ARN}:endpoint-config/{NAME}"}, request)
+
+
+def expect_model_and_config(sm, role_arn, instances=1, instance_type="ml.m5.large", sampling=100):
+    """CreateModel and CreateEndpointConfig (with data capture) as deploy sends them, each described back."""
+    expect_model(sm, role_arn)
     variants = [
         {
             "VariantName": "AllTraffic",

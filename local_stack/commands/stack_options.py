@@ -26,6 +26,7 @@ _FLAGS = {
     "ReviewTimeoutSeconds": "--review-timeout-seconds",
     "BatchSize": "--batch-size",
     "BatchMaxConcurrency": "--batch-max-concurrency",
+    "FunctionReservedConcurrency": "--function-reserved-concurrency",
 }
 
 
@@ -144,6 +145,12 @@ def _add_capacity_options(parser: argparse.ArgumentParser) -> None:
         "--endpoint-unlimited",
         action="store_true",
         help="answer every request at once, as fast as this machine can (no capacity)",
+    )
+    parser.add_argument(
+        "--function-reserved-concurrency",
+        type=int,
+        help="FunctionReservedConcurrency: each workflow function's reserved concurrency "
+        "(default: the template's, -1: none)",
     )
     parser.add_argument(
         "--lambda-concurrency",
@@ -283,7 +290,11 @@ def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
         parameters["LowConfidenceAction"] = args.low_confidence_action
     if getattr(args, "review_timeout_seconds", None) is not None:
         parameters["ReviewTimeoutSeconds"] = str(args.review_timeout_seconds)
-    for parameter, option in (("BatchSize", "batch_size"), ("BatchMaxConcurrency", "batch_max_concurrency")):
+    for parameter, option in (
+        ("BatchSize", "batch_size"),
+        ("BatchMaxConcurrency", "batch_max_concurrency"),
+        ("FunctionReservedConcurrency", "function_reserved_concurrency"),
+    ):
         if getattr(args, option, None) is not None:
             parameters[parameter] = str(getattr(args, option))
     values = {**parameters, "EndpointName": args.endpoint_name}

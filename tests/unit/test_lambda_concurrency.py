@@ -162,3 +162,26 @@ def test_the_interpreters_lambda_task_sees_lambda_too_many_requests_exception(la
     )
     assert error == "Lambda.TooManyRequestsException"  # what the ASL's Retry names
     assert "Status Code: 429" in cause
+
+
+# -- the template's reservation, deployed ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("parameter", "expected"), [(None, None), ("5", 5)])
+def test_the_local_deploy_reserves_what_the_template_says(parameter, expected, monkeypatch):
+    from local_stack.aws import deploy
+
+    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000")
+    parameters = {"FunctionReservedConcurrency": parameter} if parameter else {}
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        deployed = deploy.deploy(session, endpoint_name="e", bucket="scones-reserved", parameters=parameters)
+        client = session.client("lambda")
+        reserved = {
+            logical_id: client.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+            for logical_id, name in deployed.function_names.items()
+        }
+        lambda_runtime.unregister_all()
+    workflow = {"SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction"}
+    assert {reserved[logical_id] for logical_id in workflow} == {expected}
+    assert reserved["SummarizeBatchFunction"] is None

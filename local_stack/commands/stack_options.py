@@ -27,6 +27,7 @@ _FLAGS = {
     "BatchSize": "--batch-size",
     "BatchMaxConcurrency": "--batch-max-concurrency",
     "FunctionReservedConcurrency": "--function-reserved-concurrency",
+    "EndpointTimeoutSeconds": "--endpoint-timeout-seconds",
 }
 
 
@@ -106,6 +107,11 @@ def _add_capacity_options(parser: argparse.ArgumentParser) -> None:
     from local_stack.aws.endpoint_capacity import DEFAULT_INSTANCE_TYPE
     from local_stack.aws.lambda_concurrency_limits import DEFAULT_ACCOUNT_CONCURRENCY
 
+    parser.add_argument(
+        "--endpoint-timeout-seconds",
+        type=int,
+        help="EndpointTimeoutSeconds: ClassifyImage's read timeout (default: the template's)",
+    )
     parser.add_argument(
         "--endpoint-instances",
         type=int,
@@ -294,6 +300,7 @@ def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
         ("BatchSize", "batch_size"),
         ("BatchMaxConcurrency", "batch_max_concurrency"),
         ("FunctionReservedConcurrency", "function_reserved_concurrency"),
+        ("EndpointTimeoutSeconds", "endpoint_timeout_seconds"),
     ):
         if getattr(args, option, None) is not None:
             parameters[parameter] = str(getattr(args, option))

@@ -21,6 +21,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from local_stack.aws import lambda_runtime, moto_patches, stack_record
+from local_stack.aws.reserved_concurrency import apply_reserved_concurrency
 from local_stack.aws.template import Template, make_resolver
 from local_stack.errors import InvalidBucketName
 from local_stack.processes.execution_environments import ExecutionEnvironments, FunctionSpec
@@ -123,6 +124,7 @@ def deploy(
     attributes.update(log_group_attributes)
     _ensure_review_queues(session.client("sqs"), template, stack_name, resolve, attributes)
     created = _create_functions(session.client("lambda"), template, stack_name, role_arn, resolve, attributes)
+    apply_reserved_concurrency(session.client("lambda"), template, created, resolve)
     functions, environments = _run_functions(created, execution_environments, function_log)
     try:
         # a substitution may be an Fn::If on the template's Conditions (ExecutionTimeoutSeconds)

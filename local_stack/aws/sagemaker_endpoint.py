@@ -15,6 +15,8 @@ body is not a decodable image              424     ModelError (400)       no
 Accept not JSON                            424     ModelError (406)       no
 model file missing / fails to load         424     ModelError (500)       no
 ``fail_rate`` fault injected               400     ThrottlingException    yes (its own policy)
+serverless, MaxConcurrency in flight       400     ThrottlingException    yes (its own policy)
+queued past SageMaker's 60 s               424     ModelError (0)         no
 anything unexpected                        500     InternalFailure        yes
 =========================================  ======  =====================  ==================
 
@@ -28,6 +30,12 @@ permanent (no retry helps until the model is trained), so it is not a ``ServiceU
 which clients retry. The model is loaded on the first request and again on each request until
 it loads, so the endpoint can be started before the model is trained.
 
+With a ``capacity`` (:mod:`local_stack.aws.endpoint_capacity`) the endpoint serves like its
+instances: so many requests at once, each for the service time (the model's, measured here once
+it loads, unless the capacity sets one), the others queued or, serverless, throttled; a cold
+start after idle. A caller whose read timeout passes while its request waits sees botocore's
+``ReadTimeoutError``, as it would against SageMaker.
+
 Successful invocations (only those, as SageMaker captures request and response) go to an
 optional :class:`local_stack.aws.data_capture.DataCaptureWriter`.
 """
@@ -37,21 +45,26 @@ from __future__ import annotations
 import json
 import logging
 import random
+import statistics
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from local_stack.aws.data_capture import DataCaptureWriter
-from local_stack.settings import ACCOUNT_ID, REGION
+from local_stack.aws.endpoint_capacity import EndpointCapacity, Schedule, Slot, Throttled
+from local_stack.settings import ACCOUNT_ID, REGION, SAMPLES_DIR
 from training_job.local_model import MODEL_PATH
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.preprocess import UndecodableImage, decode_image
+
+MEASURED_RUNS = 20  # inferences timed, after one untimed, for the measured service time
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +101,9 @@ class LocalEndpoint:
         latency_ms: float = 0.0,
         seed: int | None = None,
         *,
+        capacity: EndpointCapacity | None = None,
+        clock: Any = time.monotonic,
+        sleep: Any = time.sleep,
         variant: str = "AllTraffic",
         account_id: str = ACCOUNT_ID,
         region: str = REGION,
@@ -105,6 +121,9 @@ class LocalEndpoint:
         self.account_id = account_id
         self.region = region
         self._rng = random.Random(seed)
+        self.capacity = capacity
+        self._clock, self._sleep = clock, sleep
+        self._schedule: Schedule | None = None
         self._session: Any = None
         self._load_lock = threading.Lock()
         self._urls = Map(
@@ -126,7 +145,22 @@ class LocalEndpoint:
             if self._session is None:
                 if not self.model_path.is_file():
                     raise FileNotFoundError(f"model file {self.model_path} not found")
-                self._session = load_session(self.model_path)
+                session = load_session(self.model_path)
+                if self.capacity is not None:
+                    self._schedule = self._new_schedule(self.capacity, session)
+                self._session = session
+
+    def _new_schedule(self, capacity: EndpointCapacity, session: Any) -> Schedule:
+        service_seconds = capacity.service_seconds
+        if service_seconds is None:
+            service_seconds = measure_service_seconds(session)
+            logger.info("endpoint %s: measured %.2f ms", self.endpoint_name, 1e3 * service_seconds)
+        return Schedule(capacity, service_seconds)
+
+    @property
+    def service_seconds(self) -> float | None:
+        """A request's service time, once the model has loaded (None without a capacity)."""
+        return self._schedule.service_seconds if self._schedule is not None else None
 
     def _model(self) -> Any:
         if self._session is None:
@@ -173,6 +207,38 @@ class LocalEndpoint:
             raise _Failure(
                 "ValidationError", 400, f"Endpoint {endpoint_name} of account {self.account_id} not found."
             )
+        slot = self._wait_for_a_worker() if self.capacity is not None else None
+        response = self._serve(request)
+        if slot is not None:
+            self._sleep_until(slot.finish_at)
+        return response
+
+    def _wait_for_a_worker(self) -> Slot:
+        """Take this request's place in the schedule and wait until a worker serves it; raise
+        SageMaker's answer where it is throttled or would wait past the invocation timeout."""
+        self._model()  # the service time is the loaded model's
+        try:
+            slot = self._schedule.take(self._clock())  # type: ignore[union-attr]
+        except Throttled as error:
+            raise _Failure("ThrottlingException", 400, f"Rate exceeded: {error}") from None
+        if slot.timed_out:
+            self._sleep_until(slot.answer_at)
+            raise self._model_error(
+                0,
+                "Your invocation timed out while waiting for a response from container primary. "
+                "Review the latency metrics for each container in Amazon CloudWatch, resolve the "
+                "issue, and try again.",
+            )
+        self._sleep_until(slot.start_at)
+        return slot
+
+    def _sleep_until(self, moment: float) -> None:
+        remaining = moment - self._clock()
+        if remaining > 0:
+            self._sleep(remaining)
+
+    def _serve(self, request: Request) -> Response:
+        """What the model container does with one request."""
         content_type = request.headers.get("Content-Type", "")
         if _media_type(content_type) not in SUPPORTED_CONTENT_TYPES:
             raise self._model_error(
@@ -223,7 +289,8 @@ class LocalEndpoint:
     # -- errors -------------------------------------------------------------------------------
 
     def _model_error(self, original_status: int, original_message: str) -> _Failure:
-        kind = "client" if original_status < 500 else "server"
+        # status 0: no answer from the container in time, which SageMaker calls a server error
+        kind = "client" if 0 < original_status < 500 else "server"
         return _Failure(
             "ModelError",
             424,
@@ -254,3 +321,17 @@ class LocalEndpoint:
         """Flush and stop the data capture, if any."""
         if self.capture is not None:
             self.capture.close()
+
+
+def measure_service_seconds(session: Any, runs: int = MEASURED_RUNS) -> float:
+    """The median time this machine takes to decode a sample photo and classify it."""
+    samples = sorted(SAMPLES_DIR.glob("*.png"))
+    body = samples[0].read_bytes() if samples else None
+    times = []
+    for run in range(runs + 1):
+        started = time.perf_counter()
+        image = decode_image(body) if body is not None else np.zeros((3, 32, 32), dtype=np.float32)
+        predict_probabilities(session, image)
+        if run:  # the first warms caches
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)

@@ -28,6 +28,8 @@ _FLAGS = {
     "BatchMaxConcurrency": "--batch-max-concurrency",
     "CaptureMode": "--capture-mode",
     "CaptureSamplingPercentage": "--sampling-percentage",
+    "FunctionReservedConcurrency": "--function-reserved-concurrency",
+    "EndpointTimeoutSeconds": "--endpoint-timeout-seconds",
 }
 
 
@@ -76,6 +78,7 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
         help="added to every endpoint call (each execution environment runs one handler at a "
         "time, so this also caps executions/s at environments x 1000 / latency)",
     )
+    _add_capacity_options(parser)
     parser.add_argument(
         "--execution-environments",
         type=int,
@@ -104,6 +107,102 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="append the functions' JSON logs and EMF metrics here (default: drop)",
     )
+
+
+def _add_capacity_options(parser: argparse.ArgumentParser) -> None:
+    """The endpoint's and Lambda's capacity (docs/local-stack.md, "Capacity")."""
+    from local_stack.aws.endpoint_capacity import DEFAULT_INSTANCE_TYPE
+    from local_stack.aws.lambda_concurrency_limits import DEFAULT_ACCOUNT_CONCURRENCY
+
+    parser.add_argument(
+        "--endpoint-timeout-seconds",
+        type=int,
+        help="EndpointTimeoutSeconds: ClassifyImage's read timeout (default: the template's)",
+    )
+    parser.add_argument(
+        "--endpoint-instances",
+        type=int,
+        help="the endpoint's InstanceCount (default: the local SageMaker's endpoint config, else 1)",
+    )
+    parser.add_argument(
+        "--endpoint-instance-type", help=f"its InstanceType (default {DEFAULT_INSTANCE_TYPE})"
+    )
+    parser.add_argument(
+        "--endpoint-workers",
+        type=int,
+        help="requests one instance serves at once (default: the instance type's vCPUs)",
+    )
+    parser.add_argument(
+        "--endpoint-service-ms",
+        type=float,
+        help="the time one request holds a worker (default: the model's, measured on this machine)",
+    )
+    parser.add_argument(
+        "--endpoint-max-concurrency",
+        type=int,
+        help="serve as a serverless endpoint with this MaxConcurrency (1-200): requests past it "
+        "are throttled (ThrottlingException), none queue",
+    )
+    parser.add_argument(
+        "--endpoint-cold-start-seconds",
+        type=float,
+        help="the first request, and the first after --endpoint-idle-seconds without one, waits "
+        "this long (default 0)",
+    )
+    parser.add_argument(
+        "--endpoint-idle-seconds",
+        type=float,
+        help="idle time after which the endpoint is cold again (default: never)",
+    )
+    parser.add_argument(
+        "--endpoint-unlimited",
+        action="store_true",
+        help="answer every request at once, as fast as this machine can (no capacity)",
+    )
+    parser.add_argument(
+        "--function-reserved-concurrency",
+        type=int,
+        help="FunctionReservedConcurrency: each workflow function's reserved concurrency "
+        "(default: the template's, -1: none)",
+    )
+    parser.add_argument(
+        "--lambda-concurrency",
+        type=int,
+        default=DEFAULT_ACCOUNT_CONCURRENCY,
+        help="the account's Lambda concurrency: invocations past it (and past a function's reserved "
+        f"concurrency) get TooManyRequestsException (default {DEFAULT_ACCOUNT_CONCURRENCY}, AWS's quota)",
+    )
+
+
+_CAPACITY_OPTIONS = {
+    "endpoint_instances": "instance_count",
+    "endpoint_instance_type": "instance_type",
+    "endpoint_workers": "workers_per_instance",
+    "endpoint_max_concurrency": "max_concurrency",
+    "endpoint_cold_start_seconds": "cold_start_seconds",
+    "endpoint_idle_seconds": "idle_seconds",
+}
+
+
+def endpoint_capacity(args: argparse.Namespace) -> dict | None:
+    """The capacity the options set (only those given: the endpoint config fills the others),
+    checked; None: unlimited."""
+    from local_stack.aws.endpoint_capacity import CapacityError, EndpointCapacity
+
+    if getattr(args, "endpoint_unlimited", False):
+        return None
+    fields = {
+        field: getattr(args, option)
+        for option, field in _CAPACITY_OPTIONS.items()
+        if getattr(args, option, None) is not None
+    }
+    if getattr(args, "endpoint_service_ms", None) is not None:
+        fields["service_seconds"] = args.endpoint_service_ms / 1000
+    try:
+        EndpointCapacity(**fields)
+    except CapacityError as error:
+        raise UsageError(f"endpoint capacity: {error}") from error
+    return fields
 
 
 def default_stack_options(**overrides: object) -> argparse.Namespace:
@@ -138,6 +237,8 @@ def start_stack(args: argparse.Namespace):
         seed=args.seed,
         function_log=args.function_log,
         retain_executions=args.retain_executions,
+        endpoint_capacity=endpoint_capacity(args),
+        lambda_concurrency=args.lambda_concurrency,
     )
     try:
         deployed = deploy.deploy(
@@ -182,6 +283,8 @@ def _check_service_options(args: argparse.Namespace, model: Path) -> Path:
         raise UsageError(f"--execution-environments {args.execution_environments}: must be 0 or more")
     if not 0 <= args.sampling_percentage <= 100:
         raise UsageError(f"--sampling-percentage {args.sampling_percentage}: must lie in 0..100")
+    if args.lambda_concurrency < 1:
+        raise UsageError(f"--lambda-concurrency {args.lambda_concurrency}: must be at least 1")
     if not 0 <= args.endpoint_fail_rate <= 1:
         raise UsageError(f"--endpoint-fail-rate {args.endpoint_fail_rate}: must lie in 0..1")
     if not model.is_file():
@@ -201,7 +304,12 @@ def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
         parameters["LowConfidenceAction"] = args.low_confidence_action
     if getattr(args, "review_timeout_seconds", None) is not None:
         parameters["ReviewTimeoutSeconds"] = str(args.review_timeout_seconds)
-    for parameter, option in (("BatchSize", "batch_size"), ("BatchMaxConcurrency", "batch_max_concurrency")):
+    for parameter, option in (
+        ("BatchSize", "batch_size"),
+        ("BatchMaxConcurrency", "batch_max_concurrency"),
+        ("FunctionReservedConcurrency", "function_reserved_concurrency"),
+        ("EndpointTimeoutSeconds", "endpoint_timeout_seconds"),
+    ):
         if getattr(args, option, None) is not None:
             parameters[parameter] = str(getattr(args, option))
     if getattr(args, "capture_mode", None) is not None:

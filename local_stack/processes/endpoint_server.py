@@ -15,12 +15,14 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from local_stack.aws.endpoint_capacity import EndpointCapacity
 from local_stack.processes.child_server import ChildServer, serve_until_stopped, start_child_server
 from local_stack.settings import LOOPBACK, REGION
 
 # A record waits at most this long in the endpoint's memory. One PUT a second costs the S3
 # process little (bench at c=16, S3's CPU per execution: 2.7-3.1 ms at 5 s, 2.4-2.7 ms at 1 s).
 CAPTURE_FLUSH_SECONDS = 1.0
+ENDPOINT_THREADS = 256
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class EndpointSettings:
     fail_rate: float = 0.0
     latency_ms: float = 0.0
     seed: int | None = None
+    # the endpoint's capacity (aws.endpoint_capacity.EndpointCapacity's fields), None: unlimited
+    capacity: dict | None = None
     host: str = LOOPBACK
     region: str = REGION
 
@@ -87,8 +91,12 @@ def _start(argument: str, listener):
         fail_rate=settings.fail_rate,
         latency_ms=settings.latency_ms,
         seed=settings.seed,
+        capacity=EndpointCapacity(**settings.capacity) if settings.capacity is not None else None,
     )
-    return serve(endpoint, name="endpoint", listener=listener)  # its close flushes the capture
+    # each queued request holds a server thread while it waits; a request past the threads would
+    # wait in the socket's backlog, out of the schedule's sight
+    # (its close flushes the capture)
+    return serve(endpoint, name="endpoint", listener=listener, threads=ENDPOINT_THREADS)
 
 
 if __name__ == "__main__":

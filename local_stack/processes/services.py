@@ -15,8 +15,10 @@ from pathlib import Path
 
 import boto3
 
-from local_stack.aws import lambda_runtime, moto_patches
+from local_stack.aws import lambda_concurrency_limits, lambda_runtime, moto_patches
+from local_stack.aws.endpoint_capacity import capacity_from_endpoint_config
 from local_stack.aws.function_logs import FunctionOutput
+from local_stack.aws.lambda_concurrency_limits import DEFAULT_ACCOUNT_CONCURRENCY
 from local_stack.aws.upload_trigger import ArmedRule, UploadRule
 from local_stack.process_state import ProcessState
 from local_stack.processes.child_server import ChildServer
@@ -113,10 +115,16 @@ def start(
     seed: int | None = None,
     function_log: Path | None = None,
     retain_executions: int = DEFAULT_RETAIN_EXECUTIONS,
+    endpoint_capacity: dict | None = None,
+    lambda_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
 ) -> LocalServices:
     """Start everything and point this process's AWS settings at it (until ``close``); the
     Step Functions here keep ``retain_executions`` ended executions per state machine."""
     state = ProcessState()
+    previous_concurrency = lambda_concurrency_limits.set_account_limit(lambda_concurrency)
+    state.on_restore(lambda: lambda_concurrency_limits.set_account_limit(previous_concurrency))
+    # moto's PutFunctionConcurrency keeps the unreserved 100 only with this quota set
+    state.set_environment({"MOTO_LAMBDA_CONCURRENCY_QUOTA": str(lambda_concurrency)})
     previous_limit = moto_patches.keep_ended_executions(retain_executions)
     state.on_restore(lambda: moto_patches.keep_ended_executions(previous_limit))
     previous_log_limit = moto_patches.keep_log_events(RETAIN_LOG_EVENTS_PER_STREAM)
@@ -162,6 +170,7 @@ def start(
                 fail_rate=endpoint_fail_rate,
                 latency_ms=endpoint_latency_ms,
                 seed=seed,
+                capacity=_with_endpoint_config(moto.url, endpoint_name, endpoint_capacity),
                 host=LOOPBACK,
                 region=REGION,
             )
@@ -172,6 +181,26 @@ def start(
         services.close()  # stop what started and give back the environment and stdout
         raise
     return services
+
+
+def _with_endpoint_config(moto_url: str, endpoint_name: str, capacity: dict | None) -> dict | None:
+    """``capacity`` over what the local SageMaker's endpoint config of ``endpoint_name`` says
+    (InstanceCount, InstanceType, ServerlessConfig), where there is one; None: unlimited."""
+    if capacity is None:
+        return None
+    sagemaker = boto3.client(
+        "sagemaker",
+        region_name=REGION,
+        endpoint_url=moto_url,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    try:
+        config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    except sagemaker.exceptions.ClientError:  # none there (a fresh stack): the flags alone
+        return capacity
+    return {**capacity_from_endpoint_config(config), **capacity}
 
 
 def _post_json(url: str, body: dict) -> None:

@@ -5,6 +5,12 @@ execution environment of its own; any other function keeps moto's behaviour. An 
 as ``{"errorType": <exception class name>, ...}`` with the function error set, as the Lambda
 runtime answers, and moto's interpreter turns that ``errorType`` into the ASL error name that
 ``Retry``/``Catch`` match.
+
+Each invocation of a registered function is first admitted by ``aws.lambda_concurrency_limits``
+(the account's concurrency, the function's reserved concurrency, read from moto's function as
+PutFunctionConcurrency or the template's ``ReservedConcurrentExecutions`` set it): one past them
+answers ``TooManyRequestsException`` (429, with Lambda's ``Reason``) to an Invoke call, and the
+interpreter's Lambda task sees the same error, ``Lambda.TooManyRequestsException``.
 """
 
 from __future__ import annotations
@@ -13,11 +19,59 @@ import importlib
 import io
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from local_stack.aws.lambda_runtime import invoker_for
+from botocore.exceptions import ClientError
+from moto.core.exceptions import JsonRESTError
+
+from local_stack.aws import lambda_concurrency_limits
+from local_stack.aws.lambda_concurrency_limits import THROTTLE_MESSAGE, ConcurrencyLimitExceeded
+from local_stack.aws.lambda_runtime import Invoker, invoker_for
 from local_stack.aws.moto_patches.patch import ASL, Patch
+from local_stack.settings import ACCOUNT_ID, REGION
+
+
+class TooManyRequests(JsonRESTError):
+    """Lambda's throttle, as Invoke answers it: 429, ``X-Amzn-ErrorType: TooManyRequestsException``
+    and a body with ``Type``, ``message`` and ``Reason`` (botocore's TooManyRequestsException shape)."""
+
+    code = 429
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("TooManyRequestsException", THROTTLE_MESSAGE)
+        self.description = json.dumps({"Reason": reason, "Type": "User", "message": THROTTLE_MESSAGE})
+
+
+def throttle_client_error(reason: str) -> ClientError:
+    """The same throttle as a boto3 Lambda client raises it, for the interpreter's in-process client."""
+    response = {
+        "Error": {"Code": "TooManyRequestsException", "Message": THROTTLE_MESSAGE},
+        "ResponseMetadata": {"HTTPStatusCode": 429, "RequestId": str(uuid.uuid4()), "HTTPHeaders": {}},
+        "Reason": reason,
+        "Type": "User",
+        "message": THROTTLE_MESSAGE,
+    }
+    return ClientError(response, "Invoke")
+
+
+def reservations(account_id: str, region: str) -> dict[str, int]:
+    """Each function's reserved concurrency in moto's Lambda (functions without one absent)."""
+    from moto.awslambda.models import lambda_backends
+
+    return {
+        function.function_name: int(function.reserved_concurrency)
+        for function in lambda_backends[account_id][region].list_functions()
+        if function.reserved_concurrency is not None
+    }
+
+
+def _admitted_invoke(
+    name: str, invoker: Invoker, event: Any, account_id: str, region: str
+) -> tuple[str, bool]:
+    with lambda_concurrency_limits.account.admitted(name, reservations(account_id, region)):
+        return invoker(event)
 
 
 def _run_registered_function(original: Callable) -> Callable:
@@ -29,7 +83,13 @@ def _run_registered_function(original: Callable) -> Callable:
         invoker = invoker_for(self.function_name)
         if invoker is None:
             return original(self, event)
-        payload, errored = invoker(event if event is not None else {})
+        try:
+            # (a stand-in without an account or region is counted in the local stack's)
+            account_id, region = getattr(self, "account_id", ACCOUNT_ID), getattr(self, "region", REGION)
+            event = event if event is not None else {}
+            payload, errored = _admitted_invoke(self.function_name, invoker, event, account_id, region)
+        except ConcurrencyLimitExceeded as throttled:
+            raise TooManyRequests(throttled.reason) from None
         return payload, errored, ""
 
     return _invoke_lambda
@@ -62,7 +122,12 @@ class _InProcessLambda:
         invoker = invoker_for(name)
         if invoker is None:
             return self._client.invoke(**parameters)
-        payload, errored = invoker(json.loads(parameters.get("Payload") or b"{}"))
+        try:
+            event = json.loads(parameters.get("Payload") or b"{}")
+            region = self._client.meta.region_name
+            payload, errored = _admitted_invoke(name, invoker, event, ACCOUNT_ID, region)
+        except ConcurrencyLimitExceeded as throttled:
+            raise throttle_client_error(throttled.reason) from None
         response = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": io.BytesIO(payload.encode())}
         if errored:
             response["FunctionError"] = "Unhandled"

@@ -53,6 +53,10 @@ class BatchFailed(LocalStackError):
         self.error, self.cause = error, cause
 
 
+class EndpointNotDescribed(LocalStackError):
+    """DescribeEndpoint did not answer for the stack's endpoint, so a batch cannot be sized to it."""
+
+
 class BatchResultsUnreadable(LocalStackError):
     """The batch's result files are missing or not what Step Functions' ResultWriter writes."""
 

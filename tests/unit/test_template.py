@@ -229,7 +229,11 @@ def test_custom_metrics_in_alarms_are_the_ones_the_handlers_emit(template, funct
             metric = query.get("MetricStat", {}).get("Metric")
             if metric and metric["Namespace"] == namespace:
                 assert f'name="{metric["MetricName"]}"' in sources
-                assert metric["Dimensions"] == [{"Name": "service", "Value": service}]
+                assert metric["Dimensions"][0] == {"Name": "service", "Value": service}
+                # and FilterInferences' refusals by context (issue 25): one the state machines write
+                contexts = functions["FilterInferences"].event.CONTEXTS
+                extra = metric["Dimensions"][1:]
+                assert all(d["Name"] == "context" and d["Value"] in contexts for d in extra)
 
 
 def test_alarms_notify_the_topic(template):

@@ -28,6 +28,11 @@ class ParameterValidationError(DeployInputError):
         self.parameter = parameter
 
 
+class TemplateRuleFailed(ParameterValidationError):
+    """The parameters together break one of the template's Rules: CloudFormation's
+    ``ValidationError`` with the assertion's ``AssertDescription``."""
+
+
 class InvalidBucketName(DeployInputError):
     """S3 would refuse the name (its ``InvalidBucketName``): said before anything starts."""
 

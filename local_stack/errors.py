@@ -28,6 +28,11 @@ class ParameterValidationError(DeployInputError):
         self.parameter = parameter
 
 
+class TemplateRuleFailed(ParameterValidationError):
+    """The parameters together break one of the template's Rules: CloudFormation's
+    ``ValidationError`` with the assertion's ``AssertDescription``."""
+
+
 class InvalidBucketName(DeployInputError):
     """S3 would refuse the name (its ``InvalidBucketName``): said before anything starts."""
 
@@ -51,6 +56,10 @@ class BatchFailed(LocalStackError):
     def __init__(self, error: str, cause: str) -> None:
         super().__init__(f"the batch ended in {error}: {cause}")
         self.error, self.cause = error, cause
+
+
+class EndpointNotDescribed(LocalStackError):
+    """DescribeEndpoint did not answer for the stack's endpoint, so a batch cannot be sized to it."""
 
 
 class BatchResultsUnreadable(LocalStackError):

@@ -14,10 +14,17 @@ NUMBER_OF_CLASSES = 2
 SUM_TOLERANCE = 1e-3
 
 
+# where the answer was asked for, as the state machine writes it in "execution": {"context": ...}
+# (template.yaml's MetricsContext): a one-photo execution under LowConfidenceAction Fail, one
+# under Review, a batch's photo. Only a "photo" refusal fails an execution.
+CONTEXTS = ("photo", "review", "batch")
+
+
 @dataclass(frozen=True)
 class Classification:
     inferences: tuple[float, ...]
     event: dict
+    context: str | None = None  # None: invoked outside a state machine (sam local invoke, a test)
 
     @property
     def confidence(self) -> float:
@@ -42,4 +49,18 @@ class Classification:
                 f"'inferences' must be [p_bicycle, p_motorcycle], two probabilities in 0..1 "
                 f"summing to 1, got {str(inferences)[:120]}"
             )
-        return cls(inferences=tuple(float(p) for p in inferences), event=event)
+        return cls(inferences=tuple(float(p) for p in inferences), event=event, context=_context(event))
+
+
+def _context(event: dict) -> str | None:
+    execution = event.get("execution")
+    if execution is None:
+        return None
+    if not isinstance(execution, dict):
+        raise InvalidEvent(f"'execution' must be an object, got {type(execution).__name__}")
+    context = execution.get("context")
+    if context is not None and context not in CONTEXTS:
+        raise InvalidEvent(
+            f"'execution.context' must be one of {', '.join(CONTEXTS)}, got {str(context)[:40]!r}"
+        )
+    return context

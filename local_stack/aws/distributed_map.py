@@ -2,11 +2,13 @@
 patches in ``aws.moto_patches.map_runs`` apply them where moto's internals run the Map.
 
 Measured (tests/unit/test_moto_patches.py keeps each finding): moto's ASL grammar knows neither
-``ItemBatcher`` nor ``"ExecutionType": "EXPRESS"`` (CreateStateMachine fails to parse), nor an
-integer ``ToleratedFailurePercentage``; it ignores the tolerance (a child that fails is dropped
-and the Map succeeds); its ResultWriter writes a manifest.json with no result files; its
-ItemReader lists only the first 1,000 objects; and both reach S3 on the moto server's own port,
-not on ``AWS_ENDPOINT_URL_S3``, where the local stack's S3 runs.
+``ItemBatcher`` (``MaxItemsPerBatch`` or ``MaxItemsPerBatchPath``) nor ``"ExecutionType":
+"EXPRESS"`` (CreateStateMachine fails to parse), nor an integer ``ToleratedFailurePercentage``
+(its Path forms, ``MaxConcurrencyPath`` and ``ToleratedFailurePercentagePath``, it parses); it
+ignores the tolerance (a child that fails is dropped and the Map succeeds); its ResultWriter
+writes a manifest.json with no result files; its ItemReader lists only the first 1,000 objects;
+and both reach S3 on the moto server's own port, not on ``AWS_ENDPOINT_URL_S3``, where the local
+stack's S3 runs.
 
 So, before moto parses a definition, ``local_definition`` runs Express children as Standard ones
 (moto runs both alike, in threads: only the 5-minute limit and the bill differ), takes each
@@ -30,8 +32,35 @@ RESULT_STATUSES = ("FAILED", "PENDING", "SUCCEEDED")
 
 @dataclass(frozen=True)
 class ItemBatcher:
-    max_items: int
+    """An ItemBatcher's items per batch: ``MaxItemsPerBatch``, or ``MaxItemsPerBatchPath``, a
+    reference path into the Map's input that must select a positive integer
+    (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html)."""
+
+    max_items: int | None
     batch_input: Mapping[str, Any] | None = None
+    max_items_path: str | None = None
+
+    def resolved(self, state_input: Any) -> ItemBatcher:
+        """This batcher with ``max_items`` read from ``state_input`` where a path gives it; a
+        path that selects no positive integer is ``InvalidItemBatcher`` (States.Runtime on AWS)."""
+        if self.max_items_path is None:
+            return self
+        try:
+            value = _dotted(self.max_items_path, state_input)
+        except (KeyError, TypeError) as error:
+            raise InvalidItemBatcher(
+                f"The MaxItemsPerBatchPath field refers to no value: {self.max_items_path}"
+            ) from error
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 1:
+            raise InvalidItemBatcher(
+                f'The MaxItemsPerBatchPath field refers to value "{json.dumps(value)}" which is not a '
+                f"valid positive integer: {self.max_items_path}"
+            )
+        return ItemBatcher(int(value), self.batch_input)
+
+
+class InvalidItemBatcher(ValueError):
+    """MaxItemsPerBatchPath selects no positive integer."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +103,11 @@ def local_definition(text: str) -> tuple[str, dict[str, ItemBatcher]]:
         if "ItemBatcher" in state:
             batcher = state.pop("ItemBatcher")
             batchers[name], changed = (
-                ItemBatcher(int(batcher["MaxItemsPerBatch"]), batcher.get("BatchInput")),
+                ItemBatcher(
+                    int(batcher["MaxItemsPerBatch"]) if "MaxItemsPerBatch" in batcher else None,
+                    batcher.get("BatchInput"),
+                    batcher.get("MaxItemsPerBatchPath"),
+                ),
                 True,
             )
         tolerance = state.get("ToleratedFailurePercentage")
@@ -96,7 +129,7 @@ def _states(block: Mapping) -> Iterator[tuple[str, dict]]:
 
 def batches(items: Sequence[Any], batcher: ItemBatcher, batch_input: Any = None) -> list[dict]:
     """The child inputs AWS builds with an ItemBatcher: ``{"Items": [...], "BatchInput": ...}``."""
-    if batcher.max_items < 1:
+    if batcher.max_items is None or batcher.max_items < 1:
         raise ValueError(f"MaxItemsPerBatch must be at least 1, got {batcher.max_items}")
     size = batcher.max_items
     return [

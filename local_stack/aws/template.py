@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from local_stack.errors import ParameterValidationError, TemplateError
+from local_stack.errors import ParameterValidationError, TemplateError, TemplateRuleFailed
 from local_stack.settings import REPO_ROOT, TEMPLATE_PATH
 
 
@@ -75,6 +75,26 @@ class Template:
                     if constraint
                     else f"Parameter '{name}' {problem}",
                 )
+        self.check_rules(values)
+
+    def check_rules(self, values: Mapping[str, str]) -> None:
+        """Evaluate the template's ``Rules`` on ``values`` over the defaults, as CloudFormation
+        does before it creates anything: a rule whose ``RuleCondition`` holds (or that has none)
+        must hold each of its ``Assertions``; TemplateRuleFailed gives the first that does not
+        (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html).
+        A rule that names a parameter with no value yet is left to the deploy that has them all."""
+        known = {**self.parameter_defaults(), **{name: str(value) for name, value in values.items()}}
+        for name, rule in self.body.get("Rules", {}).items():
+            try:
+                if "RuleCondition" in rule and not _rule_holds(rule["RuleCondition"], known):
+                    continue
+                for assertion in rule.get("Assertions", []):
+                    if not _rule_holds(assertion["Assert"], known):
+                        raise TemplateRuleFailed(
+                            name, assertion.get("AssertDescription", f"Template rule {name} failed")
+                        )
+            except _UnknownParameter:
+                continue
 
     def resources_of_type(self, resource_type: str) -> dict[str, dict]:
         return {k: v for k, v in self.body["Resources"].items() if v["Type"] == resource_type}
@@ -178,6 +198,42 @@ def _parameter_problem(spec: Mapping[str, Any], value: str) -> str | None:
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
         return f"must contain at most {spec['MaxLength']} characters"
     return None
+
+
+class _UnknownParameter(LookupError):
+    """A rule names a parameter that has no value here."""
+
+
+def _rule_value(value: Any, known: Mapping[str, str]) -> Any:
+    """A rule function's argument: a literal, a list of them, or a parameter's value (Ref)."""
+    if isinstance(value, dict) and list(value) == ["Ref"]:
+        if value["Ref"] not in known:
+            raise _UnknownParameter(value["Ref"])
+        return known[value["Ref"]]
+    if isinstance(value, list):
+        return [_rule_value(item, known) for item in value]
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    raise TemplateError(f"cannot evaluate rule argument {value!r} locally")
+
+
+def _rule_holds(expression: Any, known: Mapping[str, str]) -> bool:
+    """A rule function's truth: Fn::And, Fn::Or, Fn::Not, Fn::Equals, Fn::Contains (the ones the
+    template uses of the rule-specific intrinsic functions)."""
+    ((kind, argument),) = expression.items()
+    if kind == "Fn::And":
+        return all(_rule_holds(part, known) for part in argument)
+    if kind == "Fn::Or":
+        return any(_rule_holds(part, known) for part in argument)
+    if kind == "Fn::Not":
+        return not _rule_holds(argument[0], known)
+    if kind == "Fn::Equals":
+        left, right = (_rule_value(side, known) for side in argument)
+        return left == right
+    if kind == "Fn::Contains":
+        within, value = (_rule_value(side, known) for side in argument)
+        return value in within
+    raise TemplateError(f"cannot evaluate rule function {kind} locally")
 
 
 NO_VALUE = object()  # AWS::NoValue: the property is left out

@@ -16,10 +16,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_stack.client.images import ImageToRun
-from local_stack.errors import BatchFailed, BatchStackNotFound, UsageError
+from local_stack.errors import BatchFailed, BatchStackNotFound, EndpointNotDescribed, UsageError
 from scones_core.project import CLASS_NAMES, is_folder_marker
 from scones_core.stack_outputs import (
     BATCH_CLASSIFY_STATE_MACHINE_ARN,
+    ENDPOINT_NAME,
     IMAGE_BUCKET_NAME,
     MissingStackOutput,
     StackLookupError,
@@ -39,6 +40,67 @@ class BatchStack:
     state_machine_arn: str
     bucket: str
     batch_size: int  # photos per child execution (the BatchSize parameter)
+    endpoint_name: str | None = None  # the EndpointName output: the endpoint a batch is sized to
+
+
+# The README's sizing rule (docs/batch.md, "Sizing a batch to its endpoint"): keep about twice
+# what the endpoint serves at once in flight (one call waiting behind each one served), or a
+# serverless endpoint's MaxConcurrency (beyond it SageMaker throttles instead of queueing).
+# ml.m5.large, the default instance: ~30 photos/s x ~0.1 s a call = ~3 calls at once (docs/costs.md;
+# not measured on AWS: --per-instance-concurrency sets it).
+PER_INSTANCE_CONCURRENCY = 3
+LARGEST_BATCH = 10  # photos a child: beyond, one slow photo holds more photos' results back
+# Distributed Map's MaxConcurrency at most
+# (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html)
+MOST_CHILDREN_AT_ONCE = 10_000
+
+
+@dataclass(frozen=True)
+class BatchSizing:
+    """The execution input's ``max_concurrency`` and ``batch_size`` (SizeTheBatch reads them)."""
+
+    max_concurrency: int
+    batch_size: int
+
+    @property
+    def in_flight(self) -> int:
+        return self.max_concurrency * self.batch_size
+
+
+def endpoint_in_flight(described: dict, per_instance_concurrency: int = PER_INSTANCE_CONCURRENCY) -> int:
+    """Photos to keep in flight against an endpoint, from DescribeEndpoint's ProductionVariants
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html): per
+    variant 2 x CurrentInstanceCount x ``per_instance_concurrency``, or a serverless variant's
+    CurrentServerlessConfig MaxConcurrency; at least 1."""
+    total = 0
+    for variant in described.get("ProductionVariants") or []:
+        serverless = variant.get("CurrentServerlessConfig") or variant.get("DesiredServerlessConfig")
+        if serverless:
+            total += int(serverless.get("MaxConcurrency", 1))
+        else:
+            instances = variant.get("CurrentInstanceCount", variant.get("DesiredInstanceCount", 0))
+            total += 2 * int(instances or 0) * per_instance_concurrency
+    return max(1, total)
+
+
+def sizing_for(in_flight: int) -> BatchSizing:
+    """``batch_size = min(10, max(1, in_flight // 2))``, ``max_concurrency = max(1, in_flight //
+    batch_size)`` (at most 10,000): at least two children, so that one child's slowest photo
+    never idles the endpoint, and never more photos in flight than ``in_flight``."""
+    batch_size = min(LARGEST_BATCH, max(1, in_flight // 2))
+    return BatchSizing(min(MOST_CHILDREN_AT_ONCE, max(1, in_flight // batch_size)), batch_size)
+
+
+def endpoint_sizing(
+    sagemaker: Any, endpoint_name: str, per_instance_concurrency: int = PER_INSTANCE_CONCURRENCY
+) -> BatchSizing:
+    """The batch's sizing for ``endpoint_name``, as DescribeEndpoint describes it now;
+    EndpointNotDescribed when it cannot be described."""
+    try:
+        described = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    except (ClientError, BotoCoreError) as error:
+        raise EndpointNotDescribed(f"DescribeEndpoint {endpoint_name}: {error}") from error
+    return sizing_for(endpoint_in_flight(described, per_instance_concurrency))
 
 
 @dataclass(frozen=True)
@@ -62,6 +124,7 @@ def batch_stack(cloudformation: Any, stack_name: str) -> BatchStack:
         stack.batch_classify_state_machine_arn,
         stack.image_bucket,
         int(stack.parameters.get("BatchSize", "10")),
+        stack.outputs.get(ENDPOINT_NAME) or stack.parameters.get("EndpointName"),
     )
 
 
@@ -128,11 +191,17 @@ def listing_under(s3: Any, bucket: str, prefix: str) -> Listing:
     return Listing(len(listed), sum(is_folder_marker(item) for item in listed))
 
 
-def start_batch(sfn: Any, stack: BatchStack, prefix: str, manifest_key: str | None) -> str:
-    """Start BatchClassify without a name (Step Functions gives it a UUID); its execution ARN."""
-    execution_input = {"s3_bucket": stack.bucket, "prefix": prefix}
+def start_batch(
+    sfn: Any, stack: BatchStack, prefix: str, manifest_key: str | None, sizing: BatchSizing | None = None
+) -> str:
+    """Start BatchClassify without a name (Step Functions gives it a UUID); its execution ARN.
+    Without ``sizing`` the batch runs at the template's BatchMaxConcurrency x BatchSize."""
+    execution_input: dict[str, Any] = {"s3_bucket": stack.bucket, "prefix": prefix}
     if manifest_key is not None:
         execution_input["manifest_key"] = manifest_key
+    if sizing is not None:
+        execution_input["max_concurrency"] = sizing.max_concurrency
+        execution_input["batch_size"] = sizing.batch_size
     return sfn.start_execution(stateMachineArn=stack.state_machine_arn, input=json.dumps(execution_input))[
         "executionArn"
     ]
@@ -161,7 +230,7 @@ def wait_for_batch(
     interval: float = 0.5,
 ) -> dict:
     """The batch's DescribeExecution once it has ended; ``report`` hears each new progress.
-    The execution's own TimeoutSeconds (BatchTimeoutSeconds) bounds the wait."""
+    The execution's own TimeoutSeconds (a day, written in the definition) bounds the wait."""
     shown = None
     while True:
         # the first poll waits: a Map Run is listed only once the execution has begun to run

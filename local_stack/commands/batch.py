@@ -14,20 +14,25 @@ from typing import TextIO
 
 from local_stack.client import batch_results, images
 from local_stack.client.batch import (
+    PER_INSTANCE_CONCURRENCY,
     BatchProgress,
+    BatchSizing,
+    BatchStack,
     batch_stack,
     batch_summary,
     checked_prefix,
+    endpoint_sizing,
     expected_of_lst,
     fresh_prefix,
     listing_under,
     manifest_of_images,
+    sizing_for,
     start_batch,
     upload_manifest,
     wait_for_batch,
 )
 from local_stack.commands.stack_options import start_stack
-from local_stack.errors import LocalStackError, UsageError
+from local_stack.errors import EndpointNotDescribed, LocalStackError, UsageError
 from local_stack.settings import DEFAULT_BUCKET, REGION, STACK_NAME
 
 # without a terminal, a progress line at most this often (and the last one)
@@ -68,19 +73,21 @@ def batch(args: argparse.Namespace) -> int:
             if manifest
             else None
         )
+        sizing = batch_sizing(args, session, stack)
+        batch_size = sizing.batch_size if sizing else stack.batch_size
         started = time.perf_counter()
-        execution_arn = start_batch(sfn, stack, prefix, manifest_key)
+        execution_arn = start_batch(sfn, stack, prefix, manifest_key, sizing)
         print(
             f"local_stack: batch {execution_arn.rsplit(':', 1)[-1]} over s3://{stack.bucket}/{prefix}: "
-            f"{listed.photos} photos{_and_markers(listed.folder_markers)}, "
-            f"{stack.batch_size} per child execution",
+            f"{listed.photos} photos{_and_markers(listed.folder_markers)}, {batch_size} per child "
+            f"execution, {_at_once(sizing)}",
             file=sys.stderr,
         )
         execution = wait_for_batch(
             sfn,
             execution_arn,
             photos=listed.objects,
-            batch_size=stack.batch_size,
+            batch_size=batch_size,
             report=progress_printer(sys.stderr),
         )
         wall = time.perf_counter() - started
@@ -95,7 +102,8 @@ def batch(args: argparse.Namespace) -> int:
         "prefix": f"s3://{stack.bucket}/{prefix}",
         "wall_seconds": round(wall, 3),
         "photos_per_second": round(summary["photos"] / wall, 2) if wall else None,
-        "child_executions": -(-listed.objects // stack.batch_size),
+        "child_executions": -(-listed.objects // batch_size),
+        "max_concurrency": sizing.max_concurrency if sizing else None,
     }
     batch_results.print_summary(summary, results, timing)
     if summary.get("folder_markers"):
@@ -106,6 +114,32 @@ def batch(args: argparse.Namespace) -> int:
         batch_results.write_json(args.json, summary, timing, results)
         print(f"results: {args.json}")
     return 0
+
+
+def batch_sizing(args: argparse.Namespace, session, stack: BatchStack) -> BatchSizing | None:
+    """The input's max_concurrency and batch_size: from --endpoint-instances, else from
+    DescribeEndpoint; None (the template's) when the endpoint cannot be described."""
+    concurrency = (
+        PER_INSTANCE_CONCURRENCY if args.per_instance_concurrency is None else args.per_instance_concurrency
+    )
+    instances = args.endpoint_instances
+    if concurrency < 1 or (instances is not None and instances < 1):
+        raise UsageError("--endpoint-instances and --per-instance-concurrency must be at least 1")
+    if instances is not None:
+        return sizing_for(2 * instances * concurrency)
+    if not stack.endpoint_name:
+        return None
+    try:
+        return endpoint_sizing(session.client("sagemaker"), stack.endpoint_name, concurrency)
+    except EndpointNotDescribed as error:
+        print(f"local_stack: {error}; the template's BatchMaxConcurrency x BatchSize", file=sys.stderr)
+        return None
+
+
+def _at_once(sizing: BatchSizing | None) -> str:
+    if sizing is None:
+        return "children at once as the template's BatchMaxConcurrency says"
+    return f"{sizing.max_concurrency} at once ({sizing.in_flight} photos in flight)"
 
 
 def _and_markers(folder_markers: int) -> str:

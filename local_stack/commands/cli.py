@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from local_stack.commands.batch_options import add_sizing_options
 from local_stack.commands.invoke import add_invoke_arguments
 from local_stack.commands.stack_options import add_stack_options
 from local_stack.errors import LocalStackError, UsageError
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         "--lst", type=Path, help="index<TAB>label<TAB>path file: expected labels (the path under the prefix)"
     )
     batch.add_argument("--json", type=Path, help="write {summary, photos} here")
+    add_sizing_options(batch)
     add_stack_options(batch)
     batch.set_defaults(func=_batch)
 

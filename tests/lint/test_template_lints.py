@@ -36,6 +36,15 @@ def test_checkov_passes_and_every_skip_has_a_reason():
     assert all(len(check["check_result"]["suppress_comment"]) > 40 for check in skipped)
 
 
+@pytest.mark.parametrize("definition", sorted((REPO_ROOT / "statemachine").glob("*.asl.json")), ids=str)
+def test_statelint_accepts_each_definition_as_it_stands(definition):
+    # what an editor, Workflow Studio or validate-state-machine-definition opens: numbers through
+    # Path fields, every placeholder inside a string (issue 25)
+    result = run(tool("statelint"), str(definition))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("action", ["Fail", "Review"])
 def test_statelint_accepts_the_rendered_definition(template, tmp_path, action):
     rendered = tmp_path / "classify_image.asl.json"

@@ -1,11 +1,10 @@
 """The ASL as CloudFormation hands it to Step Functions: statemachine/classify_image.asl.json with
-the template's DefinitionSubstitutions filled in (its numbers are bare placeholders, so the file
-itself is JSON only once rendered)."""
+the template's DefinitionSubstitutions filled in (every placeholder stands inside a JSON string:
+the file is JSON as it stands, and statelint reads it so)."""
 
 from __future__ import annotations
 
 import json
-import re
 
 from local_stack.aws.template import Template, make_resolver
 from local_stack.settings import REPO_ROOT
@@ -42,20 +41,6 @@ def rendered_asl(template: Template | None = None, **parameters: str) -> dict:
     return json.loads(rendered_definition(template, **parameters))
 
 
-# a placeholder standing for a JSON number, outside any string: "TimeoutSeconds": ${Name},
-_BARE_PLACEHOLDER = re.compile(r"(?<=: )\$\{(\w+)\}(?=\s*[,}\n])")
-
-
 def asl_with_placeholders(template: Template | None = None) -> dict:
-    """The ASL file as written, its bare (number) placeholders given the template's values under
-    the default parameters; every other placeholder stays ``${...}``, to check where each goes."""
-    template = template or Template.load()
-    values = {"EndpointName": "e", **template.parameter_defaults()}
-    resolve = make_resolver(values, {}, {})
-    substitutions = template.body["Resources"]["ClassifyImageStateMachine"]["Properties"][
-        "DefinitionSubstitutions"
-    ]
-    text = ASL_PATH.read_text()
-    return json.loads(
-        _BARE_PLACEHOLDER.sub(lambda m: resolve(template.chosen(substitutions[m.group(1)], resolve)), text)
-    )
+    """The ASL file as written: every placeholder stays ``${...}``, to check where each goes."""
+    return json.loads(ASL_PATH.read_text())

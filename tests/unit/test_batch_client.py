@@ -15,7 +15,13 @@ from moto import mock_aws
 from local_stack.client import batch, batch_results
 from local_stack.client.batch_results import PhotoResult
 from local_stack.client.images import ImageToRun
-from local_stack.errors import BatchFailed, BatchResultsUnreadable, BatchStackNotFound, UsageError
+from local_stack.errors import (
+    BatchFailed,
+    BatchResultsUnreadable,
+    BatchStackNotFound,
+    EndpointNotDescribed,
+    UsageError,
+)
 
 
 def _map_run(total: int, **ended: int) -> dict:
@@ -288,3 +294,74 @@ def test_folder_markers_are_listed_apart_from_the_photos():
         listed = batch.listing_under(s3, "batch-bucket", "images/p/")
 
     assert (listed.objects, listed.folder_markers, listed.photos) == (4, 2, 2)
+
+
+# -- sized to the endpoint (issue 25): DescribeEndpoint -> max_concurrency x batch_size ----------
+
+
+def test_the_default_instance_gets_the_templates_default_sizing(template):
+    # one ml.m5.large: 2 x 1 x 3 = 6 in flight, the template's default
+    one = batch.sizing_for(batch.endpoint_in_flight({"ProductionVariants": [{"CurrentInstanceCount": 1}]}))
+    parameters = template.body["Parameters"]
+
+    assert (one.max_concurrency, one.batch_size, one.in_flight) == (2, 3, 6)
+    assert (parameters["BatchMaxConcurrency"]["Default"], parameters["BatchSize"]["Default"]) == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("described", "in_flight"),
+    [
+        ({"ProductionVariants": [{"CurrentInstanceCount": 4}]}, 24),
+        ({"ProductionVariants": [{"DesiredInstanceCount": 2}]}, 12),  # while it is still creating
+        ({"ProductionVariants": [{"CurrentInstanceCount": 1}, {"CurrentInstanceCount": 1}]}, 12),
+        # serverless: its MaxConcurrency, not twice it (SageMaker throttles beyond it, no queue)
+        (
+            {
+                "ProductionVariants": [
+                    {"CurrentServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
+                ]
+            },
+            5,
+        ),
+        ({"ProductionVariants": [{"CurrentInstanceCount": 0}]}, 1),  # scaled in: one at a time
+        ({}, 1),
+    ],
+)
+def test_photos_in_flight_follow_describe_endpoint(described, in_flight):
+    assert batch.endpoint_in_flight(described) == in_flight
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "sizing"),
+    [(1, (1, 1)), (2, (2, 1)), (5, (2, 2)), (6, (2, 3)), (20, (2, 10)), (24, (2, 10)), (60, (6, 10))],
+)
+def test_the_sizing_never_puts_more_than_the_endpoint_takes_in_flight(in_flight, sizing):
+    sized = batch.sizing_for(in_flight)
+
+    assert (sized.max_concurrency, sized.batch_size) == sizing
+    assert sized.in_flight <= in_flight and 1 <= sized.batch_size <= 20
+
+
+def test_the_sizing_stays_within_the_maps_largest_concurrency():
+    assert batch.sizing_for(10**7).max_concurrency == 10_000
+
+
+def test_an_endpoint_that_cannot_be_described_is_named():
+    with mock_aws():
+        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        with pytest.raises(EndpointNotDescribed, match="DescribeEndpoint nowhere"):
+            batch.endpoint_sizing(sagemaker, "nowhere")
+
+
+def test_the_sizing_goes_in_the_execution_input():
+    started = []
+
+    class Sfn:
+        def start_execution(self, **kwargs):
+            started.append(json.loads(kwargs["input"]))
+            return {"executionArn": "arn:x"}
+
+    stack = batch.BatchStack("arn:b", "bucket", 3, "vehicle-classifier")
+    batch.start_batch(Sfn(), stack, "images/p/", None, batch.BatchSizing(6, 10))
+
+    assert started == [{"s3_bucket": "bucket", "prefix": "images/p/", "max_concurrency": 6, "batch_size": 10}]

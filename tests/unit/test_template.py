@@ -229,7 +229,11 @@ def test_custom_metrics_in_alarms_are_the_ones_the_handlers_emit(template, funct
             metric = query.get("MetricStat", {}).get("Metric")
             if metric and metric["Namespace"] == namespace:
                 assert f'name="{metric["MetricName"]}"' in sources
-                assert metric["Dimensions"] == [{"Name": "service", "Value": service}]
+                assert metric["Dimensions"][0] == {"Name": "service", "Value": service}
+                # and FilterInferences' refusals by context (issue 25): one the state machines write
+                contexts = functions["FilterInferences"].event.CONTEXTS
+                extra = metric["Dimensions"][1:]
+                assert all(d["Name"] == "context" and d["Value"] in contexts for d in extra)
 
 
 def test_alarms_notify_the_topic(template):
@@ -295,8 +299,15 @@ def test_opentelemetry_is_one_opt_in_switch_for_the_layer_and_its_wrapper(templa
             assert ("OTEL_AWS_APPLICATION_SIGNALS_ENABLED" in variables) == (enabled == "true")
 
 
-def test_executions_time_out_so_the_timeout_alarm_can_fire(asl):
-    assert 0 < asl["TimeoutSeconds"] <= 3600
+def test_executions_time_out_so_the_timeout_alarm_can_fire(asl, template):
+    # TimeoutSeconds has no Path form, so one number written in the file serves Fail and Review
+    # (docs/workflow.md): the longest review and a day more; under Fail the functions' timeouts
+    # and the finite retries bound every state
+    longest_review = template.body["Parameters"]["ReviewTimeoutSeconds"]["MaxValue"]
+    assert longest_review < asl["TimeoutSeconds"] <= longest_review + 86400
+    waits = {name for name, state in asl["States"].items() if state["Type"] == "Task"}
+    assert waits - set(TASKS) == {"CountReviewRequest", "RequestReview"}  # entered under Review only
+    assert all(retry["MaxAttempts"] <= 4 for name in TASKS for retry in asl["States"][name]["Retry"])
 
 
 # -- LowConfidenceAction (issue 14) -------------------------------------------------------------
@@ -304,8 +315,10 @@ def test_executions_time_out_so_the_timeout_alarm_can_fire(asl):
 
 def test_fail_keeps_the_seeds_path_and_review_only_adds_a_route(template):
     fail, review = (rendered_asl(template, LowConfidenceAction=a) for a in ("Fail", "Review"))
-    assert fail["TimeoutSeconds"] == 900 and review["TimeoutSeconds"] > 604800  # the longest review
+    assert fail["TimeoutSeconds"] == review["TimeoutSeconds"] > 604800  # the longest review
     assert fail["States"]["DescribeError"]["Parameters"]["low_confidence_action"] == "Fail"
+    contexts = (asl["States"]["AttachExecutionId"]["Parameters"]["context"] for asl in (fail, review))
+    assert tuple(contexts) == ("photo", "review")  # FilterInferences' refusals, by context
     routes = fail["States"]["RouteError"]["Choices"]
     assert routes[0]["Next"] == "CountReviewRequest"
     assert {"Variable": "$.failure.low_confidence_action", "StringEquals": "Review"} in routes[0]["And"]
@@ -321,7 +334,13 @@ def test_the_review_task_waits_for_a_token_and_ends_in_named_states(template):
     asl = rendered_asl(template, LowConfidenceAction="Review", ReviewTimeoutSeconds="3600")
     task = asl["States"]["RequestReview"]
     assert task["Resource"] == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
-    assert task["TimeoutSeconds"] == 3600
+    # a number through TimeoutSecondsPath: DescribeError makes the substituted string a number
+    assert "TimeoutSeconds" not in task and task["TimeoutSecondsPath"] == "$.failure.review_timeout_seconds"
+    described = asl["States"]["DescribeError"]
+    assert (described["ResultPath"], described["Parameters"]["review_timeout_seconds.$"]) == (
+        "$.failure",
+        "States.StringToJson('3600')",
+    )
     body = task["Parameters"]["MessageBody"]
     assert body["task_token.$"] == "$$.Task.Token" and body["execution_id.$"] == "$$.Execution.Id"
     assert {"s3_bucket.$", "s3_key.$", "label.$", "confidence.$", "inferences.$"} <= set(body)
@@ -393,7 +412,12 @@ def test_each_photo_runs_the_single_photo_workflows_states_less_its_review_route
     assert branch["StartAt"] == single["StartAt"]
     assert set(branch["States"]) == set(single["States"]) - review
     for name in set(branch["States"]) - {"RouteError", "DescribeError"}:
-        assert branch["States"][name] == single["States"][name], name  # the same tasks, retries, catches
+        assert branch["States"][name] == single["States"][name] or name == "AttachExecutionId", name
+    # the same state, whose MetricsContext the batch's substitutions give as "batch"
+    attach = branch["States"]["AttachExecutionId"]
+    assert attach["Parameters"].pop("context") == "batch"
+    single["States"]["AttachExecutionId"]["Parameters"].pop("context")
+    assert attach == single["States"]["AttachExecutionId"]
     routes = [r for r in single["States"]["RouteError"]["Choices"] if r.get("Next") not in review]
     assert branch["States"]["RouteError"]["Choices"] == routes
 
@@ -405,8 +429,17 @@ def test_a_batch_runs_express_children_in_batches_with_its_parameters(template):
     photos = batch["States"]["ClassifyPhotos"]
     assert photos["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
     assert photos["ItemReader"]["Resource"] == "arn:aws:states:::s3:listObjectsV2"
-    assert photos["ItemBatcher"]["MaxItemsPerBatch"] == 7
-    assert (photos["MaxConcurrency"], photos["ToleratedFailurePercentage"]) == (300, 2)
+    # the numbers through the Map's Path fields, from SizeTheBatch: the input's, else the template's
+    assert photos["ItemBatcher"]["MaxItemsPerBatchPath"] == "$.batch.sizing.batch_size"
+    assert photos["MaxConcurrencyPath"] == "$.batch.sizing.max_concurrency"
+    assert photos["ToleratedFailurePercentagePath"] == "$.batch.tolerated_failure_percentage"
+    defaults = batch["States"]["BatchDefaults"]["Parameters"]
+    assert defaults == {
+        "max_concurrency.$": "States.StringToJson('300')",
+        "batch_size.$": "States.StringToJson('7')",
+    }
+    sizing = batch["States"]["SizeTheBatch"]["Parameters"]
+    assert sizing["tolerated_failure_percentage.$"] == "States.StringToJson('2')"
     assert photos["ResultWriter"]["Parameters"]["Prefix"] == "batch/results"
     assert photos["Catch"] == [
         {

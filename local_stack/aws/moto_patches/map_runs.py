@@ -66,7 +66,9 @@ def _map_run_with_batches_and_tolerance(_original: Callable) -> Callable:
         batcher = getattr(self, "local_item_batcher", None)
         if batcher is not None:
             batch_input = distributed_map.evaluated_payload(batcher.batch_input, env.states.get_input())
-            inputs = distributed_map.batches(items, batcher, batch_input if batcher.batch_input else None)
+            inputs = distributed_map.batches(
+                items, batcher.resolved(env.states.get_input()), batch_input if batcher.batch_input else None
+            )
         else:
             inputs = list(items)
         pool = JobPool(job_program=self._get_iteration_program(), job_inputs=inputs)

@@ -265,3 +265,53 @@ def test_folder_markers_are_skipped_and_counted_apart_not_as_photos(batch, monke
         "errors": {},
         "folder_markers": 2,
     }
+
+
+# -- sized by its starter (issue 25): the Map's numbers come from the input, else the template's --
+
+
+def _children_and_map_run(batch, execution: dict) -> tuple[int, dict]:
+    summary = json.loads(execution["output"])
+    results_folder = summary["results"].removeprefix(f"s3://{BUCKET}/").rpartition("/")[0]
+    manifest = batch.json_object(f"{results_folder}/manifest.json")
+    children = batch.json_object(manifest["ResultFiles"]["SUCCEEDED"][0]["Key"])
+    (run,) = batch.sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+    return len(children), batch.sfn.describe_map_run(mapRunArn=run["mapRunArn"])
+
+
+def test_the_inputs_sizing_sets_the_maps_batch_size_and_concurrency(batch, monkeypatch):
+    batch.endpoint_answers(monkeypatch, {sample(name): answer for name, answer in PHOTOS.items()})
+
+    execution = batch.run_batch(prefix=PREFIX, batch_size=4, max_concurrency=1)
+
+    assert execution["status"] == "SUCCEEDED", execution
+    children, map_run = _children_and_map_run(batch, execution)
+    assert (children, map_run["maxConcurrency"]) == (2, 1)  # 5 photos, 4 a child, one at a time
+
+
+def test_a_sizing_field_left_out_is_the_templates(batch, monkeypatch):
+    batch.endpoint_answers(monkeypatch, {sample(name): answer for name, answer in PHOTOS.items()})
+
+    execution = batch.run_batch(prefix=PREFIX, max_concurrency=3)
+
+    assert execution["status"] == "SUCCEEDED", execution
+    children, map_run = _children_and_map_run(batch, execution)
+    assert (children, map_run["maxConcurrency"]) == (3, 3)  # BatchSize 2, the module's template
+
+
+@pytest.mark.parametrize(
+    "sizing",
+    [
+        {"batch_size": 0},
+        {"batch_size": 21},  # an Express child's 5 minutes
+        {"batch_size": "4"},
+        {"max_concurrency": 0},  # 0 is "no limit" to a Map: never from a starter
+        {"max_concurrency": 10001},  # Distributed Map's most
+        {"max_concurrency": None},
+    ],
+)
+def test_a_sizing_out_of_range_is_refused_before_anything_runs(batch, sizing):
+    execution = batch.run_batch(prefix=PREFIX, **sizing)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "InvalidBatchInput")
+    assert "max_concurrency" in execution["cause"] and "batch_size" in execution["cause"]

@@ -18,7 +18,8 @@ def test_a_confident_image_succeeds_with_its_label(workflow):
     output = json.loads(execution["output"])
     assert (output["label"], output["confidence"], output["inferences"]) == ("bicycle", 0.97, [0.97, 0.03])
     assert output["s3_key"] == "images/bicycle_s_000035.png"
-    assert output["execution"] == {"id": execution["executionArn"]}
+    # the id the functions log as their correlation id, and the context their metrics carry
+    assert output["execution"] == {"id": execution["executionArn"], "context": "photo"}
 
 
 def test_the_legacy_seed_event_still_runs(workflow):

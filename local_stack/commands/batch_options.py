@@ -1,0 +1,21 @@
+"""``batch``'s options for sizing a batch to its endpoint (docs/batch.md, "Sizing a batch to its
+endpoint"), apart from ``commands.batch`` so that building the parser imports no AWS SDK."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_sizing_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--endpoint-instances",
+        type=int,
+        metavar="N",
+        help="size the batch to N instances instead of asking DescribeEndpoint",
+    )
+    parser.add_argument(
+        "--per-instance-concurrency",
+        type=int,
+        metavar="K",
+        help="calls one instance serves at once (default: an ml.m5.large's, 3)",
+    )

@@ -33,6 +33,19 @@ EDGES = {
         ["arn:aws:lambda:eu-west-1:901920570463:layer:AWSOpenTelemetryDistroPython:1"],
         ["arn:aws:lambda:eu-west-1:9019205704:layer:x:1", "arn:aws:lambda:eu-west-1:901920570463:layer:x"],
     ),
+    "CaptureMode": (["Endpoint", "Function"], ["function", "Lambda", ""]),
+    "CaptureDestination": (
+        ["", "s3://abc", "s3://my-bucket/data-capture", "s3://my.bucket/a/b"],
+        ["s3://ab", "s3://my-bucket/", "s3://My-Bucket", "https://my-bucket/x", "s3://my-bucket//x"],
+    ),
+    "CaptureKmsKeyArn": (
+        ["", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+        [
+            "alias/capture",
+            "arn:aws:kms:eu-west-1:12345678901:key/x",
+            "arn:aws:kms:eu-west-1:123456789012:alias/x",
+        ],
+    ),
 }
 
 

@@ -1,0 +1,84 @@
+"""Enforcement at call time: the switch, the decision for one request, and the refusal in the
+shape AWS answers it (IAM User Guide, "Troubleshoot access denied error messages":
+https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from local_stack.aws.iam.policy_evaluation import Decision
+from local_stack.aws.iam.principals import Principal, principal_for
+from local_stack.aws.iam.request_resources import Check
+
+# The one switch: on once every role of the template exists in the local IAM (the
+# transform-driven deploy). ``up --no-iam`` and LOCAL_STACK_IAM=off turn it off, =on turns it on.
+ENFORCED_BY_DEFAULT = False
+SWITCH_VARIABLE = "LOCAL_STACK_IAM"
+
+
+def enforced() -> bool:
+    """Read per request (a dict lookup), so a test or ``up`` can turn it on and off."""
+    value = os.environ.get(SWITCH_VARIABLE, "").strip().lower()
+    if value in ("on", "1", "true"):
+        return True
+    if value in ("off", "0", "false"):
+        return False
+    return ENFORCED_BY_DEFAULT
+
+
+@dataclass(frozen=True)
+class Refusal(Exception):
+    """A request IAM refuses: who, what, on what, and why."""
+
+    principal_arn: str
+    action: str
+    resource: str
+    decision: Decision
+    quoted: bool = False  # S3 writes the resource in quotes
+
+    def message(self) -> str:
+        resource = f'"{self.resource}"' if self.quoted else self.resource
+        if self.decision is Decision.EXPLICIT_DENY:
+            why = "with an explicit deny in an identity-based policy"
+        else:
+            why = f"because no identity-based policy allows the {self.action} action"
+        who = f"User: {self.principal_arn} is not authorized to perform: {self.action}"
+        return f"{who} on resource: {resource} {why}"
+
+    def __str__(self) -> str:
+        return self.message()
+
+
+def first_refusal(principal: Principal, found: Iterable[Check], quoted: bool = False) -> Refusal | None:
+    """The first of ``found`` that ``principal``'s policies do not allow, or None."""
+    for check in found:
+        decision = principal.policies.decide(check.action, check.resource, check.context)
+        if not decision.allowed:
+            return Refusal(principal.arn, check.action, check.resource, decision, quoted)
+    return None
+
+
+def authorize(
+    access_key_id: str, session_token: str | None, found: Iterable[Check], quoted: bool = False
+) -> Principal:
+    """Raise ``Refusal`` unless the key's principal may make every check (``UnknownAccessKey``
+    for a key no one holds); return the principal."""
+    principal = principal_for(access_key_id, session_token)
+    refusal = first_refusal(principal, found, quoted)
+    if refusal is not None:
+        raise refusal
+    return principal
+
+
+# service (credential scope) -> (error code, HTTP status) of an AccessDenied for JSON protocols;
+# the query protocols (IAM, STS) and S3 answer AccessDenied, 403, in XML.
+JSON_ERRORS = {
+    "lambda": ("AccessDeniedException", 403),  # Lambda Invoke API reference, Errors
+    "states": ("AccessDeniedException", 400),  # Step Functions Common Errors
+    "logs": ("AccessDeniedException", 400),
+    "events": ("AccessDeniedException", 400),
+    "sagemaker": ("AccessDeniedException", 400),  # SageMaker Common Errors
+    "sqs": ("AccessDenied", 403),  # SQS's query-compatible code (x-amzn-query-error)
+}

@@ -200,3 +200,29 @@ def test_a_profile_of_the_written_config_acts_as_the_reviewer(aws, tmp_path, mon
     with pytest.raises(ClientError) as refused:
         s3.put_object(Bucket=BUCKET, Key="images/a.png", Body=b"x")
     assert "assumed-role/ReviewerRole/reviewer" in refused.value.response["Error"]["Message"]
+
+
+def test_the_endpoint_refuses_invoke_endpoint_outside_the_grant(aws, monkeypatch):
+    from local_stack.aws.iam.enforcement import endpoint_refusal
+
+    role = make_role(
+        aws,
+        "Classify",
+        [
+            {
+                "Effect": "Allow",
+                "Action": "sagemaker:InvokeEndpoint",
+                "Resource": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/scones",
+            }
+        ],
+    )
+    keys = credentials.assumed_role_environment(aws.client("sts"), role, "classify")
+    scope = f"{keys['AWS_ACCESS_KEY_ID']}/20261207/{REGION}/sagemaker/aws4_request"
+    headers = {
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=x",
+        "X-Amz-Security-Token": keys["AWS_SESSION_TOKEN"],
+    }
+    assert endpoint_refusal(headers, "Scones", REGION, ACCOUNT) is None  # SageMaker ARNs are lower case
+    code, status, message = endpoint_refusal(headers, "other", REGION, ACCOUNT)
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert message.endswith("because no identity-based policy allows the sagemaker:InvokeEndpoint action")

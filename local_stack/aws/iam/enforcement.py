@@ -5,12 +5,12 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from local_stack.aws.iam.policy_evaluation import Decision
-from local_stack.aws.iam.principals import Principal, principal_for
-from local_stack.aws.iam.request_resources import Check
+from local_stack.aws.iam.principals import Principal, UnknownAccessKey, principal_for
+from local_stack.aws.iam.request_resources import Check, Request, checks
 
 # The one switch: on once every role of the template exists in the local IAM (the
 # transform-driven deploy). ``up --no-iam`` and LOCAL_STACK_IAM=off turn it off, =on turns it on.
@@ -82,3 +82,26 @@ JSON_ERRORS = {
     "sagemaker": ("AccessDeniedException", 400),  # SageMaker Common Errors
     "sqs": ("AccessDenied", 403),  # SQS's query-compatible code (x-amzn-query-error)
 }
+
+
+def endpoint_refusal(
+    headers: Mapping[str, str], endpoint_name: str, region: str, account: str
+) -> tuple[str, int, str] | None:
+    """For the local SageMaker Runtime: (code, status, message) refusing an InvokeEndpoint the
+    caller's policies do not allow, or None (also while enforcement is off)."""
+    if not enforced():
+        return None
+    scope = (headers.get("Authorization") or "").partition("Credential=")[2].partition(",")[0].split("/")
+    if len(scope) < 4:
+        return ("MissingAuthenticationTokenException", 403, "Missing Authentication Token")
+    request = Request(
+        "sagemaker", "InvokeEndpoint", region, account, {}, f"/endpoints/{endpoint_name}/invocations"
+    )
+    try:
+        authorize(scope[0], headers.get("X-Amz-Security-Token"), checks(request))
+    except UnknownAccessKey:
+        return ("UnrecognizedClientException", 400, "The security token included in the request is invalid.")
+    except Refusal as refusal:
+        code, status = JSON_ERRORS["sagemaker"]
+        return (code, status, refusal.message())
+    return None

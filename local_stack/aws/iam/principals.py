@@ -54,6 +54,7 @@ class Principal:
 ROOT = Principal(f"arn:aws:iam::{ACCOUNT_ID}:root", PolicySet((), root=True))
 
 _known: dict[tuple[str, str | None], tuple[Principal, float]] = {}
+_serves_iam = False  # this process holds IAM (``with_principal_route``): never ask the route
 _lock = threading.Lock()
 
 
@@ -70,7 +71,7 @@ def principal_for(access_key_id: str, session_token: str | None, account_id: str
     found = _known.get(key)
     if found is not None and found[1] > time.monotonic():
         return found[0]
-    remote = os.environ.get(PRINCIPALS_URL_VARIABLE)
+    remote = None if _serves_iam else os.environ.get(PRINCIPALS_URL_VARIABLE)
     if remote:
         arn, documents = _ask(remote, access_key_id, session_token)
         expires = time.monotonic() + REMOTE_TTL_SECONDS
@@ -116,6 +117,8 @@ def _ask(url: str, access_key_id: str, session_token: str | None) -> tuple[str, 
 
 def with_principal_route(app: Callable) -> Callable:
     """``app`` (moto's WSGI app) that also answers ``PRINCIPAL_ROUTE`` for the other processes."""
+    global _serves_iam
+    _serves_iam = True
 
     def principal_route(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PRINCIPAL_ROUTE:

@@ -59,9 +59,13 @@ _lock = threading.Lock()
 
 
 def forget_all() -> None:
-    """IAM or STS changed: look every principal up again."""
+    """IAM or STS changed: look every principal up again, and let every service assume its
+    roles again (``role_sessions``)."""
+    from local_stack.aws.iam import role_sessions
+
     with _lock:
         _known.clear()
+    role_sessions.forget_all()
 
 
 def principal_for(access_key_id: str, session_token: str | None, account_id: str = ACCOUNT_ID) -> Principal:

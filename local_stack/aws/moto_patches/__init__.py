@@ -17,7 +17,9 @@ beside its code:
 * ``map_runs``: the Distributed Map (its plain logic in ``aws.distributed_map``);
 * ``s3_conditional_writes``: PutObject's If-Match / If-None-Match atomic, as S3's;
 * ``iam_enforcement``: every call checked against the caller's identity policies, as IAM does
-  (on while ``aws.iam.enforcement.enforced()``).
+  (on while ``aws.iam.enforcement.enforced()``);
+* ``state_machine_roles``: the state machines' service integrations act as their role, and a
+  refusal fails the task under the error name Step Functions gives it (same switch).
 
 Two groups: the interpreter's (``install("interpreter")``, in the stack's process, where moto's
 Step Functions interpreter runs) and the server's (``install("server")``, in every process that
@@ -55,6 +57,7 @@ from local_stack.aws.moto_patches import (  # noqa: E402
     map_runs,
     s3_conditional_writes,
     speed,
+    state_machine_roles,
     task_callbacks,
     threads,
 )
@@ -94,6 +97,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *executions.PATCHES,
         *task_callbacks.PATCHES,
         *map_runs.PATCHES,
+        *state_machine_roles.PATCHES,  # last: it wraps lambda_invoke's and map_runs's clients
     ),
     "server": (*speed.SERVER, *s3_conditional_writes.PATCHES, *iam_enforcement.PATCHES),
 }

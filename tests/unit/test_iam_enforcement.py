@@ -226,3 +226,34 @@ def test_the_endpoint_refuses_invoke_endpoint_outside_the_grant(aws, monkeypatch
     code, status, message = endpoint_refusal(headers, "other", REGION, ACCOUNT)
     assert (code, status) == ("AccessDeniedException", 400)
     assert message.endswith("because no identity-based policy allows the sagemaker:InvokeEndpoint action")
+
+
+def test_cloudwatch_refuses_put_metric_data_as_aws_answers_it_through_boto3(aws):
+    # botocore speaks JSON to CloudWatch (awsQueryCompatible): the SDK reports the query code
+    # from x-amzn-query-error, AccessDenied, 403, as CloudWatch answered on the query protocol
+    role = make_role(
+        aws,
+        "Metrics",
+        [
+            {
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": "Scones"}},
+            }
+        ],
+    )
+    keys = credentials.assumed_role_environment(aws.client("sts"), role, "metrics")
+    cloudwatch = session_from(keys).client("cloudwatch")
+    datum = [{"MetricName": "Classified", "Value": 1.0}]
+
+    cloudwatch.put_metric_data(Namespace="Scones", MetricData=datum)
+    with pytest.raises(ClientError) as refused:
+        cloudwatch.put_metric_data(Namespace="Other", MetricData=datum)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert refused.value.response["Error"]["Message"] == (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/Metrics/metrics is not authorized to perform: "
+        "cloudwatch:PutMetricData on resource: * because no identity-based policy allows the "
+        "cloudwatch:PutMetricData action"
+    )

@@ -81,7 +81,13 @@ JSON_ERRORS = {
     "events": ("AccessDeniedException", 400),
     "sagemaker": ("AccessDeniedException", 400),  # SageMaker Common Errors
     "sqs": ("AccessDenied", 403),  # SQS's query-compatible code (x-amzn-query-error)
+    "monitoring": ("AccessDenied", 403),  # CloudWatch's, the same way
 }
+# Services that moved from the query protocol to JSON keeping their query error codes (the
+# awsQueryCompatible trait: the JSON error carries ``x-amzn-query-error: <code>;<fault>``, and
+# the SDKs report that code: https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#aws-protocols-awsquerycompatible-trait).
+# botocore speaks JSON to both; a client on the query protocol gets the XML error.
+QUERY_COMPATIBLE = frozenset({"sqs", "monitoring"})
 
 
 def endpoint_refusal(

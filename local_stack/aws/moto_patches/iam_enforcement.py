@@ -125,14 +125,35 @@ def _credentials(self: Any) -> tuple[str, str, str, str | None] | None:
     return parts[0], parts[2], parts[3], token
 
 
-def _json_error(service: str, message: str, code: str | None = None) -> Exception:
+def _json_error(
+    service: str, message: str, code: str | None = None, headers: dict | None = None
+) -> Exception:
+    """A JSON protocol's error: the refusal (``code`` None) in the service's shape, or ``code``
+    with 400. A query-compatible service's refusal (``enforcement.QUERY_COMPATIBLE``) carries its
+    query code in ``x-amzn-query-error`` (put on ``headers``, the response's), which the SDKs
+    report, beside the JSON shape's name."""
     from moto.core.exceptions import JsonRESTError
 
     denied, status = enforcement.JSON_ERRORS.get(service, ("AccessDeniedException", 400))
+    if code is not None:
+        status = 400
+    elif service in enforcement.QUERY_COMPATIBLE and headers is not None:
+        headers["x-amzn-query-error"] = f"{denied};Sender"
+        code = "AccessDeniedException"
     error = JsonRESTError(code or denied, message)
-    status = 400 if code else status
     error.code = status
     return error
+
+
+def _speaks_json(self: Any, service: str) -> bool:
+    """Whether the request came in a JSON protocol (by its Content-Type, as moto picks its
+    serializer), else by the service's usual protocol."""
+    content_type = (self.headers.get("Content-Type") or "").lower()
+    if content_type.startswith("application/x-amz-json"):
+        return True
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return False
+    return service in enforcement.JSON_ERRORS
 
 
 def _query_error(code: str, message: str) -> Exception:
@@ -164,7 +185,7 @@ def _authorize_normal_action(_original: Callable) -> Callable:
             return
         credentials = _credentials(self)
         service = credentials[2] if credentials else "unsigned"
-        json_protocol = service in enforcement.JSON_ERRORS
+        json_protocol = _speaks_json(self, service)
         if credentials is None:
             message = "Request is missing Authentication Token"
             raise (
@@ -188,7 +209,7 @@ def _authorize_normal_action(_original: Callable) -> Callable:
             raise _query_error("InvalidClientTokenId", message) from None
         except Refusal as refusal:
             raise (
-                _json_error(service, refusal.message())
+                _json_error(service, refusal.message(), headers=self.response_headers)
                 if json_protocol
                 else _query_error("AccessDenied", refusal.message())
             ) from None

@@ -14,6 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from local_stack.aws.iam import role_sessions
+from local_stack.aws.iam.role_sessions import RoleNotAssumable
+from local_stack.aws.iam.trust_policy import Caller, Trust, trust
+
 ADMIN_PROFILE = "local-admin"  # the source profile: the stack's administrator key
 SESSION_SECONDS = 43_200  # the longest AssumeRole session (a role's MaxSessionDuration may cap it)
 
@@ -28,11 +32,28 @@ def assumed_role_environment(sts: Any, role_arn: str, session_name: str) -> dict
     }
 
 
-def function_environment(lambda_client: Any, sts: Any, function_name: str) -> dict[str, str]:
+def service_role_environment(
+    iam: Any, sts: Any, role_arn: str, service: str, session_name: str, region: str | None = None
+) -> dict[str, str]:
+    """``role_arn`` assumed as ``service`` would (``role_sessions.LAMBDA``, ``EVENTS``, ...):
+    ``RoleNotAssumable`` unless the role's trust policy names the service (read through IAM's
+    GetRole, so it works from any process)."""
+    document = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]["AssumeRolePolicyDocument"]
+    if trust(document, Caller.for_service(service, region)) is not Trust.NAMED:
+        raise RoleNotAssumable(role_arn, service)
+    return assumed_role_environment(sts, role_arn, session_name)
+
+
+def function_environment(lambda_client: Any, sts: Any, function_name: str, iam: Any = None) -> dict[str, str]:
     """The credentials ``function_name`` runs with: its configuration's Role, assumed with the
-    function's name as the session name (as Lambda does)."""
+    function's name as the session name (as Lambda does); given ``iam``, only if the role trusts
+    ``lambda.amazonaws.com``, as Lambda requires."""
     configuration = lambda_client.get_function(FunctionName=function_name)["Configuration"]
-    return assumed_role_environment(sts, configuration["Role"], configuration["FunctionName"])
+    role, name = configuration["Role"], configuration["FunctionName"]
+    if iam is not None:
+        region = lambda_client.meta.region_name
+        return service_role_environment(iam, sts, role, role_sessions.LAMBDA, name, region)
+    return assumed_role_environment(sts, role, name)
 
 
 def state_machine_role(stepfunctions: Any, state_machine_arn: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from local_stack.aws.iam.policy_evaluation import Decision
 from local_stack.aws.iam.principals import Principal, UnknownAccessKey, principal_for
 from local_stack.aws.iam.request_resources import Check, Request, checks
+from local_stack.aws.iam.trust_policy import ASSUME_ROLE, Caller, Trust, role_trust_document, trust
 
 # The one switch: on once every role of the template exists in the local IAM (the
 # transform-driven deploy). ``up --no-iam`` and LOCAL_STACK_IAM=off turn it off, =on turns it on.
@@ -37,13 +38,15 @@ class Refusal(Exception):
     resource: str
     decision: Decision
     quoted: bool = False  # S3 writes the resource in quotes
+    policy_type: str = "identity-based"  # or "resource-based": a role's trust policy
 
     def message(self) -> str:
         resource = f'"{self.resource}"' if self.quoted else self.resource
         if self.decision is Decision.EXPLICIT_DENY:
-            why = "with an explicit deny in an identity-based policy"
+            article = "an" if self.policy_type.startswith("identity") else "a"
+            why = f"with an explicit deny in {article} {self.policy_type} policy"
         else:
-            why = f"because no identity-based policy allows the {self.action} action"
+            why = f"because no {self.policy_type} policy allows the {self.action} action"
         who = f"User: {self.principal_arn} is not authorized to perform: {self.action}"
         return f"{who} on resource: {resource} {why}"
 
@@ -70,6 +73,31 @@ def authorize(
     if refusal is not None:
         raise refusal
     return principal
+
+
+def authorize_assume_role(
+    access_key_id: str, session_token: str | None, role_arn: str, context: Mapping[str, str] | None = None
+) -> Principal:
+    """sts:AssumeRole as IAM decides it (``trust_policy``): an explicit Deny in the caller's
+    identity policies or in the role's trust policy refuses; a trust policy naming the caller
+    allows; one naming the account allows if the caller's identity policies do; else refused
+    (no resource-based policy allows it). The administrator's keys (the account's root) may."""
+    principal = principal_for(access_key_id, session_token)
+    if principal.policies.root:
+        return principal
+    identity = principal.policies.decide(ASSUME_ROLE, role_arn, context)
+    said = trust(role_trust_document(role_arn), Caller.for_principal(principal.arn), ASSUME_ROLE, context)
+    if identity is Decision.EXPLICIT_DENY:
+        raise Refusal(principal.arn, ASSUME_ROLE, role_arn, identity)
+    if said is Trust.DENIED:
+        raise Refusal(
+            principal.arn, ASSUME_ROLE, role_arn, Decision.EXPLICIT_DENY, policy_type="resource-based"
+        )
+    if said is Trust.NAMED or (said is Trust.ACCOUNT and identity.allowed):
+        return principal
+    if said is Trust.ACCOUNT:
+        raise Refusal(principal.arn, ASSUME_ROLE, role_arn, identity)
+    raise Refusal(principal.arn, ASSUME_ROLE, role_arn, Decision.IMPLICIT_DENY, policy_type="resource-based")
 
 
 # service (credential scope) -> (error code, HTTP status) of an AccessDenied for JSON protocols;

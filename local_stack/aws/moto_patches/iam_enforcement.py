@@ -25,12 +25,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from local_stack.aws.iam import enforcement, policy_language
+from local_stack.aws.iam import enforcement, policy_language, role_sessions
 from local_stack.aws.iam.enforcement import Refusal
 from local_stack.aws.iam.principals import UnknownAccessKey, forget_all
 from local_stack.aws.iam.request_resources import Check, Request, checks, s3_checks
 from local_stack.aws.moto_patches.patch import Patch
 
+_STATES_MAY_NOT = (
+    "Neither the global service principal states.amazonaws.com, nor the regional one is authorized "
+    "to assume the provided role."
+)
+_LAMBDA_MAY_NOT = "The role defined for the function cannot be assumed by Lambda."
 ACCESS_CONTROL = "moto.iam.access_control"
 AUTHORIZATION = "moto.core.authorization"
 _IAM_WRITES = (
@@ -199,9 +204,15 @@ def _authorize_normal_action(_original: Callable) -> Callable:
             forget_all()  # a policy or a role changes: every principal's policies are read again
         if service == "sts" and operation == "GetCallerIdentity":
             return  # allowed to everyone, even under an explicit deny (GetCallerIdentity reference)
-        request = Request(service, operation, region, self.current_account, _params(self), self.raw_path)
+        params = _params(self)
+        request = Request(service, operation, region, self.current_account, params, self.raw_path)
         try:
-            enforcement.authorize(access_key_id, token, checks(request))
+            if service == "sts" and operation == "AssumeRole" and params.get("RoleArn"):
+                enforcement.authorize_assume_role(
+                    access_key_id, token, str(params["RoleArn"]), _assume_role_context(params)
+                )
+            else:
+                enforcement.authorize(access_key_id, token, checks(request))
         except UnknownAccessKey:
             message = "The security token included in the request is invalid."
             if json_protocol:
@@ -213,8 +224,64 @@ def _authorize_normal_action(_original: Callable) -> Callable:
                 if json_protocol
                 else _query_error("AccessDenied", refusal.message())
             ) from None
+        refused = _service_may_not_assume(service, operation, region, params)
+        if refused is not None:
+            raise _json_error(service, refused[1], refused[0])
 
     return _authenticate_and_authorize_normal_action
+
+
+def _assume_role_context(params: dict) -> dict[str, str]:
+    """The STS condition keys an AssumeRole request carries (Service Authorization Reference, AWS
+    STS: sts:RoleSessionName, sts:ExternalId)."""
+    keys = {"sts:RoleSessionName": params.get("RoleSessionName"), "sts:ExternalId": params.get("ExternalId")}
+    return {key: str(value) for key, value in keys.items() if value}
+
+
+# (service, operation) -> (role parameter, the service principal, error code, message) where AWS
+# checks at creation that the service may assume the role it is given
+_ROLE_TAKEN_AT = {
+    # CreateStateMachine/UpdateStateMachine: AccessDeniedException (Step Functions' message)
+    ("states", "CreateStateMachine"): (
+        "roleArn",
+        role_sessions.STATES,
+        "AccessDeniedException",
+        _STATES_MAY_NOT,
+    ),
+    ("states", "UpdateStateMachine"): (
+        "roleArn",
+        role_sessions.STATES,
+        "AccessDeniedException",
+        _STATES_MAY_NOT,
+    ),
+    # CreateFunction/UpdateFunctionConfiguration: InvalidParameterValueException (Lambda's)
+    ("lambda", "CreateFunction"): (
+        "Role",
+        role_sessions.LAMBDA,
+        "InvalidParameterValueException",
+        _LAMBDA_MAY_NOT,
+    ),
+    ("lambda", "UpdateFunctionConfiguration"): (
+        "Role",
+        role_sessions.LAMBDA,
+        "InvalidParameterValueException",
+        _LAMBDA_MAY_NOT,
+    ),
+}
+
+
+def _service_may_not_assume(
+    service: str, operation: str, region: str, params: dict
+) -> tuple[str, str] | None:
+    """(code, message) when the role a state machine or function is given does not trust its
+    service (the service would fail to assume it), else None."""
+    taken = _ROLE_TAKEN_AT.get((service, operation))
+    if taken is None or not params.get(taken[0]):
+        return None
+    parameter, principal, code, message = taken
+    if role_sessions.service_may_assume(str(params[parameter]), principal, region):
+        return None
+    return code, message
 
 
 def _s3_access_denied(message: str) -> Exception:

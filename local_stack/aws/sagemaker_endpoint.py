@@ -59,6 +59,7 @@ from werkzeug.wrappers import Request, Response
 
 from local_stack.aws.data_capture import DataCaptureWriter
 from local_stack.aws.endpoint_capacity import EndpointCapacity, Schedule, Slot, Throttled
+from local_stack.aws.iam.enforcement import endpoint_refusal
 from local_stack.settings import ACCOUNT_ID, REGION, SAMPLES_DIR
 from training_job.local_model import MODEL_PATH
 from training_job.local_model.inference import load_session, predict_probabilities
@@ -180,6 +181,11 @@ class LocalEndpoint:
             if rule == "ping":
                 response = Response(b"", status=200)
             else:
+                refused = endpoint_refusal(
+                    request.headers, arguments["endpoint_name"], self.region, self.account_id
+                )
+                if refused is not None:  # IAM at call time (aws.iam): sagemaker:InvokeEndpoint
+                    raise _Failure(*refused)
                 response = self._invoke(request, arguments["endpoint_name"])
         except _Failure as failure:
             response = self._error_response(failure)

@@ -103,6 +103,11 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
         "--log-level", help="the functions' POWERTOOLS_LOG_LEVEL (default: the template's LogLevel)"
     )
     parser.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="do not check calls against IAM (for debugging; LOCAL_STACK_IAM=off does the same)",
+    )
+    parser.add_argument(
         "--function-log",
         type=Path,
         help="append the functions' JSON logs and EMF metrics here (default: drop)",
@@ -239,6 +244,7 @@ def start_stack(args: argparse.Namespace):
         retain_executions=args.retain_executions,
         endpoint_capacity=endpoint_capacity(args),
         lambda_concurrency=args.lambda_concurrency,
+        iam=not getattr(args, "no_iam", False),
     )
     try:
         deployed = deploy.deploy(

@@ -19,6 +19,7 @@ from local_stack.aws import lambda_concurrency_limits, lambda_runtime, moto_patc
 from local_stack.aws.endpoint_capacity import capacity_from_endpoint_config
 from local_stack.aws.function_logs import FunctionOutput
 from local_stack.aws.lambda_concurrency_limits import DEFAULT_ACCOUNT_CONCURRENCY
+from local_stack.aws.iam import enforcement, principals
 from local_stack.aws.upload_trigger import ArmedRule, UploadRule
 from local_stack.process_state import ProcessState
 from local_stack.processes.child_server import ChildServer
@@ -117,6 +118,7 @@ def start(
     retain_executions: int = DEFAULT_RETAIN_EXECUTIONS,
     endpoint_capacity: dict | None = None,
     lambda_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
+    iam: bool = True,
 ) -> LocalServices:
     """Start everything and point this process's AWS settings at it (until ``close``); the
     Step Functions here keep ``retain_executions`` ended executions per state machine."""
@@ -138,15 +140,19 @@ def start(
     if sink is not None:
         state.on_restore(sink.close)
     state.set_stdout(FunctionOutput(sys.stdout, sink))
+    if not iam:  # ``up --no-iam``: this process and the servers it starts check nothing
+        state.set_environment({enforcement.SWITCH_VARIABLE: "off"})
     try:
-        moto = serve(moto_patches.moto_app(), host=LOOPBACK, port=0, name="moto")
+        app = principals.with_principal_route(moto_patches.moto_app())
+        moto = serve(app, host=LOOPBACK, port=0, name="moto")
     except BaseException:
         state.restore()
         raise
     services = LocalServices(moto, endpoint_name, bucket, process_state=state)
     try:
         # moto's interpreter calls AWS services back on MOTO_PORT (moto's own server sets it).
-        state.set_environment({"MOTO_PORT": str(moto.port)})
+        # the S3 and endpoint processes look principals up here (``iam.principals``)
+        state.set_environment({"MOTO_PORT": str(moto.port), principals.PRINCIPALS_URL_VARIABLE: moto.url})
         _post_json(f"{moto.url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
         state.set_environment(
             {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto.url}

@@ -15,7 +15,11 @@ beside its code:
 * ``executions``: StartExecution checked as AWS checks it; ended executions forgotten;
 * ``task_callbacks``: SendTaskFailure's cause passed on;
 * ``map_runs``: the Distributed Map (its plain logic in ``aws.distributed_map``);
-* ``s3_conditional_writes``: PutObject's If-Match / If-None-Match atomic, as S3's.
+* ``s3_conditional_writes``: PutObject's If-Match / If-None-Match atomic, as S3's;
+* ``iam_enforcement``: every call checked against the caller's identity policies, as IAM does
+  (on while ``aws.iam.enforcement.enforced()``);
+* ``state_machine_roles``: the state machines' service integrations act as their role, and a
+  refusal fails the task under the error name Step Functions gives it (same switch).
 
 Two groups: the interpreter's (``install("interpreter")``, in the stack's process, where moto's
 Step Functions interpreter runs) and the server's (``install("server")``, in every process that
@@ -47,11 +51,13 @@ if moto.__version__ != MOTO_VERSION:
 # the subjects, once the pin holds (importing any of them runs this first)
 from local_stack.aws.moto_patches import (  # noqa: E402
     executions,
+    iam_enforcement,
     lambda_invoke,
     logs,
     map_runs,
     s3_conditional_writes,
     speed,
+    state_machine_roles,
     task_callbacks,
     threads,
 )
@@ -91,8 +97,9 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *executions.PATCHES,
         *task_callbacks.PATCHES,
         *map_runs.PATCHES,
+        *state_machine_roles.PATCHES,  # last: it wraps lambda_invoke's and map_runs's clients
     ),
-    "server": (*speed.SERVER, *s3_conditional_writes.PATCHES),
+    "server": (*speed.SERVER, *s3_conditional_writes.PATCHES, *iam_enforcement.PATCHES),
 }
 
 _applied: dict[Patch, Any] = {}  # patch -> the original it replaced

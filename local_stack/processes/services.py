@@ -18,8 +18,8 @@ import boto3
 from local_stack.aws import lambda_concurrency_limits, lambda_runtime, moto_patches
 from local_stack.aws.endpoint_capacity import capacity_from_endpoint_config
 from local_stack.aws.function_logs import FunctionOutput
-from local_stack.aws.lambda_concurrency_limits import DEFAULT_ACCOUNT_CONCURRENCY
 from local_stack.aws.iam import enforcement, principals
+from local_stack.aws.lambda_concurrency_limits import DEFAULT_ACCOUNT_CONCURRENCY
 from local_stack.aws.upload_trigger import ArmedRule, UploadRule
 from local_stack.process_state import ProcessState
 from local_stack.processes.child_server import ChildServer

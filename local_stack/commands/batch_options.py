@@ -7,12 +7,8 @@ import argparse
 
 
 def add_sizing_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--endpoint-instances",
-        type=int,
-        metavar="N",
-        help="size the batch to N instances instead of asking DescribeEndpoint",
-    )
+    # --endpoint-instances is a stack option (the local endpoint's InstanceCount): given, the batch is
+    # sized to it too, instead of asking DescribeEndpoint
     parser.add_argument(
         "--per-instance-concurrency",
         type=int,

@@ -13,6 +13,7 @@ from local_stack.settings import (
     DEFAULT_ENDPOINT_NAME,
     DEFAULT_EXECUTION_ENVIRONMENTS,
     DEFAULT_RETAIN_EXECUTIONS,
+    DEFAULT_RETAIN_LOG_EVENTS,
     REGION,
     STACK_NAME,
 )
@@ -90,6 +91,17 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
         "above what a client waits on at once (--concurrency)",
     )
     parser.add_argument(
+        "--retain-log-events",
+        type=int,
+        default=DEFAULT_RETAIN_LOG_EVENTS,
+        metavar="N",
+        help="log events CloudWatch Logs keeps per log group, the oldest dropped first whichever "
+        "stream holds them, as a group's retention (RetentionInDays) drops them on AWS. The state "
+        "machine's group takes ~21 events an execution, a function's ~6 an invocation; "
+        f"the default, {DEFAULT_RETAIN_LOG_EVENTS}, holds `up`'s logs to ~30 MB (measured by bench "
+        "--soak; docs/local-stack.md)",
+    )
+    parser.add_argument(
         "--log-level", help="the functions' POWERTOOLS_LOG_LEVEL (default: the template's LogLevel)"
     )
     parser.add_argument(
@@ -130,6 +142,7 @@ def start_stack(args: argparse.Namespace):
         seed=args.seed,
         function_log=args.function_log,
         retain_executions=args.retain_executions,
+        retain_log_events=args.retain_log_events,
     )
     try:
         deployed = deploy.deploy(
@@ -170,6 +183,8 @@ def _check_service_options(args: argparse.Namespace, model: Path) -> Path:
     """The options that are not template parameters, refused by name; the model to serve."""
     if args.retain_executions < 1:
         raise UsageError(f"--retain-executions {args.retain_executions}: must be at least 1")
+    if args.retain_log_events < 1:
+        raise UsageError(f"--retain-log-events {args.retain_log_events}: must be at least 1")
     if args.execution_environments < 0:
         raise UsageError(f"--execution-environments {args.execution_environments}: must be 0 or more")
     if not 0 <= args.sampling_percentage <= 100:

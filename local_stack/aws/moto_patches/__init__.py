@@ -15,7 +15,8 @@ beside its code:
 * ``executions``: StartExecution checked as AWS checks it; ended executions forgotten;
 * ``task_callbacks``: SendTaskFailure's cause passed on;
 * ``map_runs``: the Distributed Map (its plain logic in ``aws.distributed_map``);
-* ``s3_conditional_writes``: PutObject's If-Match / If-None-Match atomic, as S3's.
+* ``s3_conditional_writes``: PutObject's If-Match / If-None-Match atomic, as S3's;
+* ``model_instances``: moto's dashboard list of every model it made, kept weakly (nothing freed).
 
 Two groups: the interpreter's (``install("interpreter")``, in the stack's process, where moto's
 Step Functions interpreter runs) and the server's (``install("server")``, in every process that
@@ -50,6 +51,7 @@ from local_stack.aws.moto_patches import (  # noqa: E402
     lambda_invoke,
     logs,
     map_runs,
+    model_instances,
     s3_conditional_writes,
     speed,
     task_callbacks,
@@ -92,7 +94,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *task_callbacks.PATCHES,
         *map_runs.PATCHES,
     ),
-    "server": (*speed.SERVER, *s3_conditional_writes.PATCHES),
+    "server": (*model_instances.PATCHES, *speed.SERVER, *s3_conditional_writes.PATCHES),
 }
 
 _applied: dict[Patch, Any] = {}  # patch -> the original it replaced

@@ -97,9 +97,9 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="log events CloudWatch Logs keeps per log group, the oldest dropped first whichever "
         "stream holds them, as a group's retention (RetentionInDays) drops them on AWS. The state "
-        "machine's group takes ~21 events an execution, a function's ~6 an invocation; "
-        f"the default, {DEFAULT_RETAIN_LOG_EVENTS}, holds `up`'s logs to ~30 MB (measured by bench "
-        "--soak; docs/local-stack.md)",
+        "machine's group takes ~21 events an execution, a function's ~6 an invocation, so the "
+        f"default, {DEFAULT_RETAIN_LOG_EVENTS}, keeps the last ~470 executions' events and ~1,600 "
+        "invocations' lines of each function (docs/local-stack.md: what a long-running up keeps)",
     )
     parser.add_argument(
         "--log-level", help="the functions' POWERTOOLS_LOG_LEVEL (default: the template's LogLevel)"

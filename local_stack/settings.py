@@ -26,7 +26,7 @@ DEFAULT_EXECUTION_ENVIRONMENTS = 4
 # Ended executions the local Step Functions keeps (AWS keeps them 90 days); see the
 # `--retain-executions` help for the memory each one costs.
 DEFAULT_RETAIN_EXECUTIONS = 1000
-# Log events the local CloudWatch Logs keeps per stream (AWS: the group's RetentionInDays): a
-# function's stream holds ~6 events an invocation, the state machine's ~21 an execution, so this
-# keeps the last ~1,600 invocations of each execution environment and ~470 executions an hour
-RETAIN_LOG_EVENTS_PER_STREAM = 10_000
+# Log events the local CloudWatch Logs keeps per log group, the oldest dropped first (AWS: the
+# group's RetentionInDays); see the `--retain-log-events` help. The state machine's group takes
+# ~21 events an execution, a function's ~6 an invocation.
+DEFAULT_RETAIN_LOG_EVENTS = 10_000

@@ -10,16 +10,25 @@ its ``InputTransformer``; ``UploadTrigger`` (a queue and its worker threads in t
 then calls StartExecution on the stack's Step Functions, off the S3 request's thread, never in
 its way.
 
-An event follows every stored object, as on AWS, even when the S3 process is killed: ``notice``
-writes the event to a journal (``aws.delivery_journal``) before the upload is answered, and the
-worker marks it done once delivered; a restarted S3 process (``resume``) delivers every event
-that was journaled and not marked done. So delivery is at least once, as EventBridge's: an event
-delivered in the instant before its process died, not yet marked, is delivered again (at most
-one per worker: those in flight at the kill). On AWS
+An event follows every stored object, as on AWS, even when the S3 process is killed, and none
+follows an object that was never stored. The event is journaled (``aws.delivery_journal``) as an
+intent before the object is written (``intend``); the write's entry in the S3 journal names the
+intent (``processes.s3_journal``), and once the write is stored the event is queued (``confirm``;
+a write moto refused ``cancel``s it); the worker marks it done once delivered. A restarted S3
+process (``resume``) reconciles what the journal still owes against what its store holds: an
+intent whose write the S3 journal holds is delivered (its object was stored, whether or not the
+client heard so before the kill), one whose write never reached it is dropped (no object, no
+event). Why the S3 journal and not the object's ETag and size: two uploads of the same bytes to
+one key have the same ETag, a copy's or a multipart upload's ETag is known only after the write,
+and a later write or delete of the key does not undo the event of an earlier one. So delivery is
+at least once, as EventBridge's: an event delivered in the instant before its process died, not
+yet marked, is delivered again (at most one per worker: those in flight at the kill). On AWS
 too, S3 and EventBridge may deliver one event twice, and the template's target names no
 execution (StartExecution without a name: Step Functions draws a UUID), so there a duplicate
 also starts a second execution of the same photo; a name would not help, since Step Functions
 refuses a closed execution's name (``ExecutionAlreadyExists``) rather than answering it again.
+An event recovered so carries the request id and time drawn with its intent (the answer's own
+request id was never recorded) and its object's size, ETag and version as HeadObject finds them.
 
 What differs from AWS, on purpose: a StartExecution that fails is tried again a few times over
 a few seconds (``LOCAL_RETRY_DELAYS``), not for up to an hour (locally, a Step Functions that
@@ -313,14 +322,14 @@ def report_to_stderr(line: str) -> None:
 
 @dataclass
 class UploadTrigger:
-    """The local S3's link to EventBridge: ``notice`` (called once S3 has stored an object,
-    before it answers) journals and queues the upload's event; a worker (one of ``workers``
+    """The local S3's link to EventBridge: ``intend`` (before S3 writes an object) journals the
+    upload's event, ``confirm`` (once stored, before S3 answers) queues it; a worker (one of ``workers``
     threads, taking the queue in order and delivering side by side, as EventBridge delivers
     without an order) reads the object's size and ETag (HeadObject), builds the event and, when
     ``armed()`` gives a rule that matches it, starts the execution, then marks the event done.
     ``armed`` answers None until the stack is deployed: uploads before that start nothing, as in
     an account without the rule. With a ``journal``, call ``resume`` once before the first
-    ``notice``: it delivers what an earlier process acknowledged and did not deliver."""
+    ``intend``: it delivers what an earlier process stored and did not deliver."""
 
     s3_url: str
     armed: Callable[[], ArmedRule | None]
@@ -335,23 +344,43 @@ class UploadTrigger:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def resume(self) -> int:
-        """Open the journal and queue, in their order, the events an earlier process journaled
-        and did not mark delivered; how many."""
+    def resume(self, stored: Callable[[str], bool] = lambda _: True) -> int:
+        """Open the journal and reconcile what an earlier process journaled and did not mark
+        delivered: an event whose write ``stored`` (by its id) is queued, in order; one whose
+        write never completed is dropped, marked done. How many were queued."""
         if self.journal is None:
             return 0
-        owed = self.journal.open()
-        for event_id, body in owed:
-            self._put(event_id, ObjectCreated.from_json(body))
-        return len(owed)
+        queued = 0
+        for event_id, body in self.journal.open():
+            created = ObjectCreated.from_json(body)
+            if stored(event_id):
+                self._put(event_id, created)
+                queued += 1
+            else:
+                self.journal.done(event_id)
+                self.report(f"the upload s3://{created.bucket}/{created.key} was never stored: no event")
+        return queued
 
-    def notice(self, created: ObjectCreated) -> None:
-        """Journal the upload's event (on file when this returns, so call it before the upload is
-        answered) and queue it; returns without waiting for the delivery."""
+    def intend(self, created: ObjectCreated) -> str:
+        """Journal the event of an upload about to be written (on file when this returns: call it
+        before the write); its id, for ``confirm`` or ``cancel`` once the write is answered."""
         event_id = str(uuid.uuid4())
         if self.journal is not None:
             self.journal.record(event_id, created.to_json())
+        return event_id
+
+    def confirm(self, event_id: str, created: ObjectCreated) -> None:
+        """The upload ``intend`` journaled is stored: queue its event (returns without waiting
+        for the delivery)."""
         self._put(event_id, created)
+
+    def cancel(self, event_id: str) -> None:
+        """The upload ``intend`` journaled was refused: it owes no event."""
+        self._mark_done(event_id)
+
+    def notice(self, created: ObjectCreated) -> None:
+        """An upload stored already: ``intend`` and ``confirm`` at once."""
+        self.confirm(self.intend(created), created)
 
     def _put(self, event_id: str, created: ObjectCreated) -> None:
         with self._lock:

@@ -3,10 +3,12 @@ of one ~180 KB photo (a committed sample, upscaled at run time: nothing large is
 through ``up`` in a child process, and the resident memory (RSS) of each of its processes after
 the warm-up, half-way and at the end.
 
-What to expect: ``up`` grows while it fills its ``--retain-executions`` (each ended execution
-keeps its input, output and history) and then stays flat; the execution environments and the
-endpoint stay flat; S3 grows with what it stores (the endpoint's data capture holds every
-photo once more, base64), which the table prints beside it.
+The warm-up runs as many executions as ``up`` retains (``--retain-executions``, default 1,000):
+``up`` grows while it fills what it keeps (each ended execution its input, output and history;
+each log group its newest events) and then stays flat, so the samples after the warm-up show
+what grows without bound. The execution environments and the endpoint stay flat; S3 grows with
+what it stores (the endpoint's data capture holds every photo once more, base64), which the
+table prints beside it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from local_stack.client import images, results
 from local_stack.client.executions import run_executions
 from local_stack.client.images import ImageToRun
 from local_stack.processes.stack_process import StackProcess, resident_bytes, start_stack_process
-from local_stack.settings import SAMPLES_DIR
+from local_stack.settings import DEFAULT_RETAIN_EXECUTIONS, SAMPLES_DIR
 
 TARGET_BYTES = 180_000  # a phone photo after light compression; its base64 fits a 256 KB payload
 _MB = 1024 * 1024
@@ -58,8 +60,9 @@ def run_soak(
         options = ["--bucket", "scones-soak", "--execution-environments", str(execution_environments)]
         if retain_executions:
             options += ["--retain-executions", str(retain_executions)]
+        warm_up = max(concurrency, retain_executions or DEFAULT_RETAIN_EXECUTIONS)
         with start_stack_process(options) as stack:
-            samples, ran, wall = _soak(stack, photo, executions, concurrency)
+            samples, ran, wall = _soak(stack, photo, executions, concurrency, warm_up)
     _print_memory(samples)
     summary = results.summarize(ran, wall)
     print(
@@ -70,9 +73,11 @@ def run_soak(
 
 
 def _soak(
-    stack: StackProcess, photo: ImageToRun, executions: int, concurrency: int
+    stack: StackProcess, photo: ImageToRun, executions: int, concurrency: int, warm_up: int
 ) -> tuple[list[tuple[str, dict]], list, float]:
-    """Warm up, then run the executions in two halves; a memory sample after each step."""
+    """Warm up (``warm_up`` executions: every environment has imported its functions, every pool
+    is full, ``up`` holds all it retains), then run the executions in two halves; a memory
+    sample after each step."""
     s3, sfn = stack.client("s3"), stack.client("stepfunctions")
     keys = images.upload_images(s3, stack.bucket, [photo])
 
@@ -82,7 +87,8 @@ def _soak(
     def sample(when: str) -> tuple[str, dict]:
         return when, {**_resident_megabytes(stack), **_stored_in_s3(s3, stack.bucket)}
 
-    run(concurrency)  # warm-up: every environment has imported its functions, every pool is full
+    print(f"warm-up: {warm_up} executions")
+    run(warm_up)
     samples = [sample("start")]
     first, first_wall = run(executions // 2)
     samples.append(sample("middle"))

@@ -13,6 +13,7 @@ from local_stack.settings import (
     DEFAULT_ENDPOINT_NAME,
     DEFAULT_EXECUTION_ENVIRONMENTS,
     DEFAULT_RETAIN_EXECUTIONS,
+    DEFAULT_RETAIN_LOG_EVENTS,
     REGION,
     STACK_NAME,
 )
@@ -98,6 +99,17 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
         "times: ~72 KB with the 3 KB samples, ~145 KB with a 180 KB photo (measured by bench "
         f"--soak). The default, {DEFAULT_RETAIN_EXECUTIONS}, holds that to ~150 MB and stays far "
         "above what a client waits on at once (--concurrency)",
+    )
+    parser.add_argument(
+        "--retain-log-events",
+        type=int,
+        default=DEFAULT_RETAIN_LOG_EVENTS,
+        metavar="N",
+        help="log events CloudWatch Logs keeps per log group, the oldest dropped first whichever "
+        "stream holds them, as a group's retention (RetentionInDays) drops them on AWS. The state "
+        "machine's group takes ~21 events an execution, a function's ~6 an invocation, so the "
+        f"default, {DEFAULT_RETAIN_LOG_EVENTS}, keeps the last ~470 executions' events and ~1,600 "
+        "invocations' lines of each function (docs/local-stack.md: what a long-running up keeps)",
     )
     parser.add_argument(
         "--log-level", help="the functions' POWERTOOLS_LOG_LEVEL (default: the template's LogLevel)"
@@ -245,6 +257,7 @@ def start_stack(args: argparse.Namespace):
         endpoint_capacity=endpoint_capacity(args),
         lambda_concurrency=args.lambda_concurrency,
         iam=not getattr(args, "no_iam", False),
+        retain_log_events=args.retain_log_events,
     )
     try:
         deployed = deploy.deploy(
@@ -285,6 +298,8 @@ def _check_service_options(args: argparse.Namespace, model: Path) -> Path:
     """The options that are not template parameters, refused by name; the model to serve."""
     if args.retain_executions < 1:
         raise UsageError(f"--retain-executions {args.retain_executions}: must be at least 1")
+    if args.retain_log_events < 1:
+        raise UsageError(f"--retain-log-events {args.retain_log_events}: must be at least 1")
     if args.execution_environments < 0:
         raise UsageError(f"--execution-environments {args.execution_environments}: must be 0 or more")
     if not 0 <= args.sampling_percentage <= 100:

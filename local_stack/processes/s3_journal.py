@@ -23,6 +23,12 @@ variables) followed by the body's bytes as they came. A process killed in the mi
 entry leaves a torn tail: replay stops there and cuts it off, and that request's client never
 heard it succeed. The replay calls the app directly, no HTTP.
 
+An upload that starts an execution carries the id of its event's intent (``UPLOAD_EVENT``, set
+by ``s3_server``), kept in its entry like the request's other variables: a replay collects them
+(``stored_events``), so that the upload trigger can tell an intent whose write was stored (its
+event is owed) from one whose write never was (``aws.upload_trigger``). An answer of 200 that
+is an error (CompleteMultipartUpload's) stored nothing: its entry does not carry the id.
+
 Limits, none of which the project meets: the journal only grows (a deleted object's bytes stay
 in it until the stack stops and its folder is removed); replay draws new version ids for a
 versioned bucket; a multipart upload's id is drawn again too, so the journal keeps the id its
@@ -41,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 CHANGES = frozenset({"PUT", "POST", "DELETE"})
+UPLOAD_EVENT = "local_stack.upload_event"  # a WSGI variable: the id of the upload's event intent
 _UPLOAD_ID = re.compile(r"<UploadId>([^<]+)</UploadId>")
 _UPLOAD_ID_PARAMETER = re.compile(r"(^|&)uploadId=([^&]*)")
 
@@ -56,6 +63,7 @@ class JournaledApp:
         self._upload_ids: dict[str, str] = {}  # the id a client holds -> this process's id
         self._journal: io.BufferedWriter | None = None
         self.replayed = 0
+        self.stored_events: set[str] = set()  # the event intents whose writes a replay found
 
     def replay(self) -> int:
         """Apply every entry of the journal (if any) to the app, cut a torn tail off, and open the
@@ -65,6 +73,8 @@ class JournaledApp:
             with self._path.open("rb") as journal:
                 for variables, body, end in _entries(journal):
                     self._apply(variables, body)
+                    if UPLOAD_EVENT in variables:
+                        self.stored_events.add(variables[UPLOAD_EVENT])
                     good_end = end
                     self.replayed += 1
         self._journal = self._path.open("ab")
@@ -119,6 +129,8 @@ class JournaledApp:
             upload_id = _UPLOAD_ID.search(answer.decode("utf-8", "replace"))
             if upload_id:
                 variables = {**variables, "x-upload-id": upload_id.group(1)}
+        if b"<Error>" in answer[:512]:  # a 200 that stored nothing owes no event
+            variables = {name: value for name, value in variables.items() if name != UPLOAD_EVENT}
         header = json.dumps({"variables": variables, "length": len(body)}).encode() + b"\n"
         self._journal.write(header + body)
         self._journal.flush()  # in the kernel's hands: a killed process loses none of it

@@ -14,15 +14,25 @@ An upload starts an execution, as the bucket's EventBridge rule does in AWS
 resolved rule into that same folder (``arm_upload_trigger``), where every S3 process, a
 restarted one too, reads it. A file, not a message to the running process: a restart needs no
 one to arm it again, and the parent needs no channel to its child beyond the folder it already
-keeps. Each upload's event is journaled in that folder too (``UPLOAD_EVENTS_NAME``) after the
-object is stored and before the upload is answered; a restarted S3 delivers every event the
-journal still owes (the worker marks each done once delivered). Replayed changes start nothing
-themselves: their events were journaled when they were first accepted.
+keeps. Each upload's event is journaled in that folder too (``UPLOAD_EVENTS_NAME``), as an
+intent before the object is written; the write's journal entry names the intent, and the event
+is queued once the object is stored, before the upload is answered. A restarted S3 delivers
+every event the journal still owes whose write its own journal holds, and drops those whose
+write never completed (the worker marks each done once delivered): every stored upload gets
+its event, none is invented. Replayed changes start nothing themselves: their events were
+journaled when they were first accepted.
+
+A fault on purpose, for the tests that prove this: ``LOCAL_STACK_S3_FAULT`` set to
+``kill-before-store:KEY`` or ``kill-after-store:KEY`` makes the S3 process kill itself (SIGKILL)
+at that instant of the upload of KEY (before moto stores it, or once the object and its journal
+entry are written and before the answer): once per stack (a file in the folder marks it spent,
+so the restarted process serves on); several, comma-separated.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -34,12 +44,17 @@ from urllib.parse import quote
 from local_stack.aws import upload_trigger
 from local_stack.aws.delivery_journal import DeliveryJournal
 from local_stack.aws.upload_trigger import ArmedRule, ObjectCreated, UploadTrigger
+from local_stack.errors import UsageError
 from local_stack.processes.child_server import ChildServer, serve_until_stopped, start_child_server
+from local_stack.processes.s3_journal import UPLOAD_EVENT
 
 JOURNAL_NAME = "journal"
 UPLOAD_TRIGGER_NAME = "upload-trigger.json"
 UPLOAD_EVENTS_NAME = "upload-events.jsonl"
 DELIVERY_WORKERS = 4  # StartExecutions in flight at once, as EventBridge delivers in parallel
+FAULT_VARIABLE = "LOCAL_STACK_S3_FAULT"
+FAULT_SPENT_NAME = "fault-spent"
+FAULT_INSTANTS = ("kill-before-store", "kill-after-store")
 
 
 def start_s3_server(host: str = "127.0.0.1") -> ChildServer:
@@ -67,16 +82,57 @@ def read_armed_rule(path: Path) -> ArmedRule | None:
         return None
 
 
-class UploadNoticingApp:
-    """A WSGI app (the journaled moto S3) that hands each object it accepted creating (PutObject,
-    CopyObject, CompleteMultipartUpload) to ``notice`` once the object is stored and before the
-    answer is sent (so an acknowledged upload's event is on file). Every other request passes
-    straight through."""
+class FaultPoint:
+    """``LOCAL_STACK_S3_FAULT`` read once: the S3 process kills itself at one instant of the upload
+    of one key (several, comma-separated), each once per stack (a ``spent`` file each: the
+    restarted process finds it there and serves on)."""
 
-    def __init__(self, app: Any, notice: Callable[[ObjectCreated], None], close: Callable[[], None]) -> None:
+    def __init__(self, setting: str | None, spent: Path) -> None:
+        self.faults = parse_faults(setting) if setting else []
+        self._spent = spent
+
+    def reached(self, instant: str, key: str) -> None:
+        """The upload of ``key`` is at ``instant``: die if a fault waits there, once."""
+        for number, fault in enumerate(self.faults):
+            if fault != (instant, key):
+                continue
+            try:
+                self._spent.with_name(f"{self._spent.name}-{number}").touch(exist_ok=False)
+            except FileExistsError:
+                return
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def parse_faults(setting: str) -> list[tuple[str, str]]:
+    """``kill-before-store:KEY`` or ``kill-after-store:KEY``, comma-separated, as (instant, key)
+    pairs; else a named error."""
+    faults = []
+    for fault in setting.split(","):
+        instant, _, key = fault.partition(":")
+        if instant not in FAULT_INSTANTS or not key:
+            raise UsageError(
+                f"{FAULT_VARIABLE}={setting!r}: expected {' or '.join(FAULT_INSTANTS)}, ':' and an "
+                "object key (several, comma-separated)"
+            )
+        faults.append((instant, key))
+    return faults
+
+
+class UploadNoticingApp:
+    """A WSGI app (the journaled moto S3) that gives each request that creates an object
+    (PutObject, CopyObject, CompleteMultipartUpload) its event's intent before the write
+    (``trigger.intend``, its id in the request's ``UPLOAD_EVENT`` variable, which the S3 journal
+    keeps), and once the object is stored and before the answer is sent, ``trigger.confirm``s it
+    (so an acknowledged upload's event is queued), or ``trigger.cancel``s it if S3 refused the
+    write. Every other request passes straight through."""
+
+    def __init__(
+        self, app: Any, trigger: Any, close: Callable[[], None], fault: FaultPoint | None = None
+    ) -> None:
         self._app = app
-        self._notice = notice
+        self._trigger = trigger
         self._close = close
+        self._fault = fault or FaultPoint(None, Path())
 
     def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
         reason = upload_trigger.object_created_reason(
@@ -85,34 +141,49 @@ class UploadNoticingApp:
         names = upload_trigger.bucket_and_key(environ.get("HTTP_HOST", ""), _raw_path(environ))
         if reason is None or names is None:
             return self._app(environ, start_response)
+        intended = ObjectCreated(
+            bucket=names[0],
+            key=names[1],
+            reason=reason,
+            request_id=upload_trigger.new_request_id(),
+            source_ip=environ.get("REMOTE_ADDR", ""),
+            time=datetime.now(UTC),
+            sequencer=upload_trigger.new_sequencer(),
+        )
+        event_id = self._trigger.intend(intended)
+        environ[UPLOAD_EVENT] = event_id
+        self._fault.reached("kill-before-store", intended.key)
         answered: list = []
 
         def remember(status: str, headers: list, *exc_info: Any) -> Any:
             answered[:] = [status, headers]
             return start_response(status, headers, *exc_info)
 
-        chunks = self._app(environ, remember)
         try:
-            answer = b"".join(chunks)
-        finally:
-            getattr(chunks, "close", lambda: None)()
+            chunks = self._app(environ, remember)
+            try:
+                answer = b"".join(chunks)
+            finally:
+                getattr(chunks, "close", lambda: None)()
+        except BaseException:
+            self._trigger.cancel(event_id)  # nothing stored: the request ends in a server error
+            raise
+        self._fault.reached("kill-after-store", intended.key)
         status, headers = answered
         # CompleteMultipartUpload can fail with 200 and an <Error> body
         if not status.startswith("2") or b"<Error>" in answer[:512]:
+            self._trigger.cancel(event_id)
             return [answer]
         response_headers = {name.lower(): value for name, value in headers}
         version = response_headers.get("x-amz-version-id")
         created = ObjectCreated(
-            bucket=names[0],
-            key=names[1],
-            reason=reason,
-            request_id=response_headers.get("x-amz-request-id") or upload_trigger.new_request_id(),
-            source_ip=environ.get("REMOTE_ADDR", ""),
-            time=datetime.now(UTC),
-            sequencer=upload_trigger.new_sequencer(),
-            version_id=version if version and version != "null" else None,
+            **{
+                **vars(intended),
+                "request_id": response_headers.get("x-amz-request-id") or intended.request_id,
+                "version_id": version if version and version != "null" else None,
+            }
         )
-        self._notice(created)
+        self._trigger.confirm(event_id, created)
         return [answer]
 
     def close(self) -> None:
@@ -143,13 +214,17 @@ def _start(state_dir: str, listener):
         journal=DeliveryJournal(Path(state_dir) / UPLOAD_EVENTS_NAME),
         workers=DELIVERY_WORKERS,
     )
-    trigger.resume()  # what a killed process acknowledged and did not deliver: its calls wait for `serve`
+    # what a killed process stored and did not deliver (its calls wait for `serve`); an intent
+    # whose write the journal does not hold never became an object
+    trigger.resume(journaled.stored_events.__contains__)
+    journaled.stored_events.clear()
+    fault = FaultPoint(os.environ.get(FAULT_VARIABLE), Path(state_dir) / FAULT_SPENT_NAME)
 
     def close() -> None:
         trigger.close()  # its last StartExecutions, while the stack's Step Functions still serve
         journaled.close()
 
-    return serve(UploadNoticingApp(journaled, trigger.notice, close), name="s3", listener=listener)
+    return serve(UploadNoticingApp(journaled, trigger, close, fault), name="s3", listener=listener)
 
 
 if __name__ == "__main__":

@@ -32,10 +32,10 @@ from local_stack.settings import (
     DEFAULT_BUCKET,
     DEFAULT_ENDPOINT_NAME,
     DEFAULT_RETAIN_EXECUTIONS,
+    DEFAULT_RETAIN_LOG_EVENTS,
     FAKE_CREDENTIALS,
     LOOPBACK,
     REGION,
-    RETAIN_LOG_EVENTS_PER_STREAM,
 )
 from scones_core.wsgi_server import ServingHandle, serve
 
@@ -119,9 +119,11 @@ def start(
     endpoint_capacity: dict | None = None,
     lambda_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
     iam: bool = True,
+    retain_log_events: int = DEFAULT_RETAIN_LOG_EVENTS,
 ) -> LocalServices:
     """Start everything and point this process's AWS settings at it (until ``close``); the
-    Step Functions here keep ``retain_executions`` ended executions per state machine."""
+    Step Functions here keep ``retain_executions`` ended executions per state machine, the
+    CloudWatch Logs ``retain_log_events`` events per log group."""
     state = ProcessState()
     previous_concurrency = lambda_concurrency_limits.set_account_limit(lambda_concurrency)
     state.on_restore(lambda: lambda_concurrency_limits.set_account_limit(previous_concurrency))
@@ -129,7 +131,7 @@ def start(
     state.set_environment({"MOTO_LAMBDA_CONCURRENCY_QUOTA": str(lambda_concurrency)})
     previous_limit = moto_patches.keep_ended_executions(retain_executions)
     state.on_restore(lambda: moto_patches.keep_ended_executions(previous_limit))
-    previous_log_limit = moto_patches.keep_log_events(RETAIN_LOG_EVENTS_PER_STREAM)
+    previous_log_limit = moto_patches.keep_log_events(retain_log_events)
     state.on_restore(lambda: moto_patches.keep_log_events(previous_log_limit))
     # moto's interpreter logs each Catch-ed error at ERROR level with the whole state tree; the
     # execution history already holds it.

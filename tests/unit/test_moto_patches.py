@@ -723,3 +723,72 @@ def test_a_log_stream_keeps_its_newest_events_up_to_the_limit(patched):
         moto_patches.keep_log_events(previous)
     with pytest.raises(ValueError, match="at least 1"):
         moto_patches.keep_log_events(0)
+
+
+def test_a_log_group_keeps_its_newest_events_whichever_stream_holds_them(patched):
+    """A function writes a stream per execution environment and the state machine one per hour:
+    a cap per stream bounded nothing (10,000 per stream, 171k events alive after a soak)."""
+    previous = moto_patches.keep_log_events(4)
+    try:
+        with mock_aws():
+            logs = boto3.client("logs", region_name="us-east-1")
+            logs.create_log_group(logGroupName="g")
+            logs.create_log_group(logGroupName="other")
+            now = int(time.time() * 1000)
+            for n in range(9):  # three streams written in turn, as environments write side by side
+                stream = f"s{n % 3}"
+                if n < 3:
+                    logs.create_log_stream(logGroupName="g", logStreamName=stream)
+                logs.put_log_events(
+                    logGroupName="g",
+                    logStreamName=stream,
+                    logEvents=[{"timestamp": now + n, "message": f"m{n}"}],
+                )
+            logs.create_log_stream(logGroupName="other", logStreamName="s")
+            logs.put_log_events(
+                logGroupName="other", logStreamName="s", logEvents=[{"timestamp": now, "message": "o"}]
+            )
+            kept = logs.filter_log_events(logGroupName="g")["events"]
+            assert sorted(e["message"] for e in kept) == ["m5", "m6", "m7", "m8"]  # the newest 4 of 9
+            streams = logs.describe_log_streams(logGroupName="g")["logStreams"]
+            assert sorted(s["logStreamName"] for s in streams) == ["s0", "s1", "s2"]  # streams stay
+            assert [e["message"] for e in logs.filter_log_events(logGroupName="other")["events"]] == ["o"]
+            gc.collect()
+            from moto.logs.models import LogEvent
+
+            # the forgotten events are freed, not only unlisted (moto's dashboard list held them)
+            assert len([o for o in gc.get_objects() if type(o) is LogEvent]) == 5
+    finally:
+        moto_patches.keep_log_events(previous)
+
+
+def test_an_ended_execution_forgotten_frees_its_snapshot_of_the_state_machine(keep_two_ended_executions):
+    """moto's StartExecution deep-copies the state machine for each execution, and its dashboard
+    list (``instances_tracked``) kept every copy after the execution was forgotten."""
+    from moto.stepfunctions.models import StateMachine
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = _state_machine(sfn)
+        _run_to_the_end(sfn, arn, 12)
+        gc.collect()
+        alive = [o for o in gc.get_objects() if isinstance(o, StateMachine)]
+        # the machine, the snapshots of the 2 executions kept, and of one still being forgotten
+        assert len(alive) <= 1 + 2 + 1, len(alive)
+        assert len(list(StateMachine.instances_tracked)) == len(alive)  # the dashboard sees the living
+
+
+def test_moto_s_dashboard_list_keeps_the_living_and_frees_the_rest(patched):
+    from moto.core.common_models import BaseModel
+
+    from local_stack.aws.moto_patches.model_instances import WeakInstances
+
+    class Probe(BaseModel):
+        pass
+
+    kept, dropped = Probe(), Probe()
+    dropped_ref = weakref.ref(dropped)
+    del dropped
+    gc.collect()
+    assert dropped_ref() is None
+    assert type(Probe.instances_tracked) is WeakInstances and list(Probe.instances_tracked) == [kept]

@@ -112,3 +112,18 @@ def test_a_multipart_upload_goes_on_across_a_restart_with_the_id_its_client_hold
     )
     assert s3.post(f"/bucket/big?uploadId={upload_id}", data=complete).status_code == 200
     assert s3.get("/bucket/big").data == part + b"end"
+
+
+def test_a_replay_names_the_upload_events_whose_writes_it_holds(journal, fresh_moto):
+    from local_stack.processes.s3_journal import UPLOAD_EVENT
+
+    s3 = started(journal)
+    assert s3.put("/bucket").status_code == 200
+    assert s3.put("/bucket/a.png", data=b"a", environ_overrides={UPLOAD_EVENT: "stored"}).status_code == 200
+    refused = s3.put("/missing/a.png", data=b"a", environ_overrides={UPLOAD_EVENT: "refused"})
+    assert refused.status_code == 404
+
+    fresh_moto()
+    app = JournaledApp(moto_app(), journal)
+    app.replay()
+    assert app.stored_events == {"stored"}

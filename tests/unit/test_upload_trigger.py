@@ -486,13 +486,35 @@ class Answered(Client):
         return super().open(*args, buffered=True, **kwargs)
 
 
+class Noticed(list):
+    """Stands in for the trigger behind the hook: each upload confirmed (stored), in order; each
+    intent as the hook gave it, with what the journal held at that instant."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.intended: dict[str, ObjectCreated] = {}
+        self.cancelled: list[str] = []
+
+    def intend(self, created: ObjectCreated) -> str:
+        event_id = f"event-{len(self.intended)}"
+        self.intended[event_id] = created
+        return event_id
+
+    def confirm(self, event_id: str, created: ObjectCreated) -> None:
+        assert event_id in self.intended
+        self.append(created)
+
+    def cancel(self, event_id: str) -> None:
+        self.cancelled.append(event_id)
+
+
 @pytest.fixture
 def s3():
     """moto's S3 in-process behind the hook, with what the hook noticed (reset before and after)."""
     app = moto_app()
     Client(app).post("/moto-api/reset")
-    noticed: list[ObjectCreated] = []
-    client = Answered(UploadNoticingApp(app, noticed.append, lambda: None))
+    noticed = Noticed()
+    client = Answered(UploadNoticingApp(app, noticed, lambda: None))
     assert client.put("/bucket", headers=SIGNED).status_code == 200
     yield client, noticed
     Client(app).post("/moto-api/reset")
@@ -538,3 +560,50 @@ def test_the_s3_hook_notices_what_creates_an_object_once_answered(s3):
         ("bucket", "incoming/big.jpg", "CompleteMultipartUpload"),
     ]
     assert all(n.request_id and n.sequencer for n in noticed)
+
+
+def test_the_s3_hook_records_the_intent_before_the_write_and_cancels_a_refused_one():
+    """The gap of issue 23 item 5: the event was journaled after the object was stored, so a
+    kill in between left an object that no event followed. The intent now comes first, and the
+    write carries its id (``UPLOAD_EVENT``, which the S3 journal keeps)."""
+    from local_stack.processes.s3_journal import UPLOAD_EVENT
+
+    noticed = Noticed()
+    seen_by_the_write: list[tuple[str | None, int]] = []
+
+    def store(environ, start_response):
+        seen_by_the_write.append((environ.get(UPLOAD_EVENT), len(noticed.intended)))
+        status = "200 OK" if "/bucket/" in environ["PATH_INFO"] else "404 Not Found"
+        start_response(status, [("x-amz-request-id", "MOTOSREQUESTID01")])
+        return [b""]
+
+    client = Answered(UploadNoticingApp(store, noticed, lambda: None))
+    assert client.put("/bucket/incoming/x.png", data=b"png", headers=SIGNED).status_code == 200
+    assert client.put("/missing/incoming/x.png", data=b"png", headers=SIGNED).status_code == 404
+    assert seen_by_the_write == [("event-0", 1), ("event-1", 2)]  # journaled before the write
+    assert [n.request_id for n in noticed] == ["MOTOSREQUESTID01"]  # the answer's own, when stored
+    assert noticed.cancelled == ["event-1"]  # refused: owes no event
+
+
+def test_a_restart_delivers_the_intents_whose_writes_were_stored_and_drops_the_rest(tmp_path):
+    journal = tmp_path / "upload-events.jsonl"
+    lines: list[str] = []
+    first = journaled_trigger(StandIns(), journal)
+    first.resume()
+    stored = first.intend(created("incoming/stored-not-confirmed.jpg"))  # killed after the write
+    never = first.intend(created("incoming/never-stored.jpg"))  # killed before it
+    left_on_disk = journal.read_bytes()
+    first.close(timeout=DRAINED_WITHIN)
+    journal.write_bytes(left_on_disk)
+
+    stand_ins = StandIns()
+    second = journaled_trigger(stand_ins, journal)
+    second.report = lines.append
+    assert second.resume({stored}.__contains__) == 1
+    second.close(timeout=DRAINED_WITHIN)
+    assert [json.loads(call["input"])["s3_key"] for call in stand_ins.started] == [
+        "incoming/stored-not-confirmed.jpg"
+    ]
+    assert lines == [f"the upload s3://{BUCKET}/incoming/never-stored.jpg was never stored: no event"]
+    assert never != stored
+    assert journaled_trigger(StandIns(), journal).resume() == 0  # both settled: owed no more

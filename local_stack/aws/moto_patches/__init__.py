@@ -20,6 +20,7 @@ beside its code:
   (on while ``aws.iam.enforcement.enforced()``);
 * ``state_machine_roles``: the state machines' service integrations act as their role, and a
   refusal fails the task under the error name Step Functions gives it (same switch).
+* ``model_instances``: moto's dashboard list of every model it made, kept weakly (nothing freed).
 
 Two groups: the interpreter's (``install("interpreter")``, in the stack's process, where moto's
 Step Functions interpreter runs) and the server's (``install("server")``, in every process that
@@ -55,6 +56,7 @@ from local_stack.aws.moto_patches import (  # noqa: E402
     lambda_invoke,
     logs,
     map_runs,
+    model_instances,
     s3_conditional_writes,
     speed,
     state_machine_roles,
@@ -99,7 +101,12 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *map_runs.PATCHES,
         *state_machine_roles.PATCHES,  # last: it wraps lambda_invoke's and map_runs's clients
     ),
-    "server": (*speed.SERVER, *s3_conditional_writes.PATCHES, *iam_enforcement.PATCHES),
+    "server": (
+        *model_instances.PATCHES,
+        *speed.SERVER,
+        *s3_conditional_writes.PATCHES,
+        *iam_enforcement.PATCHES,
+    ),
 }
 
 _applied: dict[Patch, Any] = {}  # patch -> the original it replaced

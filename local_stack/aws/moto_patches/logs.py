@@ -1,12 +1,14 @@
 """CloudWatch Logs (in the ``interpreter`` group): an execution's history written to its state
-machine's log group, as Step Functions does, and a log stream kept to its newest events."""
+machine's log group, as Step Functions does, and a log group kept to its newest events."""
 
 from __future__ import annotations
 
 import datetime
+import heapq
+import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from local_stack.aws.moto_patches.patch import Patch
@@ -18,28 +20,58 @@ _log_events_kept: int | None = None  # None: keep them all, as moto does
 
 
 def keep_log_events(limit: int | None) -> int | None:
-    """From the next PutLogEvents on, keep at most ``limit`` events per log stream, the oldest
-    dropped first (None: all of them); returns the limit that was in force, to put it back."""
+    """From the next PutLogEvents on, keep at most ``limit`` events per log group, the oldest
+    dropped first whichever stream holds them (None: all of them); returns the limit that was in
+    force, to put it back."""
     global _log_events_kept
     if limit is not None and limit < 1:
-        raise ValueError(f"keep at least 1 log event per stream, got {limit}")
+        raise ValueError(f"keep at least 1 log event per log group, got {limit}")
     previous, _log_events_kept = _log_events_kept, limit
     return previous
+
+
+def oldest_events_beyond(streams: Iterable[Any], limit: int) -> dict[Any, int]:
+    """How many events to drop from the head of each stream (``.events``, oldest first, moto's
+    ``event_id`` growing with each event made) so that the group keeps its ``limit`` newest:
+    ``{stream: count}``, only the streams that lose some."""
+    streams = [stream for stream in streams if stream.events]
+    excess = sum(len(stream.events) for stream in streams) - limit
+    if excess <= 0:
+        return {}
+    dropped: dict[Any, int] = {}
+    # the oldest first across the streams: a merge of their heads, stopped after `excess`
+    merged = heapq.merge(*(_ids_of(stream.events, index) for index, stream in enumerate(streams)))
+    for _, index in itertools.islice(merged, excess):
+        dropped[streams[index]] = dropped.get(streams[index], 0) + 1
+    return dropped
+
+
+def _ids_of(events: list, index: int) -> Iterator[tuple[int, int]]:
+    return ((event.event_id, index) for event in events)
 
 
 def _forget_old_log_events(original: Callable) -> Callable:
     """``moto.logs.models.LogStream.put_log_events(self, log_events)`` keeps every event for as
     long as the server runs (the functions' lines and the executions' events, ~17 KB per
-    execution): after each put we keep at most ``keep_log_events(limit)`` events per stream,
-    oldest dropped first, as a group's retention would (no limit, the default here, keeps them
-    all)."""
+    execution), and a function writes a stream per execution environment, the state machine one
+    per hour: a cap per stream bounds nothing. After each put we keep at most
+    ``keep_log_events(limit)`` events per log group, the oldest dropped first, as the group's
+    retention (``RetentionInDays``) drops the oldest on AWS (no limit, the default here, keeps
+    them all). Streams stay, emptied or not: a writer may still hold one. moto's streams are not
+    thread-safe (its own TODO), and a trim rewrites other streams than the one written: puts
+    take turns."""
+    one_put_at_a_time = threading.Lock()
 
     def put_log_events(self: Any, log_events: Any) -> str:
-        token = original(self, log_events)
-        limit = _log_events_kept
-        if limit is not None and len(self.events) > limit:
-            # a new list, swapped in: a reader in another thread goes on over the one it began with
-            self.events = self.events[-limit:]
+        with one_put_at_a_time:
+            token = original(self, log_events)
+            limit = _log_events_kept
+            if limit is not None and len(self.events) > 0:
+                for stream, count in oldest_events_beyond(self.log_group.streams.values(), limit).items():
+                    forgotten = stream.events[:count]
+                    # a new list, swapped in: a reader in another thread goes on over the one it began with
+                    stream.events = stream.events[count:]
+                    stream.stored_bytes -= sum(len(event.message) for event in forgotten)
         return token
 
     return put_log_events

@@ -15,7 +15,9 @@ beside its code:
 * ``executions``: StartExecution checked as AWS checks it; ended executions forgotten;
 * ``task_callbacks``: SendTaskFailure's cause passed on;
 * ``map_runs``: the Distributed Map (its plain logic in ``aws.distributed_map``);
-* ``s3_conditional_writes``: PutObject's If-Match / If-None-Match atomic, as S3's.
+* ``s3_conditional_writes``: PutObject's If-Match / If-None-Match atomic, as S3's;
+* ``deployed_resources``: the local deploy's resources recorded in its CloudFormation stack; AWS
+  managed policies attached on demand.
 
 Two groups: the interpreter's (``install("interpreter")``, in the stack's process, where moto's
 Step Functions interpreter runs) and the server's (``install("server")``, in every process that
@@ -46,6 +48,7 @@ if moto.__version__ != MOTO_VERSION:
 
 # the subjects, once the pin holds (importing any of them runs this first)
 from local_stack.aws.moto_patches import (  # noqa: E402
+    deployed_resources,
     executions,
     lambda_invoke,
     logs,
@@ -92,7 +95,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *task_callbacks.PATCHES,
         *map_runs.PATCHES,
     ),
-    "server": (*speed.SERVER, *s3_conditional_writes.PATCHES),
+    "server": (*speed.SERVER, *s3_conditional_writes.PATCHES, *deployed_resources.PATCHES),
 }
 
 _applied: dict[Patch, Any] = {}  # patch -> the original it replaced

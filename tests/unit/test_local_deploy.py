@@ -116,3 +116,13 @@ def test_the_state_machines_definition_has_the_transforms_substitutions(deployed
     )["definition"]
     assert stack.resources["SerializeImageDataFunction"].arn in definition
     assert "${" not in definition
+
+
+def test_each_function_answers_its_log_group_as_lambda_does(deployed):
+    """sam logs --stack-name finds a function's lines through GetFunctionConfiguration's LoggingConfig."""
+    session, stack = deployed
+    lambda_client = session.client("lambda")
+    for logical_id, function in stack.of_type("AWS::Lambda::Function").items():
+        configuration = lambda_client.get_function_configuration(FunctionName=function.physical_id)
+        group = stack.log_groups[logical_id.removesuffix("Function") + "LogGroup"]
+        assert configuration["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": group}

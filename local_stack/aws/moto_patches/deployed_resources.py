@@ -24,6 +24,12 @@ A policy without ``Version`` (``IAMPolicyDocumentValidator._validate_version``):
 uses policy variables (``${...}``), which that version lacks
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html).
 SAM writes a state machine's inline ``Policies: - Statement:`` without one.
+
+A function's ``LoggingConfig`` (``LambdaFunction.__init__``, ``get_configuration``,
+``update_configuration``): moto drops it; Lambda keeps it and GetFunctionConfiguration answers it
+(``LogFormat`` Text and ``LogGroup`` ``/aws/lambda/<name>`` by default,
+https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html). ``sam logs --stack-name``
+reads a function's log group from it: without it, it waited for ``/aws/lambda/<name>`` forever.
 """
 
 from __future__ import annotations
@@ -120,6 +126,44 @@ def _version_as_iam_reads_it(_original: Callable) -> Callable:
     return validate_version
 
 
+def _keep_logging_config(original: Callable) -> Callable:
+    """``moto.awslambda.models:LambdaFunction.__init__(self, account_id, spec, region, version)``."""
+
+    def init(self: Any, account_id: str, spec: dict[str, Any], region: str, version: Any = 1) -> None:
+        original(self, account_id, spec, region, version)
+        self.logging_config = _logging_config(spec.get("LoggingConfig"), self.function_name)
+
+    return init
+
+
+def _logging_config(given: dict[str, Any] | None, function_name: str) -> dict[str, Any]:
+    return {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function_name}", **(given or {})}
+
+
+def _answer_logging_config(original: Callable) -> Callable:
+    """``moto.awslambda.models:LambdaFunction.get_configuration(self, on_create)``."""
+
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        configuration = original(self, on_create)
+        configuration["LoggingConfig"] = getattr(self, "logging_config", None) or _logging_config(
+            None, self.function_name
+        )
+        return configuration
+
+    return get_configuration
+
+
+def _update_logging_config(original: Callable) -> Callable:
+    """``moto.awslambda.models:LambdaFunction.update_configuration(self, config_updates)``."""
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "LoggingConfig" in config_updates:
+            self.logging_config = _logging_config(config_updates["LoggingConfig"], self.function_name)
+        return original(self, config_updates)
+
+    return update_configuration
+
+
 _PARSE_PARAMETERS = ("logical_id", "resource_json", "resources_map", "account_id", "region_name")
 PATCHES = (
     Patch(
@@ -137,5 +181,20 @@ PATCHES = (
         "moto.iam.policy_validation:BaseIAMPolicyValidator._validate_version",
         ("self",),
         _version_as_iam_reads_it,
+    ),
+    Patch(
+        "moto.awslambda.models:LambdaFunction.__init__",
+        ("self", "account_id", "spec", "region", "version"),
+        _keep_logging_config,
+    ),
+    Patch(
+        "moto.awslambda.models:LambdaFunction.get_configuration",
+        ("self", "on_create"),
+        _answer_logging_config,
+    ),
+    Patch(
+        "moto.awslambda.models:LambdaFunction.update_configuration",
+        ("self", "config_updates"),
+        _update_logging_config,
     ),
 )

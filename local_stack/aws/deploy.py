@@ -1,4 +1,4 @@
-"""The local ``sam deploy``: create what template.yaml creates, against moto's API.
+"""The local ``sam deploy``: create what template.yaml creates, as CloudFormation does, in moto.
 
 Works the same against moto in-process (``mock_aws``, the unit tests) and against the moto
 server (``python -m local_stack up``): it only speaks boto3.
@@ -7,11 +7,8 @@ server (``python -m local_stack up``): it only speaks boto3.
 from __future__ import annotations
 
 import functools
-import io
-import json
 import re
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,10 +17,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from local_stack.aws import lambda_runtime, moto_patches, stack_record
-from local_stack.aws.reserved_concurrency import apply_reserved_concurrency
-from local_stack.aws.template import Template, make_resolver
-from local_stack.errors import InvalidBucketName
+from local_stack.aws import lambda_runtime, moto_patches, resource_handlers, sam_transform, stack_record
+from local_stack.aws.template import Template, make_resolver, resolved
+from local_stack.errors import InvalidBucketName, TemplateError
 from local_stack.processes.execution_environments import ExecutionEnvironments, FunctionSpec
 from local_stack.settings import ACCOUNT_ID, STACK_NAME
 
@@ -32,18 +28,6 @@ BATCH_STATE_MACHINE_ID = "BatchClassifyStateMachine"
 # the single-photo workflow's functions (bench's direct loop calls these), and the batch's own
 FUNCTION_IDS = ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")
 BATCH_FUNCTION_IDS = ("SummarizeBatchFunction",)
-_ASSUME_LAMBDA_AND_STATES = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 
 
 # S3's naming rules for general purpose buckets, in the order its documentation lists them
@@ -68,6 +52,18 @@ def check_bucket_name(bucket: str) -> None:
     raise InvalidBucketName(f"bucket name {bucket!r} is not valid in S3: {problem}")
 
 
+@dataclass(frozen=True)
+class StackResource:
+    """One resource of the transformed template as deployed: what IAM enforcement maps a
+    principal by (a function's, a state machine's, a rule's role)."""
+
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    arn: str
+    role_arn: str = ""  # a function's Role, a state machine's RoleArn, a rule target's RoleArn
+
+
 @dataclass
 class DeployedStack:
     stack_name: str
@@ -84,6 +80,11 @@ class DeployedStack:
     environments: ExecutionEnvironments | None = field(repr=False, default=None)
     # BatchClassify: the Distributed Map over a prefix (docs/batch.md)
     batch_state_machine_arn: str = ""
+    # every resource of the transformed template: {logical id: StackResource}
+    resources: dict[str, StackResource] = field(repr=False, default_factory=dict)
+
+    def of_type(self, resource_type: str) -> dict[str, StackResource]:
+        return {k: r for k, r in self.resources.items() if r.resource_type == resource_type}
 
 
 def deploy(
@@ -97,8 +98,11 @@ def deploy(
     execution_environments: int = 0,
     function_log: Path | None = None,
 ) -> DeployedStack:
-    """Create the bucket, the four functions and the two state machines (ClassifyImage and
-    BatchClassify) from the real ASL with the template's substitutions. Idempotent.
+    """Deploy the template as CloudFormation does: expand it with the SAM transform
+    (``sam_transform``), create every resource of the result in dependency order through its
+    service's API (``resource_handlers``), then record the stack, every resource with its
+    physical id, in the local CloudFormation (``stack_record``). Idempotent: a second deploy
+    updates what exists.
 
     The functions run our handlers in ``execution_environments`` worker processes (see
     ``local_stack.processes.execution_environments``; their logs go to ``function_log``; the
@@ -115,152 +119,136 @@ def deploy(
         "AWS::Region": session.region_name,
         "AWS::AccountId": ACCOUNT_ID,
         "AWS::StackName": stack_name,
+        "AWS::URLSuffix": "amazonaws.com",
     }
-    create_bucket(session.client("s3"), bucket, session.region_name)
-    role_arn = _ensure_role(session.client("iam"), f"{stack_name}-role")
-    attributes: dict[str, str] = {"ImageBucket": bucket}
+    expanded = Template(sam_transform.expand(template.body, params, session.region_name))
+    attributes: dict[str, str] = {}
     resolve = make_resolver(params, attributes, pseudo)
-    log_group_attributes = _log_group_attributes(template, resolve, session.region_name)
-    attributes.update(log_group_attributes)
-    _ensure_review_queues(session.client("sqs"), template, stack_name, resolve, attributes)
-    created = _create_functions(session.client("lambda"), template, stack_name, role_arn, resolve, attributes)
-    apply_reserved_concurrency(session.client("lambda"), template, created, resolve)
-    functions, environments = _run_functions(created, execution_environments, function_log)
+    cloudformation = session.client("cloudformation")
+    pseudo["AWS::StackId"] = stack_record.ensure_stack(cloudformation, stack_name, params)
+    clients = functools.cache(session.client)
+    context = resource_handlers.Context(
+        clients,
+        stack_name,
+        session.region_name,
+        bucket,
+        stack_record.physical_ids(cloudformation, stack_name),
+    )
+    deployed: dict[str, StackResource] = {}
+    recorded: dict[str, resource_handlers.Created] = {}
+    specs: dict[str, tuple[str, FunctionSpec]] = {}
+    for logical_id in dependency_order(expanded):
+        resource = expanded.body["Resources"][logical_id]
+        if "Condition" in resource and not expanded.condition_holds(resource["Condition"], resolve):
+            continue
+        properties = resolved(resource.get("Properties", {}), resolve, expanded)
+        created = resource_handlers.create(context, logical_id, resource["Type"], properties)
+        recorded[logical_id] = created
+        attributes[logical_id] = created.ref or created.physical_id
+        attributes.update({f"{logical_id}.{name}": value for name, value in created.attributes.items()})
+        deployed[logical_id] = StackResource(
+            logical_id,
+            resource["Type"],
+            created.physical_id,
+            created.arn,
+            _role_of(resource["Type"], properties),
+        )
+        if resource["Type"] == "AWS::Lambda::Function":
+            specs[logical_id] = (created.physical_id, _function_spec(properties))
+    functions, environments = _run_functions(specs, execution_environments, function_log)
     try:
-        # a substitution may be an Fn::If on the template's Conditions (ExecutionTimeoutSeconds)
-        definition = template.state_machine(
-            STATE_MACHINE_ID, lambda value: resolve(template.chosen(value, resolve))
-        )
-        state_machine_arn = _ensure_state_machine(
-            session.client("stepfunctions"),
-            f"{stack_name}-ClassifyImage",
-            definition,
-            role_arn,
-            template.state_machine_logging(STATE_MACHINE_ID, resolve),
-        )
-        attributes[STATE_MACHINE_ID] = state_machine_arn
-        batch_state_machine_arn = _ensure_state_machine(
-            session.client("stepfunctions"),
-            resolve(template.body["Resources"][BATCH_STATE_MACHINE_ID]["Properties"]["Name"]),
-            template.state_machine(
-                BATCH_STATE_MACHINE_ID, lambda value: resolve(template.chosen(value, resolve))
-            ),
-            role_arn,
-            template.state_machine_logging(BATCH_STATE_MACHINE_ID, resolve),
-        )
-        attributes[BATCH_STATE_MACHINE_ID] = batch_state_machine_arn
-        attributes.update(_dashboard_attributes(template, resolve))
-        cloudformation = session.client("cloudformation")
-        body = stack_record.stack_template(_without(template, REVIEW_QUEUE_IDS), resolve, params)
+        body = stack_record.stack_template(expanded, resolve, params, recorded)
         stack_record.record_stack(cloudformation, stack_name, body, params)
         outputs = stack_record.stack_outputs(cloudformation, stack_name)
     except BaseException:
         if environments is not None:
             environments.close()
         raise
-    function_names = {logical_id: name for logical_id, (name, _) in created.items()}
-    log_groups = {key: name for key, name in log_group_attributes.items() if "." not in key}
     return DeployedStack(
         stack_name,
         bucket,
-        state_machine_arn,
-        function_names,
+        deployed[STATE_MACHINE_ID].arn,
+        {logical_id: name for logical_id, (name, _) in specs.items()},
         params,
         outputs,
-        log_groups,
+        {k: r.physical_id for k, r in deployed.items() if r.resource_type == "AWS::Logs::LogGroup"},
         functions,
         environments,
-        batch_state_machine_arn,
+        deployed[BATCH_STATE_MACHINE_ID].arn,
+        deployed,
     )
 
 
-# created here, not by the recorded stack: the state machine's definition names the queue, and
-# moto's CloudFormation would keep only a queue's retention (no redrive policy, no visibility timeout)
-REVIEW_QUEUE_IDS = ("ReviewDeadLetterQueue", "ReviewQueue")  # the dead-letter queue first: the other names it
-_QUEUE_ATTRIBUTES = ("MessageRetentionPeriod", "VisibilityTimeout", "SqsManagedSseEnabled")
+def _role_of(resource_type: str, properties: dict) -> str:
+    if resource_type == "AWS::Lambda::Function":
+        return properties["Role"]
+    if resource_type == "AWS::StepFunctions::StateMachine":
+        return properties["RoleArn"]
+    if resource_type == "AWS::Events::Rule":
+        roles = {target["RoleArn"] for target in properties.get("Targets", []) if "RoleArn" in target}
+        return roles.pop() if len(roles) == 1 else ""
+    return ""
 
 
-def _ensure_review_queues(
-    sqs: Any, template: Template, stack_name: str, resolve: Any, attributes: dict[str, str]
-) -> None:
-    """Create the review queue and its dead-letter queue with the template's properties; add
-    their Ref (URL) and GetAtt Arn and QueueName to ``attributes`` (which ``resolve`` reads),
-    as CloudFormation gives them."""
-    for logical_id in REVIEW_QUEUE_IDS:
-        properties = template.body["Resources"][logical_id]["Properties"]
-        queue_attributes = {
-            key: _queue_attribute(properties[key], resolve) for key in _QUEUE_ATTRIBUTES if key in properties
-        }
-        if "RedrivePolicy" in properties:
-            redrive = properties["RedrivePolicy"]
-            queue_attributes["RedrivePolicy"] = json.dumps(
-                {
-                    "deadLetterTargetArn": resolve(redrive["deadLetterTargetArn"]),
-                    "maxReceiveCount": int(redrive["maxReceiveCount"]),
-                }
-            )
-        name = f"{stack_name}-{logical_id}"
-        url = sqs.create_queue(QueueName=name, Attributes=queue_attributes)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        attributes.update({logical_id: url, f"{logical_id}.Arn": arn, f"{logical_id}.QueueName": name})
+def _function_spec(properties: dict) -> FunctionSpec:
+    """Where and how the local stack runs a function: all from its transformed properties."""
+    return FunctionSpec(
+        sam_transform.artifact_path(properties["Code"]),
+        {name: str(value) for name, value in properties.get("Environment", {}).get("Variables", {}).items()},
+        float(properties.get("Timeout", 3)),  # Lambda's defaults: 3 s, 128 MB
+        log_group=properties.get("LoggingConfig", {}).get("LogGroup"),
+        memory_size_mb=int(properties.get("MemorySize", 128)),
+    )
 
 
-def _queue_attribute(value: Any, resolve: Any) -> str:
-    # SQS's API takes every attribute as a string, booleans as "true"/"false"
-    return str(value).lower() if isinstance(value, bool) else resolve(value)
-
-
-def _without(template: Template, logical_ids: tuple[str, ...]) -> Template:
-    resources = {k: v for k, v in template.body["Resources"].items() if k not in logical_ids}
-    return Template({**template.body, "Resources": resources})
-
-
-def _log_group_attributes(template: Template, resolve: Any, region: str) -> dict[str, str]:
-    """Ref (the name) and GetAtt Arn of the template's log groups, as CloudFormation gives them."""
-    attributes = {}
-    for logical_id, resource in template.resources_of_type("AWS::Logs::LogGroup").items():
-        name = resolve(resource["Properties"]["LogGroupName"])
-        attributes[logical_id] = name
-        attributes[f"{logical_id}.Arn"] = f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{name}:*"
-    return attributes
-
-
-def _dashboard_attributes(template: Template, resolve: Any) -> dict[str, str]:
-    """Ref of the template's dashboards (their names: the DashboardUrl output links the console's
-    page, which the local stack has no twin of)."""
-    return {
-        logical_id: resolve(resource["Properties"]["DashboardName"])
-        for logical_id, resource in template.resources_of_type("AWS::CloudWatch::Dashboard").items()
+def dependency_order(template: Template) -> list[str]:
+    """The template's resources, each after every resource it names (Ref, Fn::GetAtt, Fn::Sub,
+    DependsOn), in the template's order otherwise, as CloudFormation orders its creations."""
+    resources = template.body["Resources"]
+    needs = {
+        logical_id: _named(resource, set(resources)) - {logical_id}
+        for logical_id, resource in resources.items()
     }
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(logical_id: str) -> None:
+        if logical_id in order:
+            return
+        if logical_id in visiting:
+            raise TemplateError(f"circular dependency through {logical_id}")
+        visiting.add(logical_id)
+        for needed in sorted(needs[logical_id]):
+            visit(needed)
+        visiting.discard(logical_id)
+        order.append(logical_id)
+
+    for logical_id in resources:
+        visit(logical_id)
+    return order
 
 
-def _create_functions(
-    lambda_client: Any,
-    template: Template,
-    stack_name: str,
-    role_arn: str,
-    resolve: Any,
-    attributes: dict[str, str],
-) -> dict[str, tuple[str, FunctionSpec]]:
-    """Create the template's functions in moto; add their names and ARNs to ``attributes`` (Ref
-    and GetAtt for the state machine's substitutions); return ``{logical id: (name, spec)}``."""
-    created = {}
-    for logical_id in FUNCTION_IDS + BATCH_FUNCTION_IDS:
-        name = f"{stack_name}-{logical_id}"
-        environment = template.function_environment(logical_id, resolve)
-        created[logical_id] = (
-            name,
-            FunctionSpec(
-                template.function_code_dir(logical_id),
-                environment,
-                template.function_timeout(logical_id),
-                log_group=template.function_log_group(logical_id, resolve),
-                memory_size_mb=template.function_memory_mb(logical_id),
-            ),
-        )
-        arn = _ensure_function(lambda_client, name, role_arn, environment)
-        attributes.update({logical_id: name, f"{logical_id}.Arn": arn})
-    return created
+def _named(value: Any, resource_ids: set[str]) -> set[str]:
+    """The resources a template value names."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for kind, argument in value.items():
+            if kind == "Ref" and argument in resource_ids:
+                found.add(argument)
+            elif kind == "Fn::GetAtt":
+                found.add(argument[0] if isinstance(argument, list) else argument.split(".")[0])
+            elif kind == "Fn::Sub":
+                text = argument if isinstance(argument, str) else argument[0]
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+                found |= _named(argument, resource_ids)
+            elif kind == "DependsOn":
+                found |= {argument} if isinstance(argument, str) else set(argument)
+            else:
+                found |= _named(argument, resource_ids)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _named(item, resource_ids)
+    return found & resource_ids
 
 
 def _run_functions(
@@ -297,52 +285,3 @@ def create_bucket(s3: Any, bucket: str, region: str) -> None:
     except ClientError as error:
         if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
-
-
-def _ensure_role(iam: Any, name: str) -> str:
-    try:
-        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=_ASSUME_LAMBDA_AND_STATES)["Role"][
-            "Arn"
-        ]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "EntityAlreadyExists":
-            raise
-        return iam.get_role(RoleName=name)["Role"]["Arn"]
-
-
-def _placeholder_zip() -> bytes:
-    # moto stores the code but never runs it: lambda_runtime runs the real handler instead.
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "# the local stack runs functions/<name>/app.py itself\n")
-    return buffer.getvalue()
-
-
-def _ensure_function(lambda_client: Any, name: str, role_arn: str, environment: dict[str, str]) -> str:
-    try:
-        return lambda_client.create_function(
-            FunctionName=name,
-            Runtime="python3.13",
-            Architectures=["arm64"],
-            Role=role_arn,
-            Handler="app.lambda_handler",
-            Code={"ZipFile": _placeholder_zip()},
-            Environment={"Variables": environment},
-        )["FunctionArn"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceConflictException":
-            raise
-        return lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-
-
-def _ensure_state_machine(sfn: Any, name: str, definition: str, role_arn: str, logging: dict | None) -> str:
-    logging_arguments = {"loggingConfiguration": logging} if logging else {}
-    for machine in sfn.list_state_machines()["stateMachines"]:
-        if machine["name"] == name:
-            sfn.update_state_machine(
-                stateMachineArn=machine["stateMachineArn"], definition=definition, **logging_arguments
-            )
-            return machine["stateMachineArn"]
-    return sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, **logging_arguments)[
-        "stateMachineArn"
-    ]

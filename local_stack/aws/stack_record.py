@@ -1,15 +1,14 @@
 """The local stack as CloudFormation knows it: after the local ``sam deploy``, a CloudFormation
-stack of the same name answers ``aws cloudformation describe-stacks`` with template.yaml's own
-Outputs and the parameters the stack was deployed with, so commands written for AWS (the
-docs', a user's scripts) read the bucket and the state machine from it, unchanged.
+stack of the same name answers ``describe-stacks`` with template.yaml's own Outputs and the
+parameters the stack was deployed with, and ``list-stack-resources``/``describe-stack-resources``
+with every resource of the transformed template and its physical id, so commands written for
+AWS (the docs', ``sam list resources``, ``sam logs --stack-name``, a user's scripts) read the
+stack from it, unchanged.
 
-moto's CloudFormation cannot create the stack's functions or its state machine for the local
-stack (it would make a second state machine in the Step Functions backend that has no
-interpreter), so ``deploy`` creates those itself and the recorded stack holds what moto's
-CloudFormation creates as CloudFormation would: the log groups (under the template's names,
-where the functions' and the state machine's logs go), the alarm topic and the upload
-dead-letter queue. Every Output is resolved here to the value the local deploy gave it, except
-a Ref to one of those recorded resources, which CloudFormation resolves itself.
+The deploy creates every resource itself (``resource_handlers``); the recorded template is the
+transformed template with each resource's properties replaced by ``Metadata`` naming what was
+created (``moto_patches.deployed_resources``), so moto's CloudFormation records them without
+creating anything a second time. Every Output is resolved here to the value the deploy gave it.
 """
 
 from __future__ import annotations
@@ -20,38 +19,42 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from local_stack.aws.moto_patches.deployed_resources import RECORDED
 from local_stack.aws.template import Template
-from scones_core.stack_outputs import read_stack
-
-# the resources the recorded stack creates, and the properties of each that matter locally
-# (encryption keys and policies refer to resources the local stack does not have)
-RECORDED_PROPERTIES = {
-    "AWS::Logs::LogGroup": ("LogGroupName", "RetentionInDays"),
-    "AWS::SNS::Topic": ("DisplayName",),
-    "AWS::SQS::Queue": ("MessageRetentionPeriod",),
-}
-_NUMERIC_PROPERTIES = {"RetentionInDays", "MessageRetentionPeriod"}
+from scones_core.stack_outputs import StackNotFound, read_stack
 
 
-def stack_template(template: Template, resolve: Callable[[Any], str], parameters: Mapping[str, str]) -> dict:
-    """The CloudFormation template of the recorded stack: the recorded resources, the
-    template's Outputs, and one String parameter per deployed parameter."""
+def ensure_stack(cloudformation: Any, stack_name: str, parameters: Mapping[str, str]) -> str:
+    """The recorded stack's id (``AWS::StackId``), creating it empty before its first deploy:
+    CloudFormation knows a stack's id before it creates any of its resources, and a policy may
+    name it (ReviewerPolicy's DescribeStacks)."""
+    try:
+        return read_stack(cloudformation, stack_name).stack_id
+    except StackNotFound:
+        pass
+    body = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {}}
+    return record_stack(cloudformation, stack_name, body, {})
+
+
+def stack_template(
+    template: Template,
+    resolve: Callable[[Any], str],
+    parameters: Mapping[str, str],
+    created: Mapping[str, Any] | None = None,
+) -> dict:
+    """The CloudFormation template of the recorded stack: each created resource (``created``:
+    {logical id: ``resource_handlers.Created``}) with its type and what was created, the
+    template's Outputs resolved, and one String parameter per deployed parameter."""
     resources = {}
-    for logical_id, resource in template.body["Resources"].items():
-        kept = RECORDED_PROPERTIES.get(resource["Type"])
-        if kept is None or "Condition" in resource:
-            continue
-        properties = {
-            name: _property_value(name, resolve(value))
-            for name, value in resource.get("Properties", {}).items()
-            if name in kept
+    for logical_id, done in (created or {}).items():
+        resource = template.body["Resources"][logical_id]
+        resources[logical_id] = {
+            "Type": resource["Type"],
+            "Metadata": {RECORDED: {"PhysicalResourceId": done.physical_id, "Attributes": done.attributes}},
         }
-        resources[logical_id] = {"Type": resource["Type"], "Properties": properties}
     outputs = {}
     for name, output in template.body.get("Outputs", {}).items():
-        value = output["Value"]
-        recorded_ref = isinstance(value, dict) and list(value) == ["Ref"] and value["Ref"] in resources
-        outputs[name] = {"Value": value if recorded_ref else resolve(value)}
+        outputs[name] = {"Value": resolve(output["Value"])}
         if "Description" in output:
             outputs[name]["Description"] = output["Description"]
     return {
@@ -63,8 +66,15 @@ def stack_template(template: Template, resolve: Callable[[Any], str], parameters
     }
 
 
-def _property_value(name: str, value: str) -> Any:
-    return int(value) if name in _NUMERIC_PROPERTIES else value
+def physical_ids(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """``{logical id: physical id}`` of the stack as recorded, or ``{}`` before its first deploy."""
+    try:
+        listed = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ValidationError":
+            raise
+        return {}
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed}
 
 
 def record_stack(cloudformation: Any, stack_name: str, body: dict, parameters: Mapping[str, str]) -> str:

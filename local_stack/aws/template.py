@@ -1,5 +1,7 @@
-"""Read template.yaml the way CloudFormation would, for the parts the local stack needs:
-the functions' environment and the state machine's DefinitionSubstitutions."""
+"""Read a template the way CloudFormation would: parameters and their constraints, Conditions,
+the intrinsic functions (``make_resolver``, ``resolved``), a state machine's
+DefinitionSubstitutions (``substituted``). The local deploy reads the transformed template
+(``aws.sam_transform``) with it; a few tests read template.yaml's own resources with it."""
 
 from __future__ import annotations
 
@@ -168,10 +170,36 @@ class Template:
         """The ASL with its DefinitionSubstitutions applied, as SAM does at deploy time."""
         properties = self.body["Resources"][logical_id]["Properties"]
         definition = (REPO_ROOT / properties["DefinitionUri"]).read_text()
-        for name, value in properties.get("DefinitionSubstitutions", {}).items():
-            definition = definition.replace("${" + name + "}", resolve(value))
-        json.loads(definition)  # a substitution must never break the JSON
-        return definition
+        substitutions = properties.get("DefinitionSubstitutions", {})
+        return substituted(definition, {name: resolve(value) for name, value in substitutions.items()})
+
+
+def substituted(definition: str, substitutions: Mapping[str, str]) -> str:
+    """A state machine's definition with its ``DefinitionSubstitutions`` applied as CloudFormation
+    applies them: each ``${name}`` replaced by the value's string
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html)."""
+    for name, value in substitutions.items():
+        definition = definition.replace("${" + name + "}", value)
+    json.loads(definition)  # a substitution must never break the JSON
+    return definition
+
+
+# the intrinsic functions a resolved property may hold (Fn::If and Condition are decided first)
+_INTRINSICS = {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Base64"}
+
+
+def resolved(value: Any, resolve: Callable[[Any], str], template: Template) -> Any:
+    """A property value as the resource gets it: every ``Fn::If`` decided (``AWS::NoValue``
+    left out), every other intrinsic resolved to its string; literals kept as they are."""
+    value = template.chosen(value, resolve)
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in _INTRINSICS:
+            return resolve(value)
+        kept = {key: resolved(item, resolve, template) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if item is not NO_VALUE}
+    if isinstance(value, list):
+        return [item for item in (resolved(v, resolve, template) for v in value) if item is not NO_VALUE]
+    return value
 
 
 # a Number parameter's value as CloudFormation reads it: an integer or a float, nothing more
@@ -281,6 +309,23 @@ def make_resolver(
                 raise TemplateError(f"cannot resolve GetAtt {key}")
             if kind == "Fn::Sub" and isinstance(argument, str):
                 return re.sub(r"\$\{([^}!]+)\}", lambda m: _sub_variable(m.group(1), resolve), argument)
+            if kind == "Fn::Sub" and isinstance(argument, list):
+                text, variables = argument
+                return re.sub(
+                    r"\$\{([^}!]+)\}",
+                    lambda m: (
+                        resolve(variables[m.group(1)])
+                        if m.group(1) in variables
+                        else _sub_variable(m.group(1), resolve)
+                    ),
+                    text,
+                )
+            if kind == "Fn::Join":
+                separator, parts = argument
+                return separator.join(resolve(part) for part in parts)
+            if kind == "Fn::Select":
+                index, items = argument
+                return resolve(items[int(resolve(index))])
         raise TemplateError(f"cannot resolve {value!r} locally")
 
     return resolve

@@ -263,3 +263,17 @@ def test_a_12_megapixel_jpeg_copied_to_incoming_is_classified_without_start_exec
     ended = aws(shell, "stepfunctions", "describe-execution", "--execution-arn", started[0]["executionArn"])
     # classified: an answer, or the model's refusal of a photo of noise; never an unnamed error
     assert ended["status"] == "SUCCEEDED" or ended.get("error") == "ThresholdConfidenceNotMet", ended
+
+
+def test_sam_logs_by_stack_name_prints_a_functions_lines(shell):
+    """`sam logs --stack-name` finds the functions through the stack's resources and each one's
+    LoggingConfig, as against AWS (after the executions above)."""
+    sam = REPO_ROOT / ".tools" / "sam" / "bin" / "sam"
+    if not sam.exists():
+        pytest.skip("sam is not installed: `make setup` puts it in .tools/sam")
+    result = run(
+        shell,
+        f"{sam} logs --stack-name {STACK_NAME} -n SerializeImageDataFunction --start-time '1 hour ago'",
+    )
+    assert "START RequestId: " in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "vehicle-classifier" in result.stdout  # a handler's own JSON line (its service)

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from local_stack.aws import deploy, lambda_runtime, sam_transform
-from local_stack.aws.template import Template
+from local_stack.aws.template import NO_VALUE, Template, make_resolver
 
 STACK = "deploy-test"
 
@@ -30,9 +30,21 @@ def deployed():
 
 
 @pytest.fixture(scope="module")
-def expanded(deployed) -> dict:
+def transformed(deployed) -> dict:
     _, stack = deployed
-    return sam_transform.expand(Template.load().body, stack.parameters, "us-east-1")["Resources"]
+    return sam_transform.expand(Template.load().body, stack.parameters, "us-east-1")
+
+
+@pytest.fixture(scope="module")
+def expanded(transformed) -> dict:
+    return transformed["Resources"]
+
+
+def _decided(statements: list, template: Template, parameters: dict) -> list[dict]:
+    """The statements a role gets: each ``Fn::If`` decided on the deployed parameters (a
+    condition that does not hold leaves its statement out: ``AWS::NoValue``)."""
+    resolve = make_resolver(parameters, {}, {"AWS::Region": "us-east-1", "AWS::Partition": "aws"})
+    return [c for c in (template.chosen(s, resolve) for s in statements) if c is not NO_VALUE]
 
 
 def test_every_resource_of_the_transformed_template_is_listed_with_its_physical_id(deployed, expanded):
@@ -57,8 +69,9 @@ def _statements_resolved(session, role_name: str) -> dict[str, dict]:
     }
 
 
-def test_every_role_holds_the_transforms_trust_inline_and_managed_policies(deployed, expanded):
+def test_every_role_holds_the_transforms_trust_inline_and_managed_policies(deployed, transformed, expanded):
     session, stack = deployed
+    template = Template(transformed)
     iam = session.client("iam")
     roles = {k: v for k, v in expanded.items() if v["Type"] == "AWS::IAM::Role"}
     assert set(roles) == set(stack.of_type("AWS::IAM::Role")) and len(roles) == 7
@@ -68,10 +81,10 @@ def test_every_role_holds_the_transforms_trust_inline_and_managed_policies(deplo
         policies = _statements_resolved(session, name)
         assert set(policies) == {p["PolicyName"] for p in properties["Policies"]}, logical_id
         for policy in properties["Policies"]:
-            written = policy["PolicyDocument"]
+            written = _decided(policy["PolicyDocument"]["Statement"], template, stack.parameters)
             got = policies[policy["PolicyName"]]
-            assert [s.get("Sid") for s in got["Statement"]] == [s.get("Sid") for s in written["Statement"]]
-            assert [s["Action"] for s in got["Statement"]] == [s["Action"] for s in written["Statement"]]
+            assert [s.get("Sid") for s in got["Statement"]] == [s.get("Sid") for s in written]
+            assert [s["Action"] for s in got["Statement"]] == [s["Action"] for s in written]
             assert "Fn::" not in json.dumps(got) and "${" not in json.dumps(got)  # every intrinsic resolved
         attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
         assert {p["PolicyArn"] for p in attached} == set(properties.get("ManagedPolicyArns", [])), logical_id

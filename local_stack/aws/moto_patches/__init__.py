@@ -21,6 +21,7 @@ beside its code:
 * ``state_machine_roles``: the state machines' service integrations act as their role, and a
   refusal fails the task under the error name Step Functions gives it (same switch).
 * ``model_instances``: moto's dashboard list of every model it made, kept weakly (nothing freed).
+* ``endpoints``: DescribeEndpoint in SageMaker's shape (variant weights, the capture summary).
 
 Two groups: the interpreter's (``install("interpreter")``, in the stack's process, where moto's
 Step Functions interpreter runs) and the server's (``install("server")``, in every process that
@@ -51,6 +52,7 @@ if moto.__version__ != MOTO_VERSION:
 
 # the subjects, once the pin holds (importing any of them runs this first)
 from local_stack.aws.moto_patches import (  # noqa: E402
+    endpoints,
     executions,
     iam_enforcement,
     lambda_invoke,
@@ -106,6 +108,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *speed.SERVER,
         *s3_conditional_writes.PATCHES,
         *iam_enforcement.PATCHES,
+        *endpoints.PATCHES,
     ),
 }
 

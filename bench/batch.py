@@ -4,6 +4,13 @@ user runs it. A benchmark, not a test: its figures depend on the machine and its
 
     python bench/batch.py                          # the 1,000 shared photos, if ../shared has them
     python bench/batch.py --generated 10000        # and 10,000 more
+    python bench/batch.py --endpoint-service-ms 150 --batch-max-concurrency 100 --batch-size 10
+                                                   # the old 100 x 10 against a slower instance
+
+The batch sizes itself from the endpoint's DescribeEndpoint (`up` registers it with the capacity
+it serves: --endpoint-instances, --endpoint-service-ms, ...), unless --batch-max-concurrency and
+--batch-size are given, which the batch's input then carries (and `up` takes as the template's).
+A batch that fails (TooManyPhotosFailed) is reported with its Map Run's item counts.
 
 For each set it prints photos/s (the batch's own wall time, from StartExecution to its end;
 the upload is done before and not counted), CPU ms per photo of each of the stack's processes
@@ -33,10 +40,18 @@ from local_stack.client import images
 from local_stack.client.images import ImageToRun
 from local_stack.commands.bench import direct_loop
 from local_stack.processes.stack_process import StackProcess, start_stack_process
-from local_stack.settings import REPO_ROOT
+from local_stack.settings import REPO_ROOT, STACK_NAME
+from scones_core.stack_outputs import read_stack
 
 SHARED = REPO_ROOT.parent / "shared" / "data" / "cifar100-bicycle-motorcycle"
 DIRECT_SAMPLE = 200  # photos the direct loop classifies for its CPU per photo
+# up's options the bench passes on: the endpoint's capacity and ClassifyImage's read timeout
+STACK_FLAGS = {
+    "--endpoint-instances": int,
+    "--endpoint-service-ms": float,
+    "--endpoint-timeout-seconds": int,
+    "--endpoint-max-concurrency": int,
+}
 _MB = 1024 * 1024
 
 
@@ -47,9 +62,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generated", type=int, metavar="N", help="also N photos copied from --images")
     parser.add_argument("--execution-environments", type=int, default=4)
     parser.add_argument(
-        "--batch-max-concurrency", type=int, help="the stack's BatchMaxConcurrency (default: the template's)"
+        "--batch-max-concurrency",
+        type=int,
+        help="children at once (the input's max_concurrency and the stack's BatchMaxConcurrency; "
+        "default: sized to the endpoint)",
     )
+    parser.add_argument(
+        "--batch-size", type=int, help="photos per child (with --batch-max-concurrency; default: sized)"
+    )
+    for flag, kind in STACK_FLAGS.items():
+        parser.add_argument(flag, type=kind, help=f"`up {flag}` (default: up's)")
     args = parser.parse_args(argv)
+    if (args.batch_max_concurrency is None) != (args.batch_size is None):
+        parser.error("--batch-max-concurrency and --batch-size go together")
     if not args.images.is_dir():
         print(f"bench/batch: {args.images} is absent: nothing to measure (it needs ../shared)")
         return 0
@@ -59,17 +84,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"direct loop: CPU {direct_cpu_ms:.1f} ms per photo ({min(DIRECT_SAMPLE, len(photos))} photos)")
     options = ["--endpoint-name", "vehicle-classifier-bench", "--bucket", "scones-bench"]
     options += ["--execution-environments", str(args.execution_environments)]
+    sizing = []
     if args.batch_max_concurrency is not None:
-        options += ["--batch-max-concurrency", str(args.batch_max_concurrency)]
-    with start_stack_process(options) as stack:
+        sizing = [
+            "--batch-max-concurrency",
+            str(args.batch_max_concurrency),
+            "--batch-size",
+            str(args.batch_size),
+        ]
+    for flag in STACK_FLAGS:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None:
+            options += [flag, str(value)]
+    print(f"up {' '.join(options + sizing)}")
+    with start_stack_process(options + sizing) as stack:
         print_figures(
-            f"{len(photos)} photos of {args.images}", measure(stack, photos, args.lst), direct_cpu_ms
+            f"{len(photos)} photos of {args.images}", measure(stack, photos, args.lst, sizing), direct_cpu_ms
         )
         if args.generated:
             with tempfile.TemporaryDirectory() as folder:
                 generated = generated_photos(photos, args.generated, Path(folder))
                 print_figures(
-                    f"{args.generated} generated photos", measure(stack, generated, None), direct_cpu_ms
+                    f"{args.generated} generated photos",
+                    measure(stack, generated, None, sizing),
+                    direct_cpu_ms,
                 )
     return 0
 
@@ -92,9 +130,10 @@ def generated_photos(photos: list[ImageToRun], count: int, folder: Path) -> list
     return made
 
 
-def measure(stack: StackProcess, photos: list[ImageToRun], lst: Path | None) -> dict:
+def measure(stack: StackProcess, photos: list[ImageToRun], lst: Path | None, sizing: list[str]) -> dict:
     """Upload ``photos`` to a prefix of their own, then `local_stack batch --prefix` on it in a
-    process of its own: the batch's summary and timing, the CPU and peak RSS of every process."""
+    process of its own (with the ``sizing`` options): the batch's summary and timing (for a batch
+    that failed, its error and Map Run's counts), the CPU and peak RSS of every process."""
     prefix = f"images/bench-{uuid.uuid4().hex[:8]}/"
     s3 = stack.client("s3")
     with ThreadPoolExecutor(8) as pool:
@@ -111,14 +150,18 @@ def measure(stack: StackProcess, photos: list[ImageToRun], lst: Path | None) -> 
         command = [sys.executable, "-m", "local_stack", "batch", "--prefix", prefix, "--json", str(out)]
         if lst is not None and lst.is_file():
             command += ["--lst", str(lst)]
+        command += sizing
         environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | stack.environment
         cpu_before = stack.cpu_seconds_by_part()
         client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
         ran = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True)
+        wall = time.perf_counter() - started
         client = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if ran.returncode != 0:
-            raise SystemExit(f"bench/batch: `local_stack batch` exited {ran.returncode}: {ran.stderr}")
-        result = json.loads(out.read_text())
+        if ran.returncode == 0:
+            summary = json.loads(out.read_text())["summary"]
+        else:
+            summary = failed_batch(stack, ran.stderr, wall, len(photos))
     cpu_ms = {
         part: (seconds - cpu_before.get(part, 0.0)) * 1000 / len(photos)
         for part, seconds in stack.cpu_seconds_by_part().items()
@@ -130,7 +173,31 @@ def measure(stack: StackProcess, photos: list[ImageToRun], lst: Path | None) -> 
     )
     peak = peak_rss_mb(stack)
     peak["batch client"] = client.ru_maxrss / 1024  # kB on Linux; the largest child waited for so far
-    return {"summary": result["summary"], "cpu_ms": cpu_ms, "peak_rss_mb": peak}
+    return {"summary": summary, "cpu_ms": cpu_ms, "peak_rss_mb": peak}
+
+
+def failed_batch(stack: StackProcess, stderr: str, wall: float, photos: int) -> dict:
+    """What a batch that ended FAILED did: its error and cause, and its Map Run's item counts
+    (a failed child fails all its photos; wall time here includes the client's start)."""
+    sfn = stack.client("stepfunctions")
+    batch_arn = read_stack(stack.client("cloudformation"), STACK_NAME).batch_classify_state_machine_arn
+    (execution,) = sfn.list_executions(stateMachineArn=batch_arn, maxResults=1)["executions"]
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    if described["status"] != "FAILED":
+        raise SystemExit(f"bench/batch: `local_stack batch` failed: {stderr}")
+    map_runs = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+    items = sfn.describe_map_run(mapRunArn=map_runs[0]["mapRunArn"])["itemCounts"] if map_runs else {}
+    return {
+        "photos": photos,
+        "wall_seconds": round(wall, 3),
+        "photos_per_second": round(items.get("succeeded", 0) / wall, 2),
+        "child_executions": None,
+        "answered": f"{items.get('succeeded', 0)} (answered or refused)",
+        "refused": "-",
+        "errors": {described.get("error", "FAILED"): items.get("failed", 0)},
+        "failed": {key: items.get(key, 0) for key in ("failed", "aborted", "timedOut", "pending")},
+        "cause": (described.get("cause") or "")[:300],
+    }
 
 
 def peak_rss_mb(stack: StackProcess) -> dict[str, float]:
@@ -157,6 +224,8 @@ def print_figures(what: str, figures: dict, direct_cpu_ms: float) -> None:
         f"{summary['photos_per_second']} photos/s, {summary['child_executions']} child executions; "
         f"answered {summary['answered']}, refused {summary['refused']}, errors: {errors}"
     )
+    if "failed" in summary:
+        print(f"BATCH FAILED: Map Run items {summary['failed']}; cause: {summary['cause']}")
     if "expected" in summary:
         expected = summary["expected"]
         print(f"accuracy of answered {expected['accuracy']}, coverage {expected['coverage']}")

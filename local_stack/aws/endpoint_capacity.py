@@ -186,3 +186,52 @@ class Schedule:
         """Requests whose worker is still busy at ``now``."""
         with self._lock:
             return sum(1 for free_at in self._free_at if free_at > now)
+
+
+# What the local endpoint is registered as in the local SageMaker (``processes.services``), so that
+# DescribeEndpoint answers what it serves: one variant, as training_job deploys it.
+VARIANT_NAME = "AllTraffic"
+# the built-in image-classification algorithm's image in us-east-1, whose contract (image/png in,
+# [p_bicycle, p_motorcycle] out) the local model serves
+# (https://docs.aws.amazon.com/sagemaker/latest/dg-ecr-paths/ecr-us-east-1.html)
+MODEL_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
+# a serverless variant's MemorySizeInMB (1024..6144, a multiple of 1024), as training_job deploys one
+SERVERLESS_MEMORY_MB = 2048
+
+
+def registered_fields(capacity: EndpointCapacity) -> dict:
+    """What an endpoint config says of ``capacity`` (``capacity_from_endpoint_config``'s fields)."""
+    if capacity.serverless:
+        return {"max_concurrency": capacity.max_concurrency}
+    return {"instance_count": capacity.instance_count, "instance_type": capacity.instance_type}
+
+
+def endpoint_config_request(
+    config_name: str,
+    model_name: str,
+    capacity: EndpointCapacity,
+    capture_uri: str | None = None,
+    sampling_percentage: int = 100,
+) -> dict:
+    """CreateEndpointConfig for an endpoint that serves like ``capacity``: a ProductionVariant of
+    ``InitialInstanceCount`` x ``InstanceType``, or a ``ServerlessConfig`` (which takes no data
+    capture, as SageMaker refuses it for serverless variants); data capture into ``capture_uri``
+    when given (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html)."""
+    variant: dict = {"VariantName": VARIANT_NAME, "ModelName": model_name, "InitialVariantWeight": 1.0}
+    if capacity.serverless:
+        variant["ServerlessConfig"] = {
+            "MemorySizeInMB": SERVERLESS_MEMORY_MB,
+            "MaxConcurrency": capacity.max_concurrency,
+        }
+    else:
+        variant["InitialInstanceCount"] = capacity.instance_count
+        variant["InstanceType"] = capacity.instance_type
+    request: dict = {"EndpointConfigName": config_name, "ProductionVariants": [variant]}
+    if capture_uri is not None and not capacity.serverless:
+        request["DataCaptureConfig"] = {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": sampling_percentage,
+            "DestinationS3Uri": capture_uri,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        }
+    return request

@@ -117,8 +117,17 @@ def batch(args: argparse.Namespace) -> int:
 
 
 def batch_sizing(args: argparse.Namespace, session, stack: BatchStack) -> BatchSizing | None:
-    """The input's max_concurrency and batch_size: from --endpoint-instances, else from
-    DescribeEndpoint; None (the template's) when the endpoint cannot be described."""
+    """The input's max_concurrency and batch_size: --batch-max-concurrency and --batch-size as
+    given, else from --endpoint-instances, else from DescribeEndpoint; None (the template's) when
+    the endpoint cannot be described."""
+    given = (args.batch_max_concurrency, args.batch_size)
+    if given != (None, None):
+        if None in given:
+            raise UsageError(
+                "--batch-max-concurrency and --batch-size size the batch together: give both "
+                "(or neither, to size it to the endpoint)"
+            )
+        return BatchSizing(*given)
     concurrency = (
         PER_INSTANCE_CONCURRENCY if args.per_instance_concurrency is None else args.per_instance_concurrency
     )

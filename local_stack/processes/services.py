@@ -6,17 +6,26 @@ on the same URL if they die."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import urllib.request
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
 
 from local_stack.aws import lambda_concurrency_limits, lambda_runtime, moto_patches
-from local_stack.aws.endpoint_capacity import capacity_from_endpoint_config
+from local_stack.aws.endpoint_capacity import (
+    MODEL_IMAGE,
+    EndpointCapacity,
+    capacity_from_endpoint_config,
+    endpoint_config_request,
+    registered_fields,
+)
 from local_stack.aws.function_logs import FunctionOutput
 from local_stack.aws.iam import enforcement, principals
 from local_stack.aws.lambda_concurrency_limits import DEFAULT_ACCOUNT_CONCURRENCY
@@ -28,6 +37,7 @@ from local_stack.processes.execution_environments import ExecutionEnvironments
 from local_stack.processes.s3_server import arm_upload_trigger, start_s3_server
 from local_stack.processes.supervisor import Supervisor
 from local_stack.settings import (
+    ACCOUNT_ID,
     CAPTURE_PREFIX,
     DEFAULT_BUCKET,
     DEFAULT_ENDPOINT_NAME,
@@ -52,6 +62,8 @@ class LocalServices:
     # the functions' worker processes, once deployed into them (processes.execution_environments)
     execution_environments: ExecutionEnvironments | None = None
     supervisor: Supervisor | None = None  # restarts S3 and the endpoint, once both started
+    # takes out of the local SageMaker what ``start`` registered there for the endpoint
+    unregister_endpoint: Callable[[], None] | None = field(default=None, repr=False)
     # where an upload starts an execution (the template's UploadLocation), once armed
     upload_location: str | None = None
     closed: bool = field(default=False, repr=False)
@@ -101,6 +113,8 @@ class LocalServices:
                     self.s3.close()
             finally:
                 lambda_runtime.unregister_all()  # sends their last lines while moto still serves
+                if self.unregister_endpoint is not None:
+                    self.unregister_endpoint()
                 self.moto.close()
                 self.process_state.restore()
 
@@ -167,6 +181,16 @@ def start(
         services.s3 = start_s3_server(LOOPBACK)
         state.set_environment({"AWS_ENDPOINT_URL_S3": services.s3.url})
         boto3.client("s3", region_name=REGION, endpoint_url=services.s3.url).create_bucket(Bucket=bucket)
+        sagemaker = _sagemaker(moto.url)
+        capacity = with_endpoint_config(sagemaker, endpoint_name, endpoint_capacity)
+        # DescribeEndpoint answers what the endpoint serves (unlimited: as the flags describe it)
+        services.unregister_endpoint = register_endpoint(
+            sagemaker,
+            endpoint_name,
+            EndpointCapacity(**(capacity or {})),
+            f"s3://{bucket}/{CAPTURE_PREFIX.strip('/')}" if sampling_percentage else None,
+            sampling_percentage,
+        )
         services.endpoint = start_endpoint_server(
             EndpointSettings(
                 endpoint_name=endpoint_name,
@@ -178,7 +202,7 @@ def start(
                 fail_rate=endpoint_fail_rate,
                 latency_ms=endpoint_latency_ms,
                 seed=seed,
-                capacity=_with_endpoint_config(moto.url, endpoint_name, endpoint_capacity),
+                capacity=capacity,
                 host=LOOPBACK,
                 region=REGION,
             )
@@ -191,24 +215,88 @@ def start(
     return services
 
 
-def _with_endpoint_config(moto_url: str, endpoint_name: str, capacity: dict | None) -> dict | None:
-    """``capacity`` over what the local SageMaker's endpoint config of ``endpoint_name`` says
-    (InstanceCount, InstanceType, ServerlessConfig), where there is one; None: unlimited."""
-    if capacity is None:
-        return None
-    sagemaker = boto3.client(
+def _sagemaker(moto_url: str):
+    return boto3.client(
         "sagemaker",
         region_name=REGION,
         endpoint_url=moto_url,
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+def with_endpoint_config(sagemaker, endpoint_name: str, capacity: dict | None) -> dict | None:
+    """``capacity`` over what the local SageMaker's endpoint config for ``endpoint_name`` says
+    (InstanceCount, InstanceType, ServerlessConfig): the endpoint's, else a config of that name,
+    where there is one; None: unlimited."""
+    if capacity is None:
+        return None
+    config = _existing_endpoint_config(sagemaker, endpoint_name)
+    return {**capacity_from_endpoint_config(config), **capacity} if config else capacity
+
+
+def _existing_endpoint_config(sagemaker, endpoint_name: str) -> dict | None:
     try:
         config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
-        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-    except sagemaker.exceptions.ClientError:  # none there (a fresh stack): the flags alone
-        return capacity
-    return {**capacity_from_endpoint_config(config), **capacity}
+    except sagemaker.exceptions.ClientError:  # no endpoint (a fresh stack): a config of its name?
+        config_name = endpoint_name
+    try:
+        return sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+    except sagemaker.exceptions.ClientError:
+        return None
+
+
+def register_endpoint(
+    sagemaker,
+    endpoint_name: str,
+    capacity: EndpointCapacity,
+    capture_uri: str | None,
+    sampling_percentage: int,
+) -> Callable[[], None]:
+    """Make the local SageMaker describe ``endpoint_name`` as it serves (CreateModel,
+    CreateEndpointConfig, CreateEndpoint: InService at once, as moto makes it), reusing a model or
+    an endpoint config already there that says the same; an endpoint already there on a config that
+    says otherwise is made again on a new one (moto has no UpdateEndpoint). Returns what takes out
+    again what this made."""
+    made: list[tuple[str, dict]] = []  # (the Delete* call, its parameters), newest last
+    wanted = registered_fields(capacity)
+    existing = _existing_endpoint_config(sagemaker, endpoint_name)
+    try:
+        sagemaker.describe_endpoint(EndpointName=endpoint_name)
+        endpoint_there = True
+    except sagemaker.exceptions.ClientError:
+        endpoint_there = False
+    if endpoint_there and existing and capacity_from_endpoint_config(existing) == wanted:
+        return lambda: None
+    if existing and capacity_from_endpoint_config(existing) == wanted:
+        config_name = existing["EndpointConfigName"]
+    else:
+        model_name = existing["ProductionVariants"][0]["ModelName"] if existing else endpoint_name
+        try:
+            sagemaker.describe_model(ModelName=model_name)
+        except sagemaker.exceptions.ClientError:
+            sagemaker.create_model(
+                ModelName=model_name,
+                PrimaryContainer={"Image": MODEL_IMAGE},
+                ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{endpoint_name}-local-model",
+            )
+            made.append(("delete_model", {"ModelName": model_name}))
+        config_name = endpoint_name if existing is None else f"{endpoint_name}-{uuid.uuid4().hex[:8]}"
+        sagemaker.create_endpoint_config(
+            **endpoint_config_request(config_name, model_name, capacity, capture_uri, sampling_percentage)
+        )
+        made.append(("delete_endpoint_config", {"EndpointConfigName": config_name}))
+    if endpoint_there:
+        sagemaker.delete_endpoint(EndpointName=endpoint_name)
+    sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+    made.append(("delete_endpoint", {"EndpointName": endpoint_name}))
+
+    def unregister() -> None:
+        for call, parameters in reversed(made):
+            with contextlib.suppress(sagemaker.exceptions.ClientError):
+                getattr(sagemaker, call)(**parameters)
+
+    return unregister
 
 
 def _post_json(url: str, body: dict) -> None:

@@ -47,8 +47,8 @@ def both_ways(stack, tmp_path_factory) -> tuple[dict, dict]:
     samples = ["--images", str(SAMPLES_DIR), "--lst", str(SAMPLES_LST)]
     batch = local_stack(stack, "batch", *samples, "--json", str(out / "batch.json"))
     assert batch.returncode == 0, batch.stderr
-    # 41 samples, 3 a child: one ml.m5.large's sizing (the local endpoint is not described: the
-    # template's defaults, BatchSize 3 x BatchMaxConcurrency 2)
+    # 41 samples, 3 a child: one ml.m5.large's sizing, from up's DescribeEndpoint (the same as
+    # the template's defaults, BatchSize 3 x BatchMaxConcurrency 2)
     assert "child executions 14/14 done (41 photos)" in batch.stderr
     run = local_stack(stack, "run", *samples, "--json", str(out / "run.json"))
     assert run.returncode == 0, run.stderr

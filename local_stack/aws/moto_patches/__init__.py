@@ -23,6 +23,7 @@ beside its code:
 * ``model_instances``: moto's dashboard list of every model it made, kept weakly (nothing freed).
 * ``deployed_resources``: the local deploy's resources recorded in its CloudFormation stack; AWS
   managed policies attached on demand.
+* ``endpoints``: DescribeEndpoint in SageMaker's shape (variant weights, the capture summary).
 
 Two groups: the interpreter's (``install("interpreter")``, in the stack's process, where moto's
 Step Functions interpreter runs) and the server's (``install("server")``, in every process that
@@ -54,6 +55,7 @@ if moto.__version__ != MOTO_VERSION:
 # the subjects, once the pin holds (importing any of them runs this first)
 from local_stack.aws.moto_patches import (  # noqa: E402
     deployed_resources,
+    endpoints,
     executions,
     iam_enforcement,
     lambda_invoke,
@@ -110,6 +112,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *s3_conditional_writes.PATCHES,
         *iam_enforcement.PATCHES,
         *deployed_resources.PATCHES,
+        *endpoints.PATCHES,
     ),
 }
 

@@ -21,6 +21,8 @@ beside its code:
 * ``state_machine_roles``: the state machines' service integrations act as their role, and a
   refusal fails the task under the error name Step Functions gives it (same switch).
 * ``model_instances``: moto's dashboard list of every model it made, kept weakly (nothing freed).
+* ``express``: Express executions' DescribeExecution, GetExecutionHistory and ListExecutions
+  refused as AWS refuses them (their history is in the log group only);
 * ``deployed_resources``: the local deploy's resources recorded in its CloudFormation stack; AWS
   managed policies attached on demand.
 
@@ -55,6 +57,7 @@ if moto.__version__ != MOTO_VERSION:
 from local_stack.aws.moto_patches import (  # noqa: E402
     deployed_resources,
     executions,
+    express,
     iam_enforcement,
     lambda_invoke,
     logs,
@@ -110,6 +113,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *s3_conditional_writes.PATCHES,
         *iam_enforcement.PATCHES,
         *deployed_resources.PATCHES,
+        *express.PATCHES,
     ),
 }
 

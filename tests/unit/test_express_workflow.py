@@ -5,11 +5,13 @@ CloudFormation would deploy it with either type."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local_stack.aws import deploy, lambda_runtime
@@ -45,7 +47,6 @@ def test_the_express_definition_waits_for_no_task_token_and_ends_within_5_minute
 def test_the_express_definition_holds_only_placeholders_it_is_given():
     resource = TEMPLATE.body["Resources"]["ClassifyImageExpressStateMachine"]
     substitutions = resource["Properties"]["DefinitionSubstitutions"]
-    import re
 
     assert set(re.findall(r"\$\{(\w+)\}", EXPRESS_ASL.read_text())) == set(substitutions)
 
@@ -103,3 +104,56 @@ def test_an_express_stack_has_one_express_one_photo_workflow_logging_all_with_da
     assert machine["loggingConfiguration"]["includeExecutionData"] is True
     assert stack.outputs["ClassifyImageStateMachineArn"] == stack.state_machine_arn
     assert ".waitForTaskToken" not in machine["definition"]
+
+
+# -- the local stack answers as AWS does, and the client reads the log group --------------------
+
+
+def test_describe_history_and_listing_of_an_express_execution_are_refused_as_aws_refuses_them(express_stack):
+    session, stack = express_stack
+    sfn = session.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=stack.state_machine_arn, input="[]")["executionArn"]
+
+    for call in (
+        lambda: sfn.describe_execution(executionArn=arn),
+        lambda: sfn.get_execution_history(executionArn=arn),
+    ):
+        with pytest.raises(ClientError, match="Resource type not valid in this context: express") as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "InvalidArn"
+    with pytest.raises(ClientError) as refused:
+        sfn.list_executions(stateMachineArn=stack.state_machine_arn)
+    assert refused.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (
+            {
+                "type": "ExecutionSucceeded",
+                "details": {"output": '{"label": "bicycle"}'},
+                "execution_arn": "a",
+            },
+            {"executionArn": "a", "status": "SUCCEEDED", "output": '{"label": "bicycle"}'},
+        ),
+        (
+            {
+                "type": "ExecutionFailed",
+                "details": {"error": "NotAnImage", "cause": "c"},
+                "execution_arn": "a",
+            },
+            {"executionArn": "a", "status": "FAILED", "error": "NotAnImage", "cause": "c"},
+        ),
+        (
+            {"type": "ExecutionTimedOut", "details": {}, "execution_arn": "a"},
+            {"executionArn": "a", "status": "TIMED_OUT"},
+        ),
+        ({"type": "TaskStateEntered", "details": {}, "execution_arn": "a"}, None),
+    ],
+)
+def test_an_express_executions_end_is_read_from_its_log_event(record, expected):
+    from local_stack.client.results import execution_from_log_message
+
+    assert execution_from_log_message(json.dumps(record)) == expected
+    assert execution_from_log_message("not json") is None

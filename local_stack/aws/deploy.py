@@ -24,6 +24,7 @@ from local_stack.processes.execution_environments import ExecutionEnvironments, 
 from local_stack.settings import ACCOUNT_ID, STACK_NAME
 
 STATE_MACHINE_ID = "ClassifyImageStateMachine"
+EXPRESS_STATE_MACHINE_ID = "ClassifyImageExpressStateMachine"  # WorkflowType Express's instead
 BATCH_STATE_MACHINE_ID = "BatchClassifyStateMachine"
 # the single-photo workflow's functions (bench's direct loop calls these), and the batch's own
 FUNCTION_IDS = ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")
@@ -167,7 +168,7 @@ def deploy(
     return DeployedStack(
         stack_name,
         bucket,
-        deployed[STATE_MACHINE_ID].arn,
+        (deployed.get(STATE_MACHINE_ID) or deployed[EXPRESS_STATE_MACHINE_ID]).arn,
         {logical_id: name for logical_id, (name, _) in specs.items()},
         params,
         outputs,

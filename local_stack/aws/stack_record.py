@@ -54,7 +54,7 @@ def stack_template(
         }
     outputs = {}
     for name, output in template.body.get("Outputs", {}).items():
-        outputs[name] = {"Value": resolve(output["Value"])}
+        outputs[name] = {"Value": resolve(template.chosen(output["Value"], resolve))}
         if "Description" in output:
             outputs[name]["Description"] = output["Description"]
     return {

@@ -194,11 +194,21 @@ def resolved(value: Any, resolve: Callable[[Any], str], template: Template) -> A
     value = template.chosen(value, resolve)
     if isinstance(value, dict):
         if len(value) == 1 and next(iter(value)) in _INTRINSICS:
-            return resolve(value)
+            return resolve(_decided(value, resolve, template))
         kept = {key: resolved(item, resolve, template) for key, item in value.items()}
         return {key: item for key, item in kept.items() if item is not NO_VALUE}
     if isinstance(value, list):
         return [item for item in (resolved(v, resolve, template) for v in value) if item is not NO_VALUE]
+    return value
+
+
+def _decided(value: Any, resolve: Callable[[Any], str], template: Template) -> Any:
+    """``value`` with every ``Fn::If`` inside it decided (a Fn::Sub variable may be one)."""
+    value = template.chosen(value, resolve)
+    if isinstance(value, dict):
+        return {key: _decided(item, resolve, template) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decided(item, resolve, template) for item in value]
     return value
 
 

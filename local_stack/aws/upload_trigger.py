@@ -102,7 +102,12 @@ def upload_rule(
     if resource is None:
         raise TemplateError(f"the template has no {RULE_ID}")
     properties = resource["Properties"]
-    attributes = {"ImageBucket": bucket, "ClassifyImageStateMachine": state_machine_arn}
+    # the one-photo workflow, Standard or Express (WorkflowType): the target's Fn::If names one
+    attributes = {
+        "ImageBucket": bucket,
+        "ClassifyImageStateMachine": state_machine_arn,
+        "ClassifyImageExpressStateMachine": state_machine_arn,
+    }
     if dead_letter_queue_arn:
         attributes[f"{DEAD_LETTER_QUEUE_ID}.Arn"] = dead_letter_queue_arn
     resolve = make_resolver(parameters, attributes, _pseudo_parameters())
@@ -118,7 +123,7 @@ def upload_rule(
     dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
     return UploadRule(
         event_pattern=pattern,
-        state_machine_arn=resolve(target["Arn"]),
+        state_machine_arn=resolve(template.chosen(target["Arn"], resolve)),
         input_paths=dict(transformer.get("InputPathsMap", {})),
         input_template=transformer.get("InputTemplate", "<aws.events.event>"),
         maximum_retry_attempts=int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)),

@@ -4,6 +4,7 @@ each to end, as a client of Step Functions would."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -11,8 +12,10 @@ from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import boto3
+
 from local_stack.client.images import ImageToRun
-from local_stack.client.results import ExecutionResult, result_of
+from local_stack.client.results import ExecutionResult, execution_from_log_message, result_of
 from local_stack.errors import LocalStackError
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -44,7 +47,7 @@ def run_executions(
     run_id = uuid.uuid4().hex[:8]
     started = time.perf_counter()
     with (
-        ExecutionWatcher(sfn, state_machine_arn) as watcher,
+        watcher_for(sfn, state_machine_arn) as watcher,
         ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool,
     ):
 
@@ -60,6 +63,82 @@ def run_executions(
 
         results = list(pool.map(run_one, enumerate(images)))
     return results, time.perf_counter() - started
+
+
+def watcher_for(sfn: Any, state_machine_arn: str) -> ExecutionWatcher | LogGroupWatcher:
+    """Where a client of AWS reads this state machine's executions' ends: DescribeExecution for
+    a Standard one; for an Express one (which DescribeExecution and ListExecutions refuse) its log
+    group's ExecutionSucceeded/Failed/TimedOut/Aborted events."""
+    machine = sfn.describe_state_machine(stateMachineArn=state_machine_arn)
+    if machine.get("type") != "EXPRESS":
+        return ExecutionWatcher(sfn, state_machine_arn)
+    destinations = (machine.get("loggingConfiguration") or {}).get("destinations") or []
+    arn = destinations[0]["cloudWatchLogsLogGroup"]["logGroupArn"] if destinations else ""
+    if not arn:
+        raise LocalStackError(
+            f"{state_machine_arn} is an Express workflow that logs nowhere: its executions' ends "
+            "cannot be read (give it a log group at level ALL with execution data)"
+        )
+    logs = boto3.client(
+        "logs", region_name=sfn.meta.region_name, endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
+    )
+    return LogGroupWatcher(logs, arn.split(":", 6)[6].split(":")[0])
+
+
+class LogGroupWatcher:
+    """The ends of Express executions, read from their state machine's log group (one thread
+    reads the new events for every waiter, as ``ExecutionWatcher`` lists for them)."""
+
+    def __init__(self, logs: Any, log_group_name: str, interval: float = 0.1, timeout: float = 330.0) -> None:
+        self._logs, self._group, self._interval, self._timeout = logs, log_group_name, interval, timeout
+        self._ended: dict[str, dict] = {}
+        self._since = int(time.time() * 1000) - 60_000  # events a little older than the run: clock skew
+        self._changed = threading.Condition()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="log-group-watcher", daemon=True)
+        self._thread.start()
+
+    def wait(self, execution_arn: str) -> dict:
+        """The execution's end as its log group records it; at the timeout (Express ends at 5
+        minutes, its log events a little later) it is reported RUNNING, as it stands."""
+        deadline = time.monotonic() + self._timeout
+        with self._changed:
+            while execution_arn not in self._ended:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stopped.is_set():
+                    return {"executionArn": execution_arn, "status": "RUNNING"}
+                self._changed.wait(min(left, 1.0))
+            return self._ended.pop(execution_arn)
+
+    def __enter__(self) -> LogGroupWatcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        seen: set[str] = set()
+        while not self._stopped.wait(self._interval):
+            try:
+                pages = self._logs.get_paginator("filter_log_events").paginate(
+                    logGroupName=self._group, startTime=self._since
+                )
+                events = [event for page in pages for event in page["events"]]
+            except Exception:  # the group may not have its first stream yet: read again next round
+                continue
+            ended = {}
+            for event in events:
+                if event["eventId"] in seen:
+                    continue
+                seen.add(event["eventId"])
+                execution = execution_from_log_message(event["message"])
+                if execution is not None:
+                    ended[execution["executionArn"]] = execution
+            if ended:
+                with self._changed:
+                    self._ended.update(ended)
+                    self._changed.notify_all()
 
 
 class ExecutionWatcher:

@@ -34,6 +34,33 @@ CAUSE_SHOWN = 80
 WAITING_FOR_REVIEW = "WaitingForReview"
 
 
+# an Express execution's end, as Step Functions logs it (its only record: DescribeExecution does
+# not answer for Express, https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html)
+ENDED_BY_LOG_EVENT = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionTimedOut": "TIMED_OUT",
+    "ExecutionAborted": "ABORTED",
+}
+
+
+def execution_from_log_message(message: str) -> dict | None:
+    """An execution's outcome in DescribeExecution's shape (``executionArn``, ``status``,
+    ``output``, ``error``, ``cause``) from one log event of its state machine's log group, or
+    None where the event is not its end. ``output`` is there only under IncludeExecutionData."""
+    try:
+        record = json.loads(message)
+    except ValueError:
+        return None
+    status = ENDED_BY_LOG_EVENT.get(record.get("type")) if isinstance(record, dict) else None
+    if status is None:
+        return None
+    details = record.get("details") or {}
+    execution = {"executionArn": record.get("execution_arn"), "status": status}
+    execution |= {key: details[key] for key in ("output", "error", "cause") if key in details}
+    return execution
+
+
 def result_of(image: ImageToRun, execution: dict, seconds: float) -> ExecutionResult:
     status = execution["status"]
     label = confidence = error = cause = None

@@ -51,8 +51,10 @@ def test_every_resource_of_the_transformed_template_is_listed_with_its_physical_
     session, stack = deployed
     listed = session.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
     by_id = {r["LogicalResourceId"]: r for r in listed}
-    # AlarmEmailSubscription's condition (an AlarmEmail) does not hold: CloudFormation creates none
-    wanted = {k: v["Type"] for k, v in expanded.items() if v.get("Condition") != "HasAlarmEmail"}
+    # AlarmEmailSubscription's condition (an AlarmEmail) does not hold: CloudFormation creates none;
+    # nor the Express workflow's under WorkflowType Standard
+    unmet = ("HasAlarmEmail", "ExpressWorkflow")
+    wanted = {k: v["Type"] for k, v in expanded.items() if v.get("Condition") not in unmet}
     assert {k: r["ResourceType"] for k, r in by_id.items()} == wanted
     assert all(r["PhysicalResourceId"] for r in listed)
     assert {k: r.physical_id for k, r in stack.resources.items()} == {
@@ -73,7 +75,11 @@ def test_every_role_holds_the_transforms_trust_inline_and_managed_policies(deplo
     session, stack = deployed
     template = Template(transformed)
     iam = session.client("iam")
-    roles = {k: v for k, v in expanded.items() if v["Type"] == "AWS::IAM::Role"}
+    roles = {
+        k: v
+        for k, v in expanded.items()
+        if v["Type"] == "AWS::IAM::Role" and v.get("Condition") != "ExpressWorkflow"  # Standard deployed
+    }
     assert set(roles) == set(stack.of_type("AWS::IAM::Role")) and len(roles) == 7
     for logical_id, resource in roles.items():
         name = stack.resources[logical_id].physical_id

@@ -34,6 +34,7 @@ EDGES = {
         ["arn:aws:lambda:eu-west-1:9019205704:layer:x:1", "arn:aws:lambda:eu-west-1:901920570463:layer:x"],
     ),
     "CaptureMode": (["Endpoint", "Function"], ["function", "Lambda", ""]),
+    "WorkflowType": (["Standard", "Express"], ["express", "EXPRESS", ""]),
     "CaptureDestination": (
         ["", "s3://abc", "s3://my-bucket/data-capture", "s3://my.bucket/a/b"],
         ["s3://ab", "s3://my-bucket/", "s3://My-Bucket", "https://my-bucket/x", "s3://my-bucket//x"],

@@ -192,7 +192,7 @@ def test_outputs_name_what_a_user_needs(template):
 
 
 def test_dashboard_body_is_json_naming_the_stacks_own_resources(template):
-    from local_stack.aws.template import make_resolver
+    from local_stack.aws.template import make_resolver, resolved
 
     resources = template.body["Resources"]
     attributes = {name: f"<{name}>" for name in resources}
@@ -201,7 +201,9 @@ def test_dashboard_body_is_json_naming_the_stacks_own_resources(template):
     parameters = {**template.parameter_defaults(), "EndpointName": "vehicle-classifier"}
     resolve = make_resolver(parameters, attributes, {"AWS::Region": "eu-west-1", "AWS::StackName": "s"})
 
-    body = json.loads(resolve(resources["MonitoringDashboard"]["Properties"]["DashboardBody"]))
+    # resolved as the deploy resolves it: the workflow's Fn::If (WorkflowType) decided first
+    dashboard = resources["MonitoringDashboard"]["Properties"]["DashboardBody"]
+    body = json.loads(resolved(dashboard, resolve, template))
 
     text = json.dumps(body)
     named = set(re.findall(r"<(\w+)(?:\.Arn|\.QueueName)?>", text))
@@ -262,7 +264,8 @@ def test_functions_and_state_machine_are_traced_by_aws_not_by_an_sdk(transformed
         variables = function["Properties"]["Environment"]["Variables"]
         assert not [v for v in variables if v.startswith("POWERTOOLS_TRACE")], name  # no Tracer left
     machines = [v for v in transformed.values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
-    assert len(machines) == 2
+    # the one-photo workflow as Standard or as Express (one of them, by WorkflowType), the batch
+    assert len(machines) == 3
     for machine in machines:
         assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
 

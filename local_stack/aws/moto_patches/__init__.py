@@ -21,6 +21,8 @@ beside its code:
 * ``state_machine_roles``: the state machines' service integrations act as their role, and a
   refusal fails the task under the error name Step Functions gives it (same switch).
 * ``model_instances``: moto's dashboard list of every model it made, kept weakly (nothing freed).
+* ``express``: Express executions' DescribeExecution, GetExecutionHistory and ListExecutions
+  refused as AWS refuses them (their history is in the log group only);
 * ``deployed_resources``: the local deploy's resources recorded in its CloudFormation stack; AWS
   managed policies attached on demand.
 * ``endpoints``: DescribeEndpoint in SageMaker's shape (variant weights, the capture summary).
@@ -57,6 +59,7 @@ from local_stack.aws.moto_patches import (  # noqa: E402
     deployed_resources,
     endpoints,
     executions,
+    express,
     iam_enforcement,
     lambda_invoke,
     logs,
@@ -113,6 +116,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *iam_enforcement.PATCHES,
         *deployed_resources.PATCHES,
         *endpoints.PATCHES,
+        *express.PATCHES,
     ),
 }
 

@@ -97,3 +97,25 @@ def _reset_metrics(request):
     if "functions" in request.fixturenames:
         for function in request.getfixturevalue("functions").values():
             function.app.metrics.clear_metrics()
+
+
+def service_role(iam, service: str, name: str = "r", actions: tuple[str, ...] = ()) -> str:
+    """A role that ``service`` (``states.amazonaws.com``, ``lambda.amazonaws.com``) may assume:
+    what AWS requires of a state machine's roleArn and a function's Role (CreateStateMachine and
+    CreateFunction refuse one whose trust policy does not name the service), allowed ``actions``
+    on every resource (for tests of the interpreter, not of IAM; test_local_deploy and the
+    workflow tests run the template's own roles). Made once per moto: its ARN is
+    ``arn:aws:iam::123456789012:role/<name>``."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+    try:
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    if actions:
+        grant = {"Effect": "Allow", "Action": list(actions), "Resource": "*"}
+        document = json.dumps({"Version": "2012-10-17", "Statement": [grant]})
+        iam.put_role_policy(RoleName=name, PolicyName="grant", PolicyDocument=document)
+    return arn

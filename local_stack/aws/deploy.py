@@ -6,6 +6,7 @@ server (``python -m local_stack up``): it only speaks boto3.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import time
@@ -18,6 +19,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from local_stack.aws import lambda_runtime, moto_patches, resource_handlers, sam_transform, stack_record
+from local_stack.aws.iam import credentials
 from local_stack.aws.template import Template, make_resolver, resolved
 from local_stack.errors import InvalidBucketName, TemplateError
 from local_stack.processes.execution_environments import ExecutionEnvironments, FunctionSpec
@@ -156,6 +158,7 @@ def deploy(
         )
         if resource["Type"] == "AWS::Lambda::Function":
             specs[logical_id] = (created.physical_id, _function_spec(properties))
+    specs = _acting_as_their_roles(specs, clients)
     functions, environments = _run_functions(specs, execution_environments, function_log)
     try:
         body = stack_record.stack_template(expanded, resolve, params, recorded)
@@ -189,6 +192,29 @@ def _role_of(resource_type: str, properties: dict) -> str:
         roles = {target["RoleArn"] for target in properties.get("Targets", []) if "RoleArn" in target}
         return roles.pop() if len(roles) == 1 else ""
     return ""
+
+
+def _acting_as_their_roles(
+    specs: dict[str, tuple[str, FunctionSpec]], clients: Any
+) -> dict[str, tuple[str, FunctionSpec]]:
+    """Each function's spec with its role's temporary credentials in its environment, as Lambda
+    gives them (AssumeRole as lambda.amazonaws.com, the function's name as the session name:
+    ``credentials.function_environment``). They last the role's MaxSessionDuration; moto's STS
+    never expires a session, so a long-running ``up`` keeps them (Lambda renews them on AWS)."""
+    lambda_client, sts, iam = clients("lambda"), clients("sts"), clients("iam")
+    return {
+        logical_id: (
+            name,
+            dataclasses.replace(
+                spec,
+                environment={
+                    **spec.environment,
+                    **credentials.function_environment(lambda_client, sts, name, iam=iam),
+                },
+            ),
+        )
+        for logical_id, (name, spec) in specs.items()
+    }
 
 
 def _function_spec(properties: dict) -> FunctionSpec:
@@ -273,6 +299,7 @@ def _run_functions(
             log_group=spec.log_group,
             memory_size_mb=spec.memory_size_mb,
             init_ms=(time.perf_counter() - started) * 1000,
+            credentials={k: v for k, v in spec.environment.items() if k in credentials.CREDENTIAL_VARIABLES},
         )
     return functions, None
 

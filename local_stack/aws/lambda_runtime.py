@@ -7,6 +7,7 @@ through ``aws.moto_patches``; nothing here touches moto."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -16,7 +17,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -98,11 +99,14 @@ def invoke(
     event: Any,
     request_id: str | None = None,
     log: FunctionLog | None = None,
+    session: Any = None,
 ) -> tuple[str, bool]:
     """Call a handler the way the Lambda runtime does: JSON in, JSON out, errors as a payload;
-    with a ``log``, the invocation's lines go to its stream as Lambda writes them."""
+    with a ``log``, the invocation's lines go to its stream as Lambda writes them. With a
+    ``session`` (``role_session``: its role's credentials), the handler's ``boto3.client(...)``
+    calls use it, as in its Lambda they would find its role's credentials."""
     request_id = request_id or str(uuid.uuid4())
-    with _one_invocation_at_a_time:  # also keeps one invocation's lines together in the stream
+    with _one_invocation_at_a_time, _default_session(session):
         if log is None:
             return _invoke(function_name, handler, event, request_id, None)
         return _invoke_logged(function_name, handler, event, request_id, log)
@@ -121,6 +125,39 @@ def _invoke_logged(
     report = Report(duration_ms, log.memory_size_mb, peak_memory_mb(), log.take_init_ms())
     log.write(report_line(request_id, report))
     return payload, errored
+
+
+def role_session(credentials: Mapping[str, str]) -> Any:
+    """A boto3 session holding a function's role's credentials (the AWS_* variables Lambda sets:
+    ``iam.credentials.function_environment``), or None for none. The functions create their
+    clients on first use with ``boto3.client``, i.e. boto3's default session, which resolves
+    credentials once and keeps them; here several functions share one process (and moto's or
+    the tests' code), so each invocation is given its function's session instead, under the
+    one-at-a-time lock (never another function's), and no environment variable changes while
+    other threads may read it."""
+    if not credentials.get("AWS_ACCESS_KEY_ID"):
+        return None
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
+    )
+
+
+@contextlib.contextmanager
+def _default_session(session: Any) -> Iterator[None]:
+    if session is None:
+        yield
+        return
+    import boto3
+
+    previous, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, session
+    try:
+        yield
+    finally:
+        boto3.DEFAULT_SESSION = previous
 
 
 def peak_memory_mb() -> int:
@@ -173,16 +210,21 @@ def register(
     log_group: str | None = None,
     memory_size_mb: int = 128,
     init_ms: float | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> None:
     """Run ``function_name``'s invocations with ``handler``, here, one at a time; with a
     ``log_group``, they log there as Lambda does, this process being the function's one
     execution environment (``init_ms``: its cold start, reported with the first invocation).
-    The handler's own lines reach the group where ``function_logs.FunctionOutput`` is
+    ``credentials``: the role's, in force while the handler runs. The handler's own lines
+    reach the group where ``function_logs.FunctionOutput`` is
     ``sys.stdout`` (``processes.services`` makes it so)."""
     log = None
     if log_group is not None:
         log = FunctionLog(_log_sender(), log_group, new_log_stream_name(), memory_size_mb, init_ms)
-    register_invoker(function_name, functools.partial(invoke, function_name, handler, log=log))
+    session = role_session(credentials or {})
+    register_invoker(
+        function_name, functools.partial(invoke, function_name, handler, log=log, session=session)
+    )
 
 
 def _log_sender() -> LogSender:

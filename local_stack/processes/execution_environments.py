@@ -55,6 +55,7 @@ from typing import IO, Any
 
 from local_stack.aws.cloudwatch_logs import LogSender
 from local_stack.aws.function_logs import FunctionLog, FunctionOutput, new_log_stream_name
+from local_stack.aws.iam.credentials import CREDENTIAL_VARIABLES
 from local_stack.errors import EnvironmentDidNotStart, LocalStackError
 from local_stack.processes import child_process
 
@@ -258,6 +259,13 @@ def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]
 
     functions = configuration["functions"]
     handlers, init_ms = {}, {}
+    # each function's role's credentials (Lambda's AWS_* variables), in force while it runs
+    sessions = {
+        name: lambda_runtime.role_session(
+            {k: v for k, v in spec["environment"].items() if k in CREDENTIAL_VARIABLES}
+        )
+        for name, spec in functions.items()
+    }
     try:
         for name, spec in functions.items():
             started = time.perf_counter()
@@ -277,7 +285,12 @@ def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]
             name = request["function"]
             # (invoke's one-at-a-time lock is never contended here: one thread)
             payload, errored = lambda_runtime.invoke(
-                name, handlers[name], request["event"], request["request_id"], logs.get(name)
+                name,
+                handlers[name],
+                request["event"],
+                request["request_id"],
+                logs.get(name),
+                sessions[name],
             )
             answers.write(f"{int(errored)}{payload}\n")
             answers.flush()

@@ -123,7 +123,11 @@ def _endpoint(capacity: EndpointCapacity, clock: FrozenClock) -> Client:
 
 
 def _invoke(client: Client):
-    return client.post("/endpoints/e/invocations", data=PHOTO, headers={"Content-Type": "image/png"})
+    # signed as the administrator (moto's test key): the endpoint refuses an unsigned request, as AWS
+    signed = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sagemaker/aws4_request, Signature=0"
+    return client.post(
+        "/endpoints/e/invocations", data=PHOTO, headers={"Content-Type": "image/png", "Authorization": signed}
+    )
 
 
 def test_the_endpoint_answers_a_request_at_its_turn_and_after_its_service_time():

@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSResponse
 from werkzeug.test import Client
 
 from local_stack.aws import moto_patches
+from tests.conftest import service_role
 
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::123456789012:role/r"
@@ -81,6 +82,15 @@ def sfn(moto_server):
         aws_secret_access_key="testing",
     )
     client.meta.events.register("before-send", _answered_by(moto_server))
+    iam = boto3.client(
+        "iam",
+        region_name=REGION,
+        endpoint_url="http://localhost:5000",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    iam.meta.events.register("before-send", _answered_by(moto_server))
+    assert service_role(iam, "states.amazonaws.com") == ROLE_ARN
     return client
 
 

@@ -126,6 +126,22 @@ def test_a_missing_key_is_403_without_s3_list_bucket_and_404_with_it(aws):
     assert missing.value.response["Error"]["Code"] == "NoSuchKey"
 
 
+def test_a_bucket_that_exists_nowhere_is_no_such_bucket_whoever_asks(aws):
+    # no one owns it, so no account's policies decide: S3 answers NoSuchBucket (404) to any
+    # caller, AccessDenied (403) only for a bucket that exists (HeadBucket API reference)
+    function_s3 = serialize_function(aws).client("s3")
+    with pytest.raises(ClientError) as missing:
+        function_s3.get_object(Bucket="no-such-bucket-anywhere", Key="images/a.png")
+    assert missing.value.response["Error"]["Code"] == "NoSuchBucket"
+    aws.client("s3").create_bucket(Bucket="someone-elses-bucket")
+    with pytest.raises(ClientError) as refused:
+        function_s3.get_object(Bucket="someone-elses-bucket", Key="images/a.png")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError) as create:  # creating a bucket is still the caller's grant
+        function_s3.create_bucket(Bucket="a-new-bucket-of-its-own")
+    assert create.value.response["Error"]["Code"] == "AccessDenied"
+
+
 def test_json_services_answer_access_denied_exception(aws):
     function = serialize_function(aws)
     with pytest.raises(ClientError) as refused:

@@ -21,6 +21,7 @@ from local_stack.aws.lambda_concurrency_limits import (
     ConcurrencyLimitExceeded,
     ConcurrencyLimits,
 )
+from tests.conftest import service_role
 
 WAIT = 60.0  # seconds; the invocations end on an event, far sooner
 
@@ -79,7 +80,7 @@ def lambda_client(pristine_moto, monkeypatch):
     moto_patches.install()
     with mock_aws():
         iam = boto3.client("iam", region_name="us-east-1")
-        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        role = service_role(iam, "lambda.amazonaws.com")
         client = boto3.client("lambda", region_name="us-east-1")
         for name in ("batch", "one-photo"):
             code = {"ZipFile": _zip()}

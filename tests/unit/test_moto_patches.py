@@ -23,6 +23,7 @@ from local_stack.aws import lambda_runtime, moto_patches
 from local_stack.aws.moto_patches import threads
 from local_stack.errors import MotoVersionError
 from local_stack.settings import REPO_ROOT
+from tests.conftest import service_role
 
 ALL_PATCHES = [patch for group in moto_patches.PATCHES.values() for patch in group]
 # how long a wait for an execution's end (or a callback's message) may take before it fails: the
@@ -399,7 +400,7 @@ def test_an_executions_end_is_logged_before_its_status_shows_it(patched, monkeyp
         arn = sfn.create_state_machine(
             name=machine,
             definition=DEFINITION,
-            roleArn="arn:aws:iam::123456789012:role/r",
+            roleArn=_states_role(),
             loggingConfiguration=logging_configuration,
         )["stateMachineArn"]
         _run_to_the_end(sfn, arn, 1)
@@ -435,9 +436,7 @@ def test_send_task_failure_passes_its_cause_on(pristine_moto, installed):
         sqs, sfn = session.client("sqs"), session.client("stepfunctions")
         queue = sqs.create_queue(QueueName="callbacks")["QueueUrl"]
         definition = json.dumps(CALLBACK_DEFINITION).replace("QUEUE", queue)
-        machine = sfn.create_state_machine(
-            name="m", definition=definition, roleArn="arn:aws:iam::123456789012:role/r"
-        )
+        machine = sfn.create_state_machine(name="m", definition=definition, roleArn=_states_role())
         arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="e")["executionArn"]
         token = json.loads(_one_message(sqs, queue)["Body"])["token"]
 
@@ -458,10 +457,17 @@ def _one_message(sqs, queue: str) -> dict:
     return messages[0]
 
 
+def _states_role() -> str:
+    """A role Step Functions may assume, in the moto in force (CreateStateMachine refuses others),
+    allowed what these interpreters' tasks call (Lambda, S3's ItemReader and ResultWriter, SQS)."""
+    iam = boto3.client("iam", region_name="us-east-1")
+    return service_role(iam, "states.amazonaws.com", actions=("lambda:*", "s3:*", "sqs:*", "states:*"))
+
+
 def _state_machine(sfn) -> str:
-    return sfn.create_state_machine(
-        name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r"
-    )["stateMachineArn"]
+    return sfn.create_state_machine(name="m", definition=DEFINITION, roleArn=_states_role())[
+        "stateMachineArn"
+    ]
 
 
 def _run_to_the_end(sfn, arn: str, count: int) -> None:
@@ -533,9 +539,9 @@ def _batched_run(keys: list[str], **map_fields) -> tuple[dict, dict]:
             s3.put_object(Bucket="batch-bucket", Key=key, Body=b"x")
         definition = json.loads(json.dumps(BATCHED_MAP))
         definition["States"]["Map"].update(map_fields)
-        arn = sfn.create_state_machine(
-            name="m", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
-        )["stateMachineArn"]
+        arn = sfn.create_state_machine(name="m", definition=json.dumps(definition), roleArn=_states_role())[
+            "stateMachineArn"
+        ]
         execution = sfn.start_execution(stateMachineArn=arn, name="e", input='{"bucket": "batch-bucket"}')
         _wait_until_ended(sfn, execution["executionArn"])
         described = sfn.describe_execution(executionArn=execution["executionArn"])

@@ -26,6 +26,7 @@ from local_stack.aws.state_machine_logs import (
     log_destination,
     log_record,
 )
+from tests.conftest import service_role
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -68,6 +69,7 @@ def aws():
         session = boto3.Session(region_name=REGION)
         logs = session.client("logs")
         logs.create_log_group(logGroupName=GROUP)
+        assert service_role(session.client("iam"), "states.amazonaws.com") == ROLE_ARN
         yield session.client("stepfunctions"), logs
 
 

@@ -449,7 +449,8 @@ def test_a_batch_runs_express_children_in_batches_with_its_parameters(template):
             "ErrorEquals": ["States.ExceedToleratedFailureThreshold"],
             "ResultPath": "$.error",
             "Next": "TooManyPhotosFailed",
-        }
+        },
+        {"ErrorEquals": ["States.ItemReaderFailed"], "ResultPath": "$.error", "Next": "PhotosNotListed"},
     ]
     assert batch["States"][photos["Next"]]["Parameters"]["FunctionName"] == (
         "arn:aws:lambda:us-east-1:123456789012:function:SummarizeBatch"

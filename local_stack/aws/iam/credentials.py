@@ -22,9 +22,15 @@ ADMIN_PROFILE = "local-admin"  # the source profile: the stack's administrator k
 SESSION_SECONDS = 43_200  # the longest AssumeRole session (a role's MaxSessionDuration may cap it)
 
 
-def assumed_role_environment(sts: Any, role_arn: str, session_name: str) -> dict[str, str]:
+CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def assumed_role_environment(
+    sts: Any, role_arn: str, session_name: str, duration_seconds: int | None = None
+) -> dict[str, str]:
     """AssumeRole on ``role_arn``; the three variables Lambda sets from the answer."""
-    answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64])["Credentials"]
+    duration = {"DurationSeconds": duration_seconds} if duration_seconds else {}
+    answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64], **duration)["Credentials"]
     return {
         "AWS_ACCESS_KEY_ID": answer["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": answer["SecretAccessKey"],
@@ -37,11 +43,13 @@ def service_role_environment(
 ) -> dict[str, str]:
     """``role_arn`` assumed as ``service`` would (``role_sessions.LAMBDA``, ``EVENTS``, ...):
     ``RoleNotAssumable`` unless the role's trust policy names the service (read through IAM's
-    GetRole, so it works from any process)."""
-    document = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]["AssumeRolePolicyDocument"]
-    if trust(document, Caller.for_service(service, region)) is not Trust.NAMED:
+    GetRole, so it works from any process). The session lasts the role's MaxSessionDuration
+    (1 h unless the role says more, at most 12 h: AssumeRole's DurationSeconds,
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html)."""
+    role = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
+    if trust(role["AssumeRolePolicyDocument"], Caller.for_service(service, region)) is not Trust.NAMED:
         raise RoleNotAssumable(role_arn, service)
-    return assumed_role_environment(sts, role_arn, session_name)
+    return assumed_role_environment(sts, role_arn, session_name, role.get("MaxSessionDuration"))
 
 
 def function_environment(lambda_client: Any, sts: Any, function_name: str, iam: Any = None) -> dict[str, str]:

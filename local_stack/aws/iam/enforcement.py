@@ -13,9 +13,10 @@ from local_stack.aws.iam.principals import Principal, UnknownAccessKey, principa
 from local_stack.aws.iam.request_resources import Check, Request, checks
 from local_stack.aws.iam.trust_policy import ASSUME_ROLE, Caller, Trust, role_trust_document, trust
 
-# The one switch: on once every role of the template exists in the local IAM (the
-# transform-driven deploy). ``up --no-iam`` and LOCAL_STACK_IAM=off turn it off, =on turns it on.
-ENFORCED_BY_DEFAULT = False
+# The one switch: on by default (every role of the template exists in the local IAM, every
+# principal acts as its own), in the tests too. ``up --no-iam`` and LOCAL_STACK_IAM=off turn it
+# off, for debugging; =on turns it on.
+ENFORCED_BY_DEFAULT = True
 SWITCH_VARIABLE = "LOCAL_STACK_IAM"
 
 

@@ -307,6 +307,12 @@ def _authorize_s3_action(_original: Callable) -> Callable:
             raise _s3_access_denied("Access Denied")  # anonymous: no bucket policy here allows it
         access_key_id, _region, _service, token = credentials
         operation = self.data.get("Action", "")
+        if bucket_name and operation != "CreateBucket" and not _bucket_exists(self, bucket_name):
+            # S3 answers a bucket that exists nowhere with NoSuchBucket, whoever asks: the bucket
+            # names the account whose policies decide, and there is none (what tells a name free
+            # from a name taken: 404 against 403, HeadBucket API reference,
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html); moto says so
+            return
         query = {name: values[0] for name, values in (self.querystring or {}).items() if values}
         found = s3_checks(operation, bucket_name, key_name, query, self.headers)
         try:
@@ -324,6 +330,13 @@ def _authorize_s3_action(_original: Callable) -> Callable:
                 raise _s3_access_denied(refusal.message())
 
     return _authenticate_and_authorize_s3_action
+
+
+def _bucket_exists(self: Any, bucket_name: str) -> bool:
+    try:
+        return self.backend.get_bucket(bucket_name) is not None
+    except Exception:  # MissingBucket
+        return False
 
 
 def _missing(self: Any, bucket_name: str, key_name: str) -> bool:

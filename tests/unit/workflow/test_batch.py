@@ -208,6 +208,16 @@ def test_a_bucket_that_does_not_exist_is_named_before_any_photo_is_listed(batch)
     assert map_runs_of(batch, execution) == []
 
 
+def test_a_bucket_the_batch_may_not_list_ends_photos_not_listed(batch):
+    # it exists (CheckBatch passes), but the role lists only the stack's bucket: the ItemReader's
+    # ListObjectsV2 is refused, States.ItemReaderFailed, caught by name
+    batch.s3.create_bucket(Bucket="another-teams-bucket")
+    execution = batch.run_batch(s3_bucket="another-teams-bucket", prefix=PREFIX)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "PhotosNotListed"), execution
+    assert "s3:ListBucket" in execution["cause"] and "AccessDenied" in execution["cause"], execution
+
+
 def test_a_bucket_with_a_manifest_that_does_not_exist_is_named_too(batch):
     execution = batch.run_batch(
         s3_bucket="no-such-bucket-for-this-batch", prefix=PREFIX, manifest_key="batch/manifests/photos.lst"

@@ -47,6 +47,7 @@ dropped without an answer, so its caller sees a connection error at once, howeve
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -54,6 +55,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -240,9 +242,11 @@ class LocalEndpoint:
                 "ValidationError", 400, f"Endpoint {endpoint_name} of account {self.account_id} not found."
             )
         slot = self._wait_for_a_worker() if self.capacity is not None else None
-        response = self._serve(request)
+        response, capture = self._serve(request)
         if slot is not None:
             self._sleep_until(slot.finish_at)
+        if capture is not None:  # only an answer that goes out, as SageMaker captures what it sent
+            capture()
         return response
 
     def _wait_for_a_worker(self) -> Slot:
@@ -275,8 +279,9 @@ class LocalEndpoint:
         if self._stopping.is_set():
             raise _Dropped
 
-    def _serve(self, request: Request) -> Response:
-        """What the model container does with one request."""
+    def _serve(self, request: Request) -> tuple[Response, Callable[[], None] | None]:
+        """What the model container does with one request: its answer, and what captures it
+        (None: no capture) once it is sent."""
         content_type = request.headers.get("Content-Type", "")
         if _media_type(content_type) not in SUPPORTED_CONTENT_TYPES:
             raise self._model_error(
@@ -299,9 +304,10 @@ class LocalEndpoint:
             ) from error
         probabilities = predict_probabilities(self._model(), image)[0]
         answer = json.dumps([float(p) for p in probabilities]).encode()
+        capture = None
         if self.capture is not None:
-            self._capture(request, content_type, body, answer)
-        return Response(
+            capture = functools.partial(self._capture, request, content_type, body, answer)
+        response = Response(
             answer,
             status=200,
             headers={
@@ -310,6 +316,7 @@ class LocalEndpoint:
                 "x-amzn-RequestId": str(uuid.uuid4()),
             },
         )
+        return response, capture
 
     def _capture(self, request: Request, content_type: str, body: bytes, answer: bytes) -> None:
         """Capture is best effort, as on SageMaker: it never fails the invocation."""

@@ -19,6 +19,7 @@ execution environments' exports), so a restart on another port would strand ever
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -78,6 +79,7 @@ class ChildServer:
     state_dir: Path | None = None
     restarts: int = 0
     closed: bool = False
+    stopping: bool = False  # asked to stop (``ask_to_stop``): not restarted any more
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def revive_if_dead(self) -> Revival | None:
@@ -85,7 +87,7 @@ class ChildServer:
         socket and say what happened; None while it is alive. Raises nothing: a failed restart
         is in the answer, and the next call tries again."""
         with self._lock:
-            if self.closed or self.process.poll() is None:
+            if self.closed or self.stopping or self.process.poll() is None:
                 return None
             dead, died_at = self.process, datetime.now().astimezone()
             child_process.stop(dead, 0)  # reaped already: this closes its pipes
@@ -98,6 +100,16 @@ class ChildServer:
             self.restarts += 1
             seconds = time.monotonic() - started
             return Revival(self.name, dead.pid, died_at, _status(dead), seconds, self.process.pid)
+
+    def ask_to_stop(self) -> None:
+        """Start its stop without waiting for it (``close`` waits): whoever closes several
+        things lets this one stop meanwhile."""
+        with self._lock:
+            if self.closed or self.stopping:
+                return
+            self.stopping = True
+            with contextlib.suppress(OSError):  # already broken: it died
+                self.process.stdin.close()
 
     def close(self) -> None:
         with self._lock:

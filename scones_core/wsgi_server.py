@@ -23,6 +23,7 @@ as ``a/b`` (different keys collided), and a key holding a newline matched no rou
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -37,14 +38,26 @@ logger = logging.getLogger(__name__)
 # executions in flight connect at once, and while a child server restarts, every call waits here
 LISTEN_BACKLOG = 128
 
+# environ key of a callable that drops the request's connection without an answer (the caller
+# sees a connection error, as when the server's host is gone); the app returns after calling it
+DROP_CONNECTION = "scones.drop_connection"
+
 
 class _Gateway(wsgi.Gateway_10):
-    """cheroot's WSGI 1.0 environ, plus ``RAW_URI`` (see the module's note)."""
+    """cheroot's WSGI 1.0 environ, plus ``RAW_URI`` (see the module's note) and
+    ``DROP_CONNECTION``."""
 
     def get_environ(self) -> dict:
         environ = super().get_environ()
         environ["RAW_URI"] = environ["REQUEST_URI"]
+        environ[DROP_CONNECTION] = lambda connection=self.req.conn: _drop(connection)
         return environ
+
+
+def _drop(connection: Any) -> None:
+    # both ways: what cheroot still writes (its answer to the app's return) goes nowhere
+    with contextlib.suppress(OSError):
+        connection.socket.shutdown(socket.SHUT_RDWR)
 
 
 class _Server(wsgi.Server):
@@ -92,11 +105,15 @@ class ServingHandle:
         return f"http://{self.host}:{self.port}"
 
     def close(self) -> None:
-        """Stop accepting, wait (up to the server's ``shutdown_timeout``) for the requests in
-        hand, then close the app (the endpoint flushes its data capture there)."""
+        """Tell the app (its ``stop_serving``, if it has one: the endpoint drops its queue
+        there), stop accepting, wait (up to the server's ``shutdown_timeout``) for the requests
+        in hand, then close the app (the endpoint flushes its data capture there)."""
         if self._closed:
             return
         self._closed = True
+        stop_serving = getattr(self.app, "stop_serving", None)
+        if stop_serving is not None:
+            stop_serving()
         self.server.stop()
         self.thread.join()
         close_app = getattr(self.app, "close", None)

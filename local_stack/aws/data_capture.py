@@ -27,7 +27,9 @@ endpoint's process: one second).
 Requests only append to the buffer under a lock; uploads happen outside it, so a slow S3 never
 holds a request up. A failed upload is logged and its records go back to the buffer for the next
 attempt (at most ``max_pending_records`` are kept; older ones beyond that are dropped and
-counted); ``close`` raises :class:`CaptureUploadError` when records are still unsent.
+counted); ``close`` raises :class:`CaptureUploadError` when records are still unsent. A ``close``
+with a ``timeout`` (the endpoint's, when its process stops) is bounded: it gives up on S3 at its
+first failed write or at the deadline and drops what is left, as the process is going away.
 """
 
 from __future__ import annotations
@@ -209,22 +211,27 @@ class DataCaptureWriter:
             batch, self._buffer = self._buffer, []
         return self._upload(batch)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """Stop the background thread and write what is left; raises CaptureUploadError when
-        records could not be written."""
+        records could not be written. With ``timeout``: within about that many seconds (and one
+        S3 call's own timeout), no write tried after the first that failed; what is unsent then
+        is dropped."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             self._lock.notify_all()
-        self._thread.join()
-        self.flush()
+        self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         with self._lock:
-            unsent = len(self._buffer)
+            batch, self._buffer = self._buffer, []
+        self._upload(batch, deadline)
+        with self._lock:
+            unsent, self._buffer = len(self._buffer), []
         if unsent or self.records_dropped:
             raise CaptureUploadError(
                 f"{unsent} capture records could not be written to s3://{self.bucket}/{self.key_prefix}"
-                f" ({self.records_dropped} dropped earlier); see the log for the S3 errors"
+                f" and are dropped ({self.records_dropped} dropped earlier); see the log for the S3 errors"
             )
 
     def __enter__(self) -> DataCaptureWriter:
@@ -257,9 +264,10 @@ class DataCaptureWriter:
                 batch, self._buffer = self._buffer, []
             self._upload(batch)
 
-    def _upload(self, batch: Sequence[_Record]) -> int:
+    def _upload(self, batch: Sequence[_Record], deadline: float | None = None) -> int:
         """Write the batch as files of at most max_records_per_file records, one hour folder
-        per file. Returns the number of records written; puts back the ones that failed."""
+        per file. Returns the number of records written; puts back the ones that failed. With a
+        ``deadline`` (closing): no write is tried past it, nor after one failed."""
         by_hour: dict[str, list[_Record]] = {}
         for record in batch:
             by_hour.setdefault(record.hour, []).append(record)
@@ -268,15 +276,22 @@ class DataCaptureWriter:
         for hour, records in by_hour.items():
             for start in range(0, len(records), self.max_records_per_file):
                 chunk = records[start : start + self.max_records_per_file]
+                if deadline is not None and (failed or time.monotonic() >= deadline):
+                    failed.extend(chunk)
+                    continue
                 key = f"{self.key_prefix}/{hour}/{chunk[0].file_stem}-{uuid.uuid4()}.jsonl"
                 body = ("\n".join(record.line for record in chunk) + "\n").encode("utf-8")
                 try:
                     self._s3.put_object(
                         Bucket=self.bucket, Key=key, Body=body, ContentType="application/jsonl"
                     )
-                except Exception:
-                    logger.exception(
-                        "data capture: writing %d records to s3://%s/%s failed", len(chunk), self.bucket, key
+                except Exception as error:  # one line: S3 down repeats it every max_seconds
+                    logger.error(
+                        "data capture: writing %d records to s3://%s/%s failed: %r",
+                        len(chunk),
+                        self.bucket,
+                        key,
+                        error,
                     )
                     failed.extend(chunk)
                     continue

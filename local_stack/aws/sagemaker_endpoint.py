@@ -38,10 +38,16 @@ start after idle. A caller whose read timeout passes while its request waits see
 
 Successful invocations (only those, as SageMaker captures request and response) go to an
 optional :class:`local_stack.aws.data_capture.DataCaptureWriter`.
+
+Stopping (``stop_serving``, which the server calls before it stops) is an instance terminated:
+every request still queued, or in its service time, or arriving meanwhile, has its connection
+dropped without an answer, so its caller sees a connection error at once, however long the queue;
+``close`` then writes what the capture holds, within ``CAPTURE_CLOSE_SECONDS``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -49,6 +55,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +68,15 @@ from local_stack.aws.data_capture import DataCaptureWriter
 from local_stack.aws.endpoint_capacity import EndpointCapacity, Schedule, Slot, Throttled
 from local_stack.aws.iam.enforcement import endpoint_refusal
 from local_stack.settings import ACCOUNT_ID, REGION, SAMPLES_DIR
+from scones_core.wsgi_server import DROP_CONNECTION
 from training_job.local_model import MODEL_PATH
 from training_job.local_model.inference import load_session, predict_probabilities
 from training_job.local_model.preprocess import UndecodableImage, decode_image
 
 MEASURED_RUNS = 20  # inferences timed, after one untimed, for the measured service time
+# what ``close`` gives the capture's last writes: within the endpoint process's stop bound
+# (processes.child_server.STOP_SECONDS), with time left for the server's own stop
+CAPTURE_CLOSE_SECONDS = 3.0
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +91,10 @@ class _Failure(Exception):
     def __init__(self, code: str, status: int, message: str, **fields: Any) -> None:
         super().__init__(message)
         self.code, self.status, self.message, self.fields = code, status, message, fields
+
+
+class _Dropped(Exception):
+    """The endpoint stopped while this request waited: no answer, the connection goes."""
 
 
 def _media_type(value: str | None) -> str:
@@ -124,6 +139,7 @@ class LocalEndpoint:
         self._rng = random.Random(seed)
         self.capacity = capacity
         self._clock, self._sleep = clock, sleep
+        self._stopping = threading.Event()
         self._schedule: Schedule | None = None
         self._session: Any = None
         self._load_lock = threading.Lock()
@@ -174,9 +190,15 @@ class LocalEndpoint:
 
     # -- WSGI ---------------------------------------------------------------------------------
 
+    def stop_serving(self) -> None:
+        """From now on every request waiting here, and every new one, is dropped (``_Dropped``)."""
+        self._stopping.set()
+
     def __call__(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
         try:
+            if self._stopping.is_set():
+                raise _Dropped
             rule, arguments = self._urls.bind_to_environ(environ).match()
             if rule == "ping":
                 response = Response(b"", status=200)
@@ -189,6 +211,12 @@ class LocalEndpoint:
                 response = self._invoke(request, arguments["endpoint_name"])
         except _Failure as failure:
             response = self._error_response(failure)
+        except _Dropped:
+            drop = environ.get(DROP_CONNECTION)
+            if drop is not None:
+                drop()
+            # what a server without DROP_CONNECTION sends instead (cheroot's goes nowhere)
+            response = self._error_response(_Failure("ServiceUnavailable", 503, "The endpoint stopped."))
         except (NotFound, MethodNotAllowed) as error:
             response = self._error_response(
                 _Failure(
@@ -206,7 +234,7 @@ class LocalEndpoint:
 
     def _invoke(self, request: Request, endpoint_name: str) -> Response:
         if self.latency_s:
-            time.sleep(self.latency_s)
+            self._sleep_until(self._clock() + self.latency_s)
         if self.fail_rate and self._rng.random() < self.fail_rate:
             raise _Failure("ThrottlingException", 400, "Rate exceeded")
         if endpoint_name != self.endpoint_name:
@@ -214,9 +242,11 @@ class LocalEndpoint:
                 "ValidationError", 400, f"Endpoint {endpoint_name} of account {self.account_id} not found."
             )
         slot = self._wait_for_a_worker() if self.capacity is not None else None
-        response = self._serve(request)
+        response, capture = self._serve(request)
         if slot is not None:
             self._sleep_until(slot.finish_at)
+        if capture is not None:  # only an answer that goes out, as SageMaker captures what it sent
+            capture()
         return response
 
     def _wait_for_a_worker(self) -> Slot:
@@ -239,12 +269,19 @@ class LocalEndpoint:
         return slot
 
     def _sleep_until(self, moment: float) -> None:
+        """Wait until ``moment``; raise ``_Dropped`` as soon as the endpoint stops."""
         remaining = moment - self._clock()
         if remaining > 0:
-            self._sleep(remaining)
+            if self._sleep is time.sleep:
+                self._stopping.wait(remaining)
+            else:  # a test's clock
+                self._sleep(remaining)
+        if self._stopping.is_set():
+            raise _Dropped
 
-    def _serve(self, request: Request) -> Response:
-        """What the model container does with one request."""
+    def _serve(self, request: Request) -> tuple[Response, Callable[[], None] | None]:
+        """What the model container does with one request: its answer, and what captures it
+        (None: no capture) once it is sent."""
         content_type = request.headers.get("Content-Type", "")
         if _media_type(content_type) not in SUPPORTED_CONTENT_TYPES:
             raise self._model_error(
@@ -267,9 +304,10 @@ class LocalEndpoint:
             ) from error
         probabilities = predict_probabilities(self._model(), image)[0]
         answer = json.dumps([float(p) for p in probabilities]).encode()
+        capture = None
         if self.capture is not None:
-            self._capture(request, content_type, body, answer)
-        return Response(
+            capture = functools.partial(self._capture, request, content_type, body, answer)
+        response = Response(
             answer,
             status=200,
             headers={
@@ -278,6 +316,7 @@ class LocalEndpoint:
                 "x-amzn-RequestId": str(uuid.uuid4()),
             },
         )
+        return response, capture
 
     def _capture(self, request: Request, content_type: str, body: bytes, answer: bytes) -> None:
         """Capture is best effort, as on SageMaker: it never fails the invocation."""
@@ -324,9 +363,15 @@ class LocalEndpoint:
         )
 
     def close(self) -> None:
-        """Flush and stop the data capture, if any."""
+        """Drop what waits (``stop_serving``), then write and stop the data capture, if any,
+        within ``CAPTURE_CLOSE_SECONDS``: what cannot be written by then is dropped, as
+        SageMaker's capture is best effort ("to prevent impact to inference requests, Data
+        Capture stops capturing requests at high levels of disk usage":
+        https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html),
+        and ``CaptureUploadError`` says how many."""
+        self.stop_serving()
         if self.capture is not None:
-            self.capture.close()
+            self.capture.close(timeout=CAPTURE_CLOSE_SECONDS)
 
 
 def measure_service_seconds(session: Any, runs: int = MEASURED_RUNS) -> float:

@@ -4,7 +4,10 @@ own: its HTTP work uses another core instead of taking turns under one interpret
 The parent opens the listening socket and keeps it; the child (``python -m MODULE FD ARGUMENT``,
 started through ``child_process``) inherits it as file descriptor ``FD``, serves on it and
 prints one line, ``ready URL`` or ``error MESSAGE``. The parent stops it by closing the child's
-stdin, which also happens when the parent dies, so a child never outlives its stack.
+stdin, which also happens when the parent dies, so a child never outlives its stack. Asked to
+stop (stdin closed, or SIGTERM), a child is gone within ``STOP_SECONDS``, whatever it holds: it
+closes cleanly if it can, and a watchdog ends the process at the bound if it cannot (a long
+queue, an S3 that no longer answers); the parent waits that long (and a little) and SIGKILLs.
 
 Why the parent holds the socket: a child that dies is restarted on the very same port (see
 ``supervisor``), with no window in which another process could take the port, and calls made
@@ -16,6 +19,8 @@ execution environments' exports), so a restart on another port would strand ever
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -33,7 +38,10 @@ from local_stack.errors import LocalStackError
 from local_stack.processes import child_process
 from scones_core.wsgi_server import LISTEN_BACKLOG
 
-_STOP_TIMEOUT_SECONDS = 30
+# a child asked to stop has exited within this; the parent kills it a little after
+STOP_SECONDS = 5.0
+_STOP_TIMEOUT_SECONDS = STOP_SECONDS + 2.0
+EXIT_STOP_OVERRAN = 3  # the watchdog's exit code: the clean stop did not end in time
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class ChildServer:
     state_dir: Path | None = None
     restarts: int = 0
     closed: bool = False
+    stopping: bool = False  # asked to stop (``ask_to_stop``): not restarted any more
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def revive_if_dead(self) -> Revival | None:
@@ -78,7 +87,7 @@ class ChildServer:
         socket and say what happened; None while it is alive. Raises nothing: a failed restart
         is in the answer, and the next call tries again."""
         with self._lock:
-            if self.closed or self.process.poll() is None:
+            if self.closed or self.stopping or self.process.poll() is None:
                 return None
             dead, died_at = self.process, datetime.now().astimezone()
             child_process.stop(dead, 0)  # reaped already: this closes its pipes
@@ -92,6 +101,16 @@ class ChildServer:
             seconds = time.monotonic() - started
             return Revival(self.name, dead.pid, died_at, _status(dead), seconds, self.process.pid)
 
+    def ask_to_stop(self) -> None:
+        """Start its stop without waiting for it (``close`` waits): whoever closes several
+        things lets this one stop meanwhile."""
+        with self._lock:
+            if self.closed or self.stopping:
+                return
+            self.stopping = True
+            with contextlib.suppress(OSError):  # already broken: it died
+                self.process.stdin.close()
+
     def close(self) -> None:
         with self._lock:
             if self.closed:
@@ -104,7 +123,7 @@ class ChildServer:
                 if self.state_dir is not None:
                     shutil.rmtree(self.state_dir, ignore_errors=True)
         if not stopped:
-            raise LocalStackError(f"the {self.name} did not stop within {_STOP_TIMEOUT_SECONDS} s")
+            raise LocalStackError(f"the {self.name} did not stop within {_STOP_TIMEOUT_SECONDS:g} s")
         if self.process.returncode != 0:
             raise LocalStackError(
                 f"the {self.name} exited with code {self.process.returncode} while stopping "
@@ -144,10 +163,14 @@ def _start(module: str, argument: str, listener: socket.socket, name: str) -> su
     return process
 
 
-def serve_until_stopped(start: Callable[[str, socket.socket], Any]) -> int:
+def serve_until_stopped(
+    start: Callable[[str, socket.socket], Any], stop_seconds: float = STOP_SECONDS
+) -> int:
     """In the child: ``start(argument, listener)`` returns a started ``ServingHandle`` (the
     argument and the inherited socket come from the command line); report it, serve until stdin
-    closes (or SIGTERM), then close it. The exit code says whether all of that went well."""
+    closes (or SIGTERM), then close it, within ``stop_seconds`` (past them the process exits
+    with ``EXIT_STOP_OVERRAN``). The exit code says whether all of that went well; an error
+    while closing is one line on stderr."""
     # Ctrl-C reaches the whole process group; the parent decides when we stop, after the last call
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop = threading.Event()
@@ -170,5 +193,34 @@ def serve_until_stopped(start: Callable[[str, socket.socket], Any]) -> int:
         while not stop.wait(1.0):  # a timeout, so that SIGTERM's handler gets to run
             pass
     finally:
+        # the main thread may wait on threads that wait on anything (a queued request, an S3
+        # call); a second SIGTERM would only set ``stop`` again, so the bound is kept here
+        closed = threading.Event()
+        threading.Thread(target=_exit_unless, args=(closed, stop_seconds), daemon=True).start()
+        code = _close(handle)
+        closed.set()
+    return code
+
+
+def _close(handle: Any) -> int:
+    try:
         handle.close()
+    except Exception as error:
+        print(f"{_name()}: while stopping: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        return 1
     return 0
+
+
+def _exit_unless(closed: threading.Event, seconds: float) -> None:
+    if not closed.wait(seconds):
+        print(
+            f"{_name()}: did not stop within {seconds:g} s; exiting now (what it held is dropped)",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(EXIT_STOP_OVERRAN)
+
+
+def _name() -> str:
+    """This child's module (``endpoint_server``), for its lines on stderr."""
+    return Path(sys.argv[0]).stem

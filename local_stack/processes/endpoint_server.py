@@ -4,8 +4,14 @@ model's inference and the endpoint's HTTP work use another core than moto and th
 Its data capture goes to the local S3 over HTTP in small files, one at least every
 ``CAPTURE_FLUSH_SECONDS``, as SageMaker writes its capture as it goes: an endpoint killed
 (``kill -9``, out of memory) loses at most the records of its last second or so, never the
-whole run's. On a clean stop the rest is flushed before the process exits, and a failed flush
+whole run's. On a stop the rest is flushed before the process exits, and a failed flush
 is its exit code, which ``close`` turns into a ``LocalStackError``.
+
+A stop never waits for the queue: what waits for a worker is dropped (its caller's connection
+closes, as a terminated instance's does), and the capture gets a bounded try
+(``sagemaker_endpoint.CAPTURE_CLOSE_SECONDS``; its S3 client gives up after a few attempts of a
+few seconds each, not botocore's defaults of 60 s a read), so the process is gone within
+``child_server.STOP_SECONDS`` even when S3 has gone first.
 """
 
 from __future__ import annotations
@@ -22,6 +28,12 @@ from local_stack.settings import LOOPBACK, REGION
 # A record waits at most this long in the endpoint's memory. One PUT a second costs the S3
 # process little (bench at c=16, S3's CPU per execution: 2.7-3.1 ms at 5 s, 2.4-2.7 ms at 1 s).
 CAPTURE_FLUSH_SECONDS = 1.0
+# S3 is on this machine: a write that takes longer has failed (and the timer tries it again)
+CAPTURE_S3_CONFIG = {
+    "connect_timeout": 2,
+    "read_timeout": 10,
+    "retries": {"mode": "standard", "total_max_attempts": 2},
+}
 ENDPOINT_THREADS = 256
 
 
@@ -63,6 +75,7 @@ def _start(argument: str, listener):
     settings = EndpointSettings.from_json(argument)
 
     import boto3
+    from botocore.config import Config
 
     from local_stack.aws.data_capture import DataCaptureWriter
     from local_stack.aws.sagemaker_endpoint import LocalEndpoint
@@ -75,6 +88,7 @@ def _start(argument: str, listener):
         endpoint_url=settings.s3_url,
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        config=Config(**CAPTURE_S3_CONFIG),
     )
     capture = DataCaptureWriter(
         s3,

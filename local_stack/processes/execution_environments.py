@@ -15,7 +15,10 @@ configuration (``{"functions": {name: {"code_dir", "environment", "log_group",
 ``{"function", "event", "request_id"}`` line gets one line back, ``1`` (errored) or ``0``
 followed by the payload that the Lambda runtime would answer, already JSON (one line: JSON
 escapes newlines), so it is not encoded a second time. A worker ends when its stdin closes,
-which also happens when the stack's process dies.
+which also happens when the stack's process dies; one that dies mid-invocation ends as soon as
+the handler returns (its answer finds no reader), and the handler's calls to the stack's
+servers fail at once then, as those are gone too. (No thread watches for the parent: a second
+thread lets a SIGKILLed worker look dead, a zombie leader, while its pipes are still open.)
 
 What Lambda does around a handler, the pool does too: an environment that dies mid-invocation
 answers ``Runtime.ExitError``, one that runs past the function's ``Timeout`` is stopped and
@@ -292,8 +295,11 @@ def _serve(configuration: Mapping[str, Any], requests: IO[str], answers: IO[str]
                 logs.get(name),
                 sessions[name],
             )
-            answers.write(f"{int(errored)}{payload}\n")
-            answers.flush()
+            try:
+                answers.write(f"{int(errored)}{payload}\n")
+                answers.flush()
+            except BrokenPipeError:  # the stack died during this invocation: nobody takes it
+                os._exit(1)
     finally:
         if sender is not None:
             sender.close()  # what the last second logged

@@ -55,6 +55,7 @@ DELIVERY_WORKERS = 4  # StartExecutions in flight at once, as EventBridge delive
 FAULT_VARIABLE = "LOCAL_STACK_S3_FAULT"
 FAULT_SPENT_NAME = "fault-spent"
 FAULT_INSTANTS = ("kill-before-store", "kill-after-store")
+DELIVERY_CLOSE_SECONDS = 3.0
 
 
 def start_s3_server(host: str = "127.0.0.1") -> ChildServer:
@@ -221,7 +222,9 @@ def _start(state_dir: str, listener):
     fault = FaultPoint(os.environ.get(FAULT_VARIABLE), Path(state_dir) / FAULT_SPENT_NAME)
 
     def close() -> None:
-        trigger.close()  # its last StartExecutions, while the stack's Step Functions still serve
+        # its last StartExecutions, while the stack's Step Functions still serve; within the
+        # child's stop bound (child_server.STOP_SECONDS), what is undelivered stays in the journal
+        trigger.close(timeout=DELIVERY_CLOSE_SECONDS)
         journaled.close()
 
     return serve(UploadNoticingApp(journaled, trigger, close, fault), name="s3", listener=listener)

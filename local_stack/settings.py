@@ -19,7 +19,10 @@ REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account, the one the local stack pretends to be
 LOOPBACK = "127.0.0.1"
 DEFAULT_ENDPOINT_NAME = "vehicle-classifier-local"
-DEFAULT_BUCKET = "scones-vehicle-images-local"
+# the bucket the sample events name (events/*.json): `aws lambda invoke --payload fileb://events/...`
+# against `up` reads a bucket of the stack, which its functions' roles may read (any other bucket:
+# ImageAccessDenied, as on AWS)
+DEFAULT_BUCKET = "scones-vehicle-images"
 CAPTURE_PREFIX = "data-capture"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 DEFAULT_EXECUTION_ENVIRONMENTS = 4

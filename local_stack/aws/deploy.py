@@ -28,6 +28,7 @@ from local_stack.settings import ACCOUNT_ID, STACK_NAME
 STATE_MACHINE_ID = "ClassifyImageStateMachine"
 EXPRESS_STATE_MACHINE_ID = "ClassifyImageExpressStateMachine"  # WorkflowType Express's instead
 BATCH_STATE_MACHINE_ID = "BatchClassifyStateMachine"
+REVIEWER_POLICY_ID = "ReviewerPolicy"  # the policy whose stand-in holder is <stack>-Reviewer
 # the single-photo workflow's functions (bench's direct loop calls these), and the batch's own
 FUNCTION_IDS = ("SerializeImageDataFunction", "ClassifyImageFunction", "FilterInferencesFunction")
 BATCH_FUNCTION_IDS = ("SummarizeBatchFunction",)
@@ -85,6 +86,8 @@ class DeployedStack:
     batch_state_machine_arn: str = ""
     # every resource of the transformed template: {logical id: StackResource}
     resources: dict[str, StackResource] = field(repr=False, default_factory=dict)
+    # <stack>-Reviewer, the local stand-in for whoever holds ReviewerPolicy (not a stack resource)
+    reviewer_role_arn: str = ""
 
     def of_type(self, resource_type: str) -> dict[str, StackResource]:
         return {k: r for k, r in self.resources.items() if r.resource_type == resource_type}
@@ -159,6 +162,10 @@ def deploy(
         if resource["Type"] == "AWS::Lambda::Function":
             specs[logical_id] = (created.physical_id, _function_spec(properties))
     specs = _acting_as_their_roles(specs, clients)
+    reviewer = deployed.get(REVIEWER_POLICY_ID)
+    reviewer_role_arn = (
+        resource_handlers.reviewer_role(clients("iam"), stack_name, reviewer.physical_id) if reviewer else ""
+    )
     functions, environments = _run_functions(specs, execution_environments, function_log)
     try:
         body = stack_record.stack_template(expanded, resolve, params, recorded)
@@ -180,6 +187,7 @@ def deploy(
         environments,
         deployed[BATCH_STATE_MACHINE_ID].arn,
         deployed,
+        reviewer_role_arn,
     )
 
 

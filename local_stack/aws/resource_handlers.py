@@ -123,6 +123,29 @@ def role(ctx: Context, logical_id: str, properties: dict) -> Created:
     return Created(name, {"Arn": arn, "RoleId": iam.get_role(RoleName=name)["Role"]["RoleId"]})
 
 
+REVIEWER_ROLE_SUFFIX = "Reviewer"
+
+
+def reviewer_role(iam: Any, stack_name: str, reviewer_policy_arn: str) -> str:
+    """``<stack>-Reviewer``: not in the template (which creates no person's principal), the local
+    stand-in for whichever role, group or user the team attaches ``ReviewerPolicy`` to. It trusts
+    the account (``arn:aws:iam::<account>:root``: whoever the account's policies let assume it)
+    and holds that policy alone, so ``python -m review`` with the ``reviewer`` profile
+    (``credentials.write_aws_config``) has exactly the reviewers' rights. Its ARN; idempotent."""
+    name = f"{stack_name}-{REVIEWER_ROLE_SUFFIX}"
+    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}}
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{**statement, "Action": "sts:AssumeRole"}]})
+    description = "Local stand-in for the principal holding ReviewerPolicy (python -m review)"
+    created = _ignore(
+        "EntityAlreadyExists",
+        lambda: iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Description=description),
+    )
+    if created is None:
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust)
+    iam.attach_role_policy(RoleName=name, PolicyArn=reviewer_policy_arn)
+    return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+
 def managed_policy(ctx: Context, logical_id: str, properties: dict) -> Created:
     iam = ctx.clients("iam")
     name = properties.get("ManagedPolicyName") or ctx.physical_name(logical_id, 128)

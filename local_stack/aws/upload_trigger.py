@@ -30,6 +30,23 @@ refuses a closed execution's name (``ExecutionAlreadyExists``) rather than answe
 An event recovered so carries the request id and time drawn with its intent (the answer's own
 request id was never recorded) and its object's size, ETag and version as HeadObject finds them.
 
+The rule is read from the deployed stack (``deployed_upload_rule``: EventBridge's DescribeRule
+and ListTargetsByRule, as the deploy put the transformed template's ``UploadRule``), and the
+target is called as EventBridge calls it: StartExecution with the temporary credentials of the
+target's ``RoleArn`` (AssumeRole as ``events.amazonaws.com``, with the ``aws:SourceAccount`` and
+``aws:SourceArn`` condition keys EventBridge sends: the role's trust policy checks the first),
+assumed again 5 minutes before they expire. A StartExecution the role may not make is not tried
+again and goes to the dead-letter queue (``AccessDeniedException``), as EventBridge does with a
+missing permission (EventBridge User Guide, "Using dead-letter queues",
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html); a role the service
+may not assume does too (``FAILED_TO_ASSUME_ROLE``). The dead letter is sent as EventBridge
+sends it, as the service, which no identity policy covers: the queue's resource policy must
+allow ``events.amazonaws.com`` to ``sqs:SendMessage`` with the rule as ``aws:SourceArn``. The
+local evaluator decides identity policies only, so the worker decides that policy itself
+(``trust_policy.trust`` on the queue's ``Policy`` attribute) and sends with the stack's key;
+a queue whose policy does not allow it gets nothing and the event is one line on stderr (on
+AWS: dropped, counted in ``InvocationsFailedToBeSentToDlq``).
+
 What differs from AWS, on purpose: a StartExecution that fails is tried again a few times over
 a few seconds (``LOCAL_RETRY_DELAYS``), not for up to an hour (locally, a Step Functions that
 does not answer for seconds is a stack being stopped).
@@ -62,6 +79,9 @@ from local_stack.aws.eventbridge import (
     matches,
     transformed_input,
 )
+from local_stack.aws.iam import credentials, role_sessions
+from local_stack.aws.iam.role_sessions import RoleNotAssumable
+from local_stack.aws.iam.trust_policy import Caller, Trust, trust
 from local_stack.aws.template import Template, make_resolver
 from local_stack.errors import TemplateError
 from local_stack.settings import ACCOUNT_ID, FAKE_CREDENTIALS, REGION, STACK_NAME
@@ -84,6 +104,8 @@ class UploadRule:
     input_template: str
     maximum_retry_attempts: int
     dead_letter_queue_arn: str | None = None
+    rule_arn: str = ""  # the deployed rule's ARN (the dead letter's RULE_ARN, aws:SourceArn)
+    role_arn: str | None = None  # the target's RoleArn: StartExecution acts as it
 
 
 def upload_rule(
@@ -128,6 +150,33 @@ def upload_rule(
         input_template=transformer.get("InputTemplate", "<aws.events.event>"),
         maximum_retry_attempts=int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)),
         dead_letter_queue_arn=resolve(dead_letter) if dead_letter and dead_letter_queue_arn else None,
+    )
+
+
+def deployed_upload_rule(events: Any, rule_name: str) -> UploadRule:
+    """The rule as the deploy put it in EventBridge (the transformed template's ``UploadRule``,
+    every intrinsic resolved): its pattern (DescribeRule) and its one target (ListTargetsByRule),
+    with the target's RoleArn, InputTransformer, RetryPolicy and DeadLetterConfig. Raises
+    ``UnsupportedEventPattern`` for a pattern the matcher cannot honour."""
+    described = events.describe_rule(Name=rule_name)
+    targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+    if len(targets) != 1:
+        raise TemplateError(
+            f"{rule_name} has {len(targets)} targets; the local trigger starts one state machine"
+        )
+    (target,) = targets
+    pattern = json.loads(described["EventPattern"])
+    check_event_pattern(pattern)
+    transformer = target.get("InputTransformer", {})
+    return UploadRule(
+        event_pattern=pattern,
+        state_machine_arn=target["Arn"],
+        input_paths=dict(transformer.get("InputPathsMap", {})),
+        input_template=transformer.get("InputTemplate", "<aws.events.event>"),
+        maximum_retry_attempts=int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)),
+        dead_letter_queue_arn=target.get("DeadLetterConfig", {}).get("Arn"),
+        rule_arn=described["Arn"],
+        role_arn=target.get("RoleArn"),
     )
 
 
@@ -300,12 +349,19 @@ class TriggerClients:
     """The boto3 clients the worker calls: S3 (its own process), Step Functions and SQS."""
 
     s3: Any
-    stepfunctions: Any
+    stepfunctions: Any  # as the rule target's role; None when the role could not be assumed
     sqs: Any
     endpoint_url: str
+    expires_at: float | None = None  # time.monotonic() past which the role is assumed again
+    role_error: str = ""  # why the role could not be assumed
+
+    def stale(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
 
 def make_clients(s3_url: str, armed: ArmedRule) -> TriggerClients:
+    """S3 (for HeadObject: S3's own part) and SQS (the dead letter, sent as the service) with the
+    stack's key; Step Functions with the rule target's role (``rule_target_session``)."""
     session = boto3.session.Session(
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -313,12 +369,48 @@ def make_clients(s3_url: str, armed: ArmedRule) -> TriggerClients:
     )
     # one attempt per call: the retries are ours, with the rule's limits
     config = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
+    acting, expires_at, role_error = session, None, ""
+    if armed.rule.role_arn:
+        try:
+            acting, expires_at = rule_target_session(session, armed, config)
+        except RoleNotAssumable as error:
+            acting, expires_at, role_error = None, time.monotonic(), str(error)  # tried again next event
+    stepfunctions = acting and acting.client("stepfunctions", endpoint_url=armed.endpoint_url, config=config)
     return TriggerClients(
         s3=session.client("s3", endpoint_url=s3_url, config=config),
-        stepfunctions=session.client("stepfunctions", endpoint_url=armed.endpoint_url, config=config),
+        stepfunctions=stepfunctions,
         sqs=session.client("sqs", endpoint_url=armed.endpoint_url, config=config),
         endpoint_url=armed.endpoint_url,
+        expires_at=expires_at,
+        role_error=role_error,
     )
+
+
+def rule_target_session(admin: Any, armed: ArmedRule, config: Config) -> tuple[Any, float]:
+    """A boto3 session holding the rule target's role credentials, assumed as EventBridge assumes
+    it (``events.amazonaws.com``, with the condition keys it sends:
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html), and the
+    ``time.monotonic()`` at which to assume it again (5 minutes before they expire)."""
+    rule = armed.rule
+    account = rule.rule_arn.split(":")[4] if rule.rule_arn.count(":") >= 5 else ACCOUNT_ID
+    context = {"aws:SourceAccount": account, **({"aws:SourceArn": rule.rule_arn} if rule.rule_arn else {})}
+    environment, expiration = credentials.service_role_session(
+        admin.client("iam", endpoint_url=armed.endpoint_url, config=config),
+        admin.client("sts", endpoint_url=armed.endpoint_url, config=config),
+        rule.role_arn,
+        role_sessions.EVENTS,
+        uuid.uuid4().hex,
+        armed.region,
+        context,
+    )
+    lasts = (expiration - datetime.now(UTC)).total_seconds() - role_sessions.REFRESH_BEFORE.total_seconds()
+    acting = boto3.session.Session(
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=environment["AWS_SESSION_TOKEN"],
+        region_name=armed.region,
+    )
+    return acting, time.monotonic() + max(0.0, lasts)
 
 
 def report_to_stderr(line: str) -> None:
@@ -452,6 +544,9 @@ class UploadTrigger:
     def _start(
         self, clients: TriggerClients, rule: UploadRule, event: dict, execution_input: str
     ) -> str | None:
+        if clients.stepfunctions is None:  # not retried: "FAILED_TO_ASSUME_ROLE" (rule-dlq page)
+            self._dead_letter(clients, rule, event, "FAILED_TO_ASSUME_ROLE", clients.role_error, 0)
+            return None
         delays = retry_delays(rule)
         for attempt in range(len(delays) + 1):
             try:
@@ -461,7 +556,7 @@ class UploadTrigger:
             except Exception as error:
                 code, retryable = _failure(error)
                 if not retryable or attempt == len(delays):
-                    self._dead_letter(clients, rule, event, code, str(error), attempt)
+                    self._dead_letter(clients, rule, event, code, _message(error), attempt)
                     return None
                 self.sleep(delays[attempt])
         return None
@@ -475,8 +570,14 @@ class UploadTrigger:
         where = f"s3://{detail['bucket']['name']}/{detail['object']['key']}"
         if rule.dead_letter_queue_arn:
             try:
+                queue_url = _queue_url(clients.sqs, rule.dead_letter_queue_arn)
+                if not _queue_allows_the_rule(clients.sqs, queue_url, rule):
+                    raise PermissionError(
+                        f"its policy does not allow {role_sessions.EVENTS} sqs:SendMessage "
+                        f"from {rule.rule_arn or 'the rule'}"
+                    )
                 clients.sqs.send_message(
-                    QueueUrl=_queue_url(clients.sqs, rule.dead_letter_queue_arn),
+                    QueueUrl=queue_url,
                     MessageBody=json.dumps(event),
                     MessageAttributes=_dead_letter_attributes(rule, code, message, retries),
                 )
@@ -490,7 +591,11 @@ class UploadTrigger:
 
     def _clients_for(self, armed: ArmedRule) -> TriggerClients:
         with self._clients_lock:  # one set for every worker (boto3's clients are thread-safe)
-            if self._clients is None or self._clients.endpoint_url != armed.endpoint_url:
+            if (
+                self._clients is None
+                or self._clients.endpoint_url != armed.endpoint_url
+                or self._clients.stale(time.monotonic())  # the role's credentials near their end
+            ):
                 self._clients = self.make_clients(self.s3_url, armed)
             return self._clients
 
@@ -540,9 +645,29 @@ def _failure(error: Exception) -> tuple[str, bool]:
     return code or str(status), code in _RETRYABLE_CODES or status >= 500
 
 
+def _message(error: Exception) -> str:
+    """The service's own message of a refusal (what EventBridge puts in ERROR_MESSAGE), else the
+    exception's text."""
+    response = getattr(error, "response", None)
+    said = response.get("Error", {}).get("Message") if isinstance(response, dict) else None
+    return said or str(error)
+
+
 def _queue_url(sqs: Any, queue_arn: str) -> str:
     *_, account, name = queue_arn.split(":")
     return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+def _queue_allows_the_rule(sqs: Any, queue_url: str, rule: UploadRule) -> bool:
+    """Whether the queue's resource policy lets EventBridge send this rule's dead letters: a
+    statement allowing ``events.amazonaws.com`` ``sqs:SendMessage``, its conditions decided on
+    the keys EventBridge sends (``aws:SourceArn`` the rule, ``aws:SourceAccount``). No policy:
+    no (a queue allows no service by default)."""
+    policy = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])
+    document = policy.get("Attributes", {}).get("Policy")
+    context = {"aws:SourceArn": rule.rule_arn, "aws:SourceAccount": ACCOUNT_ID}
+    caller = Caller.for_service(role_sessions.EVENTS)
+    return trust(document, caller, "sqs:SendMessage", context) is Trust.NAMED
 
 
 def _dead_letter_attributes(rule: UploadRule, code: str, message: str, retries: int) -> dict:
@@ -551,7 +676,7 @@ def _dead_letter_attributes(rule: UploadRule, code: str, message: str, retries: 
     values = {
         "ERROR_CODE": code,
         "ERROR_MESSAGE": message[:256],
-        "RULE_ARN": f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{RULE_ID}",
+        "RULE_ARN": rule.rule_arn or f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{RULE_ID}",
         "TARGET_ARN": rule.state_machine_arn,
         "RETRY_ATTEMPTS": str(retries),
     }

@@ -14,7 +14,6 @@ from local_stack.settings import (
     DEFAULT_EXECUTION_ENVIRONMENTS,
     DEFAULT_RETAIN_EXECUTIONS,
     DEFAULT_RETAIN_LOG_EVENTS,
-    REGION,
     STACK_NAME,
 )
 
@@ -271,27 +270,15 @@ def start_stack(args: argparse.Namespace):
             function_log=args.function_log,
         )
         running.execution_environments = deployed.environments  # closed first when the services close
-        rule = upload_trigger.upload_rule(
-            template,
-            bucket=deployed.bucket,
-            state_machine_arn=deployed.state_machine_arn,
-            parameters=deployed.parameters,
-            dead_letter_queue_arn=_queue_arn(deployed.outputs["UploadDeadLetterQueueUrl"]),
+        # the rule as deployed (EventBridge's copy of the transformed template's UploadRule)
+        rule = upload_trigger.deployed_upload_rule(
+            running.session().client("events"), deployed.resources[upload_trigger.RULE_ID].physical_id
         )
-        location = upload_trigger.upload_location(
-            template, bucket=deployed.bucket, parameters=deployed.parameters
-        )
-        running.arm_upload_trigger(rule, location)
+        running.arm_upload_trigger(rule, deployed.outputs[upload_trigger.UPLOAD_LOCATION_OUTPUT])
     except BaseException:  # Ctrl-C too: nothing is left running
         running.close()
         raise
     return running, deployed
-
-
-def _queue_arn(queue_url: str) -> str:
-    """An SQS queue's ARN from its URL (``https://sqs.<region>.amazonaws.com/<account>/<name>``)."""
-    account, name = queue_url.rstrip("/").split("/")[-2:]
-    return f"arn:aws:sqs:{REGION}:{account}:{name}"
 
 
 def _check_service_options(args: argparse.Namespace, model: Path) -> Path:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 from local_stack.commands.stack_options import start_stack
 
@@ -16,17 +19,40 @@ def up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    state_dir = Path(tempfile.mkdtemp(prefix="local_stack-up-"))
     try:
         _put_sample_event_objects(running.session())
-        print(stack_banner(running.environment, deployed), flush=True)
+        environment = running.environment
+        config = write_stack_aws_config(state_dir, environment, deployed)
+        print(stack_banner({**environment, "AWS_CONFIG_FILE": str(config)}, deployed), flush=True)
         parent = os.getppid()
         while not stop.wait(1.0):
             if args.stop_with_parent and os.getppid() != parent:
                 break
     finally:
         running.close()
+        shutil.rmtree(state_dir, ignore_errors=True)
         print("# stopped", file=sys.stderr)
     return 0
+
+
+def profiles(deployed) -> dict[str, str]:
+    """The AWS config file's role profiles: ``reviewer`` acts as ``<stack>-Reviewer``."""
+    return {"reviewer": deployed.reviewer_role_arn} if deployed.reviewer_role_arn else {}
+
+
+def write_stack_aws_config(state_dir: Path, environment: dict[str, str], deployed) -> Path:
+    """``aws-config`` in ``state_dir``: the administrator's profile and one per ``profiles``,
+    each with the stack's endpoints (``credentials.write_aws_config``)."""
+    from local_stack.aws.iam.credentials import write_aws_config
+
+    return write_aws_config(
+        state_dir / "aws-config",
+        profiles(deployed),
+        environment["AWS_DEFAULT_REGION"],
+        environment["AWS_ENDPOINT_URL"],
+        environment.get("AWS_ENDPOINT_URL_S3"),
+    )
 
 
 def stack_banner(environment: dict[str, str], deployed) -> str:
@@ -47,12 +73,27 @@ def stack_banner(environment: dict[str, str], deployed) -> str:
         f"{deployed.stack_name})",
         f"# endpoint: {outputs['EndpointName']}  (capture: s3://{deployed.bucket}/{CAPTURE_PREFIX}/)",
         f"# trigger:  {outputs['UploadLocation']}  (an image put here starts an execution)",
+        *_profile_lines(environment, deployed),
         "# logs:     aws logs tail <group> --follow, for each group:",
         f"#           {log_groups}",
         "# events:   every events/*.json runs as is (its bucket and object are here)",
         "# serving; Ctrl-C to stop",
     ]
     return "\n".join(lines)
+
+
+def _profile_lines(environment: dict[str, str], deployed) -> list[str]:
+    if "AWS_CONFIG_FILE" not in environment:
+        return []
+    from local_stack.aws.iam.credentials import ADMIN_PROFILE
+
+    named = ", ".join(f"{name} ({arn})" for name, arn in profiles(deployed).items())
+    return [
+        f"# profiles: {named}, {ADMIN_PROFILE} (the stack's key) in $AWS_CONFIG_FILE; the AWS_* keys",
+        "#           above win over AWS_PROFILE, so drop them: env -u AWS_ACCESS_KEY_ID -u",
+        "#           AWS_SECRET_ACCESS_KEY AWS_PROFILE=reviewer python -m review ...",
+        "#           (the AWS CLI: aws --profile reviewer ..., an explicit profile wins over the keys)",
+    ]
 
 
 def _put_sample_event_objects(session) -> None:

@@ -54,11 +54,21 @@ def shell(stack, tmp_path_factory) -> dict[str, str]:
     return base | stack.environment | {"REVIEW_STATE_DIR": str(tmp_path_factory.mktemp("claims"))}
 
 
+def as_reviewer(shell: dict[str, str]) -> dict[str, str]:
+    """The shell as a reviewer runs `python -m review`: the `reviewer` profile of the AWS config
+    file `up` writes (<stack>-Reviewer, holding ReviewerPolicy alone), the stack's keys dropped
+    (botocore takes AWS_ACCESS_KEY_ID before AWS_PROFILE)."""
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    assert shell.get("AWS_CONFIG_FILE"), "up exports the AWS config file it writes"
+    return {name: value for name, value in shell.items() if name not in keys} | {"AWS_PROFILE": "reviewer"}
+
+
 def command(shell: dict[str, str], module: str, *arguments: str) -> subprocess.CompletedProcess:
+    """`python -m module arguments`; review as the reviewer principal, the rest as the admin."""
     return subprocess.run(
         [sys.executable, "-m", module, *arguments],
         cwd=REPO_ROOT,
-        env=shell,
+        env=as_reviewer(shell) if module == "review" else shell,
         capture_output=True,
         text=True,
         timeout=120,

@@ -103,6 +103,12 @@ def serving(stack: StackProcess, state_dir: Path) -> Iterator[str]:
     its URL. It must stop cleanly on SIGTERM."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     environment |= stack.environment | {"REVIEW_STATE_DIR": str(state_dir)}
+    # as the reviewer principal: the `reviewer` profile of up's AWS config file (<stack>-Reviewer,
+    # ReviewerPolicy alone), the stack's keys dropped (botocore takes them before AWS_PROFILE)
+    assert environment.get("AWS_CONFIG_FILE"), "up exports the AWS config file it writes"
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        environment.pop(key, None)
+    environment["AWS_PROFILE"] = "reviewer"
     process = child_process.spawn("review", "serve", "--port", "0", env=environment)
     url = child_process.read_until_ready(process, lambda line: (m := SERVING.match(line)) and m.group(1))
     assert url, f"`python -m review serve` exited {process.returncode} before serving"

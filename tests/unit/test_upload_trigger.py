@@ -288,6 +288,12 @@ class StandIns:
     def get_queue_url(self, QueueName, QueueOwnerAWSAccountId):
         return {"QueueUrl": f"http://sqs/{QueueOwnerAWSAccountId}/{QueueName}"}
 
+    def get_queue_attributes(self, QueueUrl, AttributeNames):
+        # the template's UploadDeadLetterQueuePolicy, less its aws:SourceArn condition
+        statement = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}}
+        statement |= {"Action": "sqs:SendMessage", "Resource": "*"}
+        return {"Attributes": {"Policy": json.dumps({"Statement": [statement]})}}
+
     def send_message(self, **arguments):
         self.dead_letters.append(arguments)
 

@@ -10,6 +10,7 @@ AWS APIs (GetFunction, DescribeStateMachine), never from template.yaml."""
 from __future__ import annotations
 
 import configparser
+import datetime
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,17 +40,46 @@ def assumed_role_environment(
 
 
 def service_role_environment(
-    iam: Any, sts: Any, role_arn: str, service: str, session_name: str, region: str | None = None
+    iam: Any,
+    sts: Any,
+    role_arn: str,
+    service: str,
+    session_name: str,
+    region: str | None = None,
+    context: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """``role_arn`` assumed as ``service`` would (``role_sessions.LAMBDA``, ``EVENTS``, ...):
     ``RoleNotAssumable`` unless the role's trust policy names the service (read through IAM's
-    GetRole, so it works from any process). The session lasts the role's MaxSessionDuration
-    (1 h unless the role says more, at most 12 h: AssumeRole's DurationSeconds,
-    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html)."""
+    GetRole, so it works from any process), its conditions decided on ``context`` (the keys the
+    service sends: EventBridge ``aws:SourceAccount`` and ``aws:SourceArn``). The session lasts the
+    role's MaxSessionDuration (1 h unless the role says more, at most 12 h: AssumeRole's
+    DurationSeconds, https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html)."""
+    return service_role_session(iam, sts, role_arn, service, session_name, region, context)[0]
+
+
+def service_role_session(
+    iam: Any,
+    sts: Any,
+    role_arn: str,
+    service: str,
+    session_name: str,
+    region: str | None = None,
+    context: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], datetime.datetime]:
+    """``service_role_environment`` and when its credentials expire (AssumeRole's Expiration)."""
     role = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
-    if trust(role["AssumeRolePolicyDocument"], Caller.for_service(service, region)) is not Trust.NAMED:
+    caller = Caller.for_service(service, region)
+    if trust(role["AssumeRolePolicyDocument"], caller, context=context) is not Trust.NAMED:
         raise RoleNotAssumable(role_arn, service)
-    return assumed_role_environment(sts, role_arn, session_name, role.get("MaxSessionDuration"))
+    duration = role.get("MaxSessionDuration")
+    lasting = {"DurationSeconds": duration} if duration else {}
+    answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64], **lasting)["Credentials"]
+    environment = {
+        "AWS_ACCESS_KEY_ID": answer["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": answer["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": answer["SessionToken"],
+    }
+    return environment, answer["Expiration"]
 
 
 def function_environment(lambda_client: Any, sts: Any, function_name: str, iam: Any = None) -> dict[str, str]:

@@ -162,7 +162,34 @@ def _sts(request: Request) -> list[Check] | None:
     return [Check(f"sts:{request.operation}", str(role))] if role else None
 
 
+def _cloudformation(request: Request) -> list[Check] | None:
+    """A stack operation naming its stack is checked on the stack's ARN,
+    ``arn:aws:cloudformation:<region>:<account>:stack/<name>/<id>`` (the Service Authorization
+    Reference's ``stack`` resource type: ReviewerPolicy grants DescribeStacks on ``AWS::StackId``);
+    a name is looked up in this process's moto CloudFormation (the stack's server)."""
+    name = request.params.get("StackName")
+    if not name:
+        return None
+    name = str(name)
+    stack_id = name if name.startswith("arn:") else _stack_id(request, name)
+    return [Check(f"cloudformation:{request.operation}", stack_id or "*")]
+
+
+def _stack_id(request: Request, name: str) -> str | None:
+    from moto.cloudformation.models import cloudformation_backends
+
+    try:
+        stacks = cloudformation_backends[request.account][request.region].stacks
+    except KeyError:
+        return None
+    for stack in list(stacks.values()):
+        if stack.name == name and stack.status != "DELETE_COMPLETE":
+            return stack.stack_id
+    return None
+
+
 _HANDLERS = {
+    "cloudformation": _cloudformation,
     "lambda": _lambda,
     "states": _states,
     "sqs": _sqs,

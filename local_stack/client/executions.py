@@ -47,12 +47,15 @@ def run_executions(
     images: list[ImageToRun],
     keys: dict[str, str],
     concurrency: int,
+    logs: Any = None,
 ) -> tuple[list[ExecutionResult], float]:
-    """At most ``concurrency`` executions in flight; returns the results in image order and the wall time."""
+    """At most ``concurrency`` executions in flight; returns the results in image order and the
+    wall time. ``logs``: the CloudWatch Logs client an Express workflow's ends are read through
+    (``watcher_for``)."""
     run_id = uuid.uuid4().hex[:8]
     started = time.perf_counter()
     with (
-        watcher_for(sfn, state_machine_arn) as watcher,
+        watcher_for(sfn, state_machine_arn, logs) as watcher,
         ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool,
     ):
 
@@ -94,8 +97,8 @@ def watcher_for(sfn: Any, state_machine_arn: str, logs: Any = None) -> Execution
 
 # the end events only (a JSON filter pattern, as CloudWatch Logs takes it:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html); each of
-# the others carries the execution's data, base64 photo included. moto matches every event to a
-# pattern it cannot read, so the reader checks each event's type itself too.
+# the others carries the execution's data, base64 photo included (moto_patches.express reads the
+# pattern as CloudWatch Logs does; the reader still checks each event's type itself)
 END_EVENTS_PATTERN = "{ " + " || ".join(f'$.type = "{name}"' for name in ENDED_BY_LOG_EVENT) + " }"
 # how far back each read reaches before the newest end it saw: an execution's events are put
 # once it has ended, stamped with its history's times, so a later put is never older than this

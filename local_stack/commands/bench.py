@@ -123,10 +123,12 @@ def _measure_stack(
     options += ["--workflow-type", workflow_type]
     with start_stack_process([*options, "--execution-environments", str(execution_environments)]) as stack:
         keys = images.upload_images(stack.client("s3"), stack.bucket, photos)
-        sfn = stack.client("stepfunctions")
-        run_executions(sfn, stack.state_machine_arn, stack.bucket, photos[:4], keys, 4)  # warm up
+        sfn, logs = stack.client("stepfunctions"), stack.client("logs")
+        run_executions(sfn, stack.state_machine_arn, stack.bucket, photos[:4], keys, 4, logs)  # warm up
         cpu, parts_before = time.process_time(), stack.cpu_seconds_by_part()
-        ran, wall = run_executions(sfn, stack.state_machine_arn, stack.bucket, to_run, keys, concurrency)
+        ran, wall = run_executions(
+            sfn, stack.state_machine_arn, stack.bucket, to_run, keys, concurrency, logs
+        )
         client_cpu_ms = (time.process_time() - cpu) * 1000 / len(to_run)
         parts_ms = {
             part: (seconds - parts_before.get(part, 0.0)) * 1000 / len(to_run)

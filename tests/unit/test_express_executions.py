@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from local_stack.aws import moto_patches
 from local_stack.aws.moto_patches.express import express_execution_arn, is_express_execution_arn
-from local_stack.client.executions import LogGroupWatcher, watcher_for
+from local_stack.client.executions import END_EVENTS_PATTERN, LogGroupWatcher, watcher_for
 
 GROUP = "/aws/vendedlogs/states/express-test"
 GROUP_ARN = f"arn:aws:logs:us-east-1:123456789012:log-group:{GROUP}:*"
@@ -87,7 +87,6 @@ def test_an_express_execution_has_an_express_arn_and_cannot_be_stopped(clients):
     with pytest.raises(ClientError, match="Resource type not valid in this context: express") as refused:
         sfn.stop_execution(executionArn=arn)
     assert refused.value.response["Error"]["Code"] == "InvalidArn"
-    sfn.stop_execution(executionArn=standard_arn)  # a Standard one still stops
 
 
 def test_an_express_execution_ends_at_its_timeout_as_aws_ends_it(clients):
@@ -138,3 +137,22 @@ def test_a_log_group_that_cannot_be_read_is_named_at_the_timeout():
         pytest.raises(LocalStackError, match=r"could not be read: .*AccessDenied"),
     ):
         watcher.wait("arn:aws:states:us-east-1:123456789012:express:m:n:i")
+
+
+def test_filter_log_events_reads_the_end_events_pattern_as_cloudwatch_logs_does(clients):
+    _, logs, _ = clients
+    logs.create_log_stream(logGroupName=GROUP, logStreamName="s")
+    now = int(time.time() * 1000)
+    messages = [
+        json.dumps({"type": t}) for t in ("ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed")
+    ]
+    messages.append("not json ExecutionSucceeded")
+    logs.put_log_events(
+        logGroupName=GROUP, logStreamName="s", logEvents=[{"timestamp": now, "message": m} for m in messages]
+    )
+
+    found = logs.filter_log_events(logGroupName=GROUP, filterPattern=END_EVENTS_PATTERN)["events"]
+    terms = logs.filter_log_events(logGroupName=GROUP, filterPattern="ExecutionSucceeded")["events"]
+
+    assert [event["message"] for event in found] == messages[1:3]
+    assert len(terms) == 2  # a plain term is still moto's

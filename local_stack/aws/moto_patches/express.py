@@ -40,10 +40,22 @@ ends with ``ExecutionTimedOut``, error ``States.Timeout`` ("if a state machine r
 the specified TimeoutSeconds value, the execution fails with a States.Timeout error",
 https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html). So at the
 timeout the event is written, with that error, and nothing after it.
+
+Reading the ends (``_json_filter_patterns``, ``server`` group): a client of AWS asks
+FilterLogEvents for an Express workflow's end events with a JSON filter pattern, ``{ $.type =
+"ExecutionSucceeded" || ... }``
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html). moto
+reads only plain terms and matches every event to any other pattern: each read returned every
+event of the window, base64 photos included (bench: 26 ms of the stack's CPU per Express
+execution against 13 for Standard). Equality tests of string fields joined by ``||`` are matched
+as CloudWatch Logs matches them; other patterns stay moto's.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -161,6 +173,49 @@ def _timed_out_as_aws_ends_it(original: Callable) -> Callable:
     return eval
 
 
+# ``{ $.a.b = "x" || $.c = "y" }``: string equalities joined by ||, the one JSON form read here
+_JSON_EQUALITY = r'\$((?:\.\w+)+)\s*=\s*"([^"]*)"'
+_JSON_ALTERNATIVES = re.compile(rf"^\{{\s*{_JSON_EQUALITY}(?:\s*\|\|\s*{_JSON_EQUALITY})*\s*\}}$")
+
+
+@functools.lru_cache(maxsize=64)
+def json_equalities(pattern: str) -> tuple[tuple[tuple[str, ...], str], ...] | None:
+    """``((path, value), ...)`` of a JSON filter pattern of string equalities joined by ``||``,
+    or None for any other pattern."""
+    if not _JSON_ALTERNATIVES.match(pattern.strip()):
+        return None
+    return tuple(
+        (tuple(path.strip(".").split(".")), value) for path, value in re.findall(_JSON_EQUALITY, pattern)
+    )
+
+
+def matches_json_equalities(equalities: tuple, message: str) -> bool:
+    try:
+        record = json.loads(message)
+    except ValueError:
+        return False  # CloudWatch Logs matches a JSON pattern to JSON events only
+    for path, value in equalities:
+        found: Any = record
+        for key in path:
+            found = found.get(key) if isinstance(found, dict) else None
+        if found == value:
+            return True
+    return False
+
+
+def _json_filter_patterns(original: Callable) -> Callable:
+    """``moto.logs.utils:EventMessageFilter.matches(self, message)``: a pattern of string
+    equalities joined by ``||`` matched as CloudWatch Logs matches it; any other as moto does."""
+
+    def matches(self: Any, message: str) -> bool:
+        equalities = json_equalities(self.filter_type.term)
+        if equalities is None:
+            return original(self, message)
+        return matches_json_equalities(equalities, message)
+
+    return matches
+
+
 _RESPONSES = "moto.stepfunctions.responses:StepFunctionResponse"
 PATCHES = (
     Patch(f"{_RESPONSES}.describe_execution", ("self",), _refused_for_express_executions),
@@ -168,6 +223,7 @@ PATCHES = (
     Patch(f"{_RESPONSES}.describe_state_machine_for_execution", ("self",), _refused_for_express_executions),
     Patch(f"{_RESPONSES}.stop_execution", ("self",), _refused_for_express_executions),
     Patch(f"{_RESPONSES}.list_executions", ("self",), _listing_refused_for_express_machines),
+    Patch("moto.logs.utils:EventMessageFilter.matches", ("self", "message"), _json_filter_patterns),
 )
 INTERPRETER = (
     Patch(

@@ -15,7 +15,12 @@ from typing import Any
 import boto3
 
 from local_stack.client.images import ImageToRun
-from local_stack.client.results import ExecutionResult, execution_from_log_message, result_of
+from local_stack.client.results import (
+    ENDED_BY_LOG_EVENT,
+    ExecutionResult,
+    execution_from_log_message,
+    result_of,
+)
 from local_stack.errors import LocalStackError
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -42,12 +47,15 @@ def run_executions(
     images: list[ImageToRun],
     keys: dict[str, str],
     concurrency: int,
+    logs: Any = None,
 ) -> tuple[list[ExecutionResult], float]:
-    """At most ``concurrency`` executions in flight; returns the results in image order and the wall time."""
+    """At most ``concurrency`` executions in flight; returns the results in image order and the
+    wall time. ``logs``: the CloudWatch Logs client an Express workflow's ends are read through
+    (``watcher_for``)."""
     run_id = uuid.uuid4().hex[:8]
     started = time.perf_counter()
     with (
-        watcher_for(sfn, state_machine_arn) as watcher,
+        watcher_for(sfn, state_machine_arn, logs) as watcher,
         ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool,
     ):
 
@@ -65,10 +73,11 @@ def run_executions(
     return results, time.perf_counter() - started
 
 
-def watcher_for(sfn: Any, state_machine_arn: str) -> ExecutionWatcher | LogGroupWatcher:
+def watcher_for(sfn: Any, state_machine_arn: str, logs: Any = None) -> ExecutionWatcher | LogGroupWatcher:
     """Where a client of AWS reads this state machine's executions' ends: DescribeExecution for
     a Standard one; for an Express one (which DescribeExecution and ListExecutions refuse) its log
-    group's ExecutionSucceeded/Failed/TimedOut/Aborted events."""
+    group's ExecutionSucceeded/Failed/TimedOut/Aborted events, through ``logs`` (a CloudWatch
+    Logs client; default: one from the environment, as ``sfn`` was made)."""
     machine = sfn.describe_state_machine(stateMachineArn=state_machine_arn)
     if machine.get("type") != "EXPRESS":
         return ExecutionWatcher(sfn, state_machine_arn)
@@ -79,19 +88,33 @@ def watcher_for(sfn: Any, state_machine_arn: str) -> ExecutionWatcher | LogGroup
             f"{state_machine_arn} is an Express workflow that logs nowhere: its executions' ends "
             "cannot be read (give it a log group at level ALL with execution data)"
         )
-    logs = boto3.client(
-        "logs", region_name=sfn.meta.region_name, endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
-    )
+    if logs is None:
+        logs = boto3.client(
+            "logs", region_name=sfn.meta.region_name, endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
+        )
     return LogGroupWatcher(logs, arn.split(":", 6)[6].split(":")[0])
+
+
+# the end events only (a JSON filter pattern, as CloudWatch Logs takes it:
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html); each of
+# the others carries the execution's data, base64 photo included (moto_patches.express reads the
+# pattern as CloudWatch Logs does; the reader still checks each event's type itself)
+END_EVENTS_PATTERN = "{ " + " || ".join(f'$.type = "{name}"' for name in ENDED_BY_LOG_EVENT) + " }"
+# how far back each read reaches before the newest end it saw: an execution's events are put
+# once it has ended, stamped with its history's times, so a later put is never older than this
+READ_BACK_MS = 10_000
 
 
 class LogGroupWatcher:
     """The ends of Express executions, read from their state machine's log group (one thread
-    reads the new events for every waiter, as ``ExecutionWatcher`` lists for them)."""
+    reads the new end events for every waiter, as ``ExecutionWatcher`` lists for them). Each
+    read starts a little before the newest end seen, so a long run does not read its whole
+    group again every round."""
 
     def __init__(self, logs: Any, log_group_name: str, interval: float = 0.1, timeout: float = 330.0) -> None:
         self._logs, self._group, self._interval, self._timeout = logs, log_group_name, interval, timeout
         self._ended: dict[str, dict] = {}
+        self._read_error: Exception | None = None  # the last read's, while reads fail
         self._since = int(time.time() * 1000) - 60_000  # events a little older than the run: clock skew
         self._changed = threading.Condition()
         self._stopped = threading.Event()
@@ -100,12 +123,17 @@ class LogGroupWatcher:
 
     def wait(self, execution_arn: str) -> dict:
         """The execution's end as its log group records it; at the timeout (Express ends at 5
-        minutes, its log events a little later) it is reported RUNNING, as it stands."""
+        minutes, its log events a little later) it is reported RUNNING, as it stands, unless the
+        group could not be read (then LocalStackError says why)."""
         deadline = time.monotonic() + self._timeout
         with self._changed:
             while execution_arn not in self._ended:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._stopped.is_set():
+                    if self._read_error is not None:
+                        raise LocalStackError(
+                            f"the log group {self._group} could not be read: {self._read_error}"
+                        )
                     return {"executionArn": execution_arn, "status": "RUNNING"}
                 self._changed.wait(min(left, 1.0))
             return self._ended.pop(execution_arn)
@@ -118,23 +146,28 @@ class LogGroupWatcher:
         self._thread.join()
 
     def _run(self) -> None:
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # event id -> its timestamp, for the events the window still holds
         while not self._stopped.wait(self._interval):
             try:
                 pages = self._logs.get_paginator("filter_log_events").paginate(
-                    logGroupName=self._group, startTime=self._since
+                    logGroupName=self._group, startTime=self._since, filterPattern=END_EVENTS_PATTERN
                 )
                 events = [event for page in pages for event in page["events"]]
-            except Exception:  # the group may not have its first stream yet: read again next round
+            except Exception as error:  # the group may have no stream yet: read again next round
+                self._read_error = error
                 continue
+            self._read_error = None
             ended = {}
             for event in events:
                 if event["eventId"] in seen:
                     continue
-                seen.add(event["eventId"])
+                seen[event["eventId"]] = event["timestamp"]
                 execution = execution_from_log_message(event["message"])
                 if execution is not None:
                     ended[execution["executionArn"]] = execution
+            if events:
+                self._since = max(self._since, max(event["timestamp"] for event in events) - READ_BACK_MS)
+                seen = {event_id: at for event_id, at in seen.items() if at >= self._since}
             if ended:
                 with self._changed:
                     self._ended.update(ended)

@@ -80,7 +80,9 @@ def _classify_all(to_run: list[ImageToRun], handlers: dict) -> float:
     return len(to_run) / (time.perf_counter() - started)
 
 
-def run_bench(executions: int, concurrency: int, execution_environments: int) -> int:
+def run_bench(
+    executions: int, concurrency: int, execution_environments: int, workflow_type: str = "Standard"
+) -> int:
     samples, _ = images.find_images(SAMPLES_DIR, SAMPLES_LST)
     photos = [image for image in samples if image.path.suffix == ".png"]
     to_run = list(islice(cycle(photos), executions))
@@ -89,7 +91,10 @@ def run_bench(executions: int, concurrency: int, execution_environments: int) ->
         f"direct: three handlers + model in a loop: {direct:.1f} images/s ({1000 / direct:.2f} ms each, "
         f"CPU {direct_cpu_ms:.1f} ms each)"
     )
-    summary, parts_ms, client_cpu_ms = _measure_stack(photos, to_run, concurrency, execution_environments)
+    summary, parts_ms, client_cpu_ms = _measure_stack(
+        photos, to_run, concurrency, execution_environments, workflow_type
+    )
+    print(f"workflow: {workflow_type}")
     _print_stack_figures(summary, concurrency, parts_ms, client_cpu_ms, direct, direct_cpu_ms)
     return 0
 
@@ -105,17 +110,25 @@ def _measure_direct_loop(to_run: list[ImageToRun]) -> tuple[float, float]:
 
 
 def _measure_stack(
-    photos: list[ImageToRun], to_run: list[ImageToRun], concurrency: int, execution_environments: int
+    photos: list[ImageToRun],
+    to_run: list[ImageToRun],
+    concurrency: int,
+    execution_environments: int,
+    workflow_type: str = "Standard",
 ) -> tuple[dict, dict[str, float], float]:
     """The stack as a user runs it, ``up`` in one process and the client in this one: the run's
-    summary, CPU ms per execution of each part of the stack, and of the client."""
+    summary, CPU ms per execution of each part of the stack, and of the client. An Express
+    workflow's ends are read from its log group (``run_executions`` chooses), as on AWS."""
     options = ["--endpoint-name", "vehicle-classifier-bench", "--bucket", "scones-bench"]
+    options += ["--workflow-type", workflow_type]
     with start_stack_process([*options, "--execution-environments", str(execution_environments)]) as stack:
         keys = images.upload_images(stack.client("s3"), stack.bucket, photos)
-        sfn = stack.client("stepfunctions")
-        run_executions(sfn, stack.state_machine_arn, stack.bucket, photos[:4], keys, 4)  # warm up
+        sfn, logs = stack.client("stepfunctions"), stack.client("logs")
+        run_executions(sfn, stack.state_machine_arn, stack.bucket, photos[:4], keys, 4, logs)  # warm up
         cpu, parts_before = time.process_time(), stack.cpu_seconds_by_part()
-        ran, wall = run_executions(sfn, stack.state_machine_arn, stack.bucket, to_run, keys, concurrency)
+        ran, wall = run_executions(
+            sfn, stack.state_machine_arn, stack.bucket, to_run, keys, concurrency, logs
+        )
         client_cpu_ms = (time.process_time() - cpu) * 1000 / len(to_run)
         parts_ms = {
             part: (seconds - parts_before.get(part, 0.0)) * 1000 / len(to_run)

@@ -108,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --soak: passed to up (default: up's)",
     )
+    bench.add_argument(
+        "--workflow-type",
+        choices=("Standard", "Express"),
+        default="Standard",
+        help="the stack's WorkflowType (Express: each execution's end read from its log group)",
+    )
     bench.set_defaults(func=_bench)
 
     invoke = commands.add_parser(
@@ -164,7 +170,9 @@ def _bench(args: argparse.Namespace) -> int:
         return run_chaos(executions, args.concurrency, args.execution_environments)
     from local_stack.commands.bench import run_bench
 
-    return run_bench(args.executions or 400, args.concurrency, args.execution_environments)
+    return run_bench(
+        args.executions or 400, args.concurrency, args.execution_environments, args.workflow_type
+    )
 
 
 def _check_at_least_one(**values: int) -> None:

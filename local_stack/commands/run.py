@@ -36,7 +36,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         keys = images.upload_images(session.client("s3"), bucket, found)
         ran, wall = executions.run_executions(
-            session.client("stepfunctions"), state_machine_arn, bucket, found, keys, args.concurrency
+            session.client("stepfunctions"),
+            state_machine_arn,
+            bucket,
+            found,
+            keys,
+            args.concurrency,
+            session.client("logs"),  # an Express workflow's ends are in its log group
         )
     finally:
         if stop:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from local_stack.errors import InvalidBucketName, ParameterValidationError, UsageError
+from local_stack.errors import InvalidBucketName, ParameterValidationError, TemplateRuleFailed, UsageError
 from local_stack.settings import (
     DEFAULT_BUCKET,
     DEFAULT_ENDPOINT_NAME,
@@ -30,6 +30,7 @@ _FLAGS = {
     "CaptureSamplingPercentage": "--sampling-percentage",
     "FunctionReservedConcurrency": "--function-reserved-concurrency",
     "EndpointTimeoutSeconds": "--endpoint-timeout-seconds",
+    "WorkflowType": "--workflow-type",
 }
 
 
@@ -38,6 +39,11 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--low-confidence-action",
         help="LowConfidenceAction: Fail (refuse, the default) or Review (wait for `python -m review`)",
+    )
+    parser.add_argument(
+        "--workflow-type",
+        help="WorkflowType: Standard (the default) or Express (one execution's history only in its "
+        "log group, 5 minutes at most, LowConfidenceAction Fail only)",
     )
     parser.add_argument(
         "--review-timeout-seconds", type=int, help="ReviewTimeoutSeconds (default: the template's, 24 h)"
@@ -310,6 +316,8 @@ def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
         parameters["ConfidenceThreshold"] = str(args.threshold)
     if getattr(args, "low_confidence_action", None) is not None:
         parameters["LowConfidenceAction"] = args.low_confidence_action
+    if getattr(args, "workflow_type", None) is not None:
+        parameters["WorkflowType"] = args.workflow_type
     if getattr(args, "review_timeout_seconds", None) is not None:
         parameters["ReviewTimeoutSeconds"] = str(args.review_timeout_seconds)
     for parameter, option in (
@@ -327,6 +335,8 @@ def _template_parameters(args: argparse.Namespace, template) -> dict[str, str]:
     try:
         template.check_parameters(values)
         check_bucket_name(args.bucket)
+    except TemplateRuleFailed as error:  # a Rule names no one parameter: its assertion says which
+        raise UsageError(f"{error.parameter}: {error}") from error
     except ParameterValidationError as error:
         raise UsageError(f"{_FLAGS[error.parameter]} {values[error.parameter]}: {error}") from error
     except InvalidBucketName as error:

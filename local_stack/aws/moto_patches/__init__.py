@@ -21,8 +21,9 @@ beside its code:
 * ``state_machine_roles``: the state machines' service integrations act as their role, and a
   refusal fails the task under the error name Step Functions gives it (same switch).
 * ``model_instances``: moto's dashboard list of every model it made, kept weakly (nothing freed).
-* ``express``: Express executions' DescribeExecution, GetExecutionHistory and ListExecutions
-  refused as AWS refuses them (their history is in the log group only);
+* ``express``: Express executions' DescribeExecution, GetExecutionHistory, ListExecutions and
+  StopExecution refused as AWS refuses them (their history is in the log group only); their
+  ``express:`` ARNs; an execution's TimeoutSeconds ending its history as AWS ends it;
 * ``deployed_resources``: the local deploy's resources recorded in its CloudFormation stack; AWS
   managed policies attached on demand.
 * ``endpoints``: DescribeEndpoint in SageMaker's shape (variant weights, the capture summary).
@@ -107,6 +108,7 @@ PATCHES: dict[str, tuple[Patch, ...]] = {
         *executions.PATCHES,
         *task_callbacks.PATCHES,
         *map_runs.PATCHES,
+        *express.INTERPRETER,
         *state_machine_roles.PATCHES,  # last: it wraps lambda_invoke's and map_runs's clients
     ),
     "server": (

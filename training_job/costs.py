@@ -71,6 +71,7 @@ class CostInputs:
     memory_mb: dict[str, int]  # MemorySize per function (template.yaml)
     function_log_bytes: float  # per photo
     state_machine_log_bytes: float  # per photo
+    express_state_machine_log_bytes: float  # per photo: Express logs its whole history (level ALL)
     transitions_answered: int
     transitions_refused: int
     kms_keys: int
@@ -244,12 +245,14 @@ def _s3_lines(config: CostConfig, inputs: CostInputs, photos: float) -> list[Lin
 
 
 def _logs_line(config: CostConfig, inputs: CostInputs, photos: float) -> Line:
-    per_photo = inputs.function_log_bytes + inputs.state_machine_log_bytes
+    express = config.workflow == "Express"
+    workflow_bytes = inputs.express_state_machine_log_bytes if express else inputs.state_machine_log_bytes
+    per_photo = inputs.function_log_bytes + workflow_bytes
     return Line(
         "CloudWatch Logs ingestion",
         photos * per_photo / GB * price(inputs, "logs_ingestion_gb"),
         f"{per_photo / 1000:.1f} KB a photo (functions {inputs.function_log_bytes / 1000:.1f} KB, "
-        f"workflow {inputs.state_machine_log_bytes / 1000:.1f} KB; measured)",
+        f"{config.workflow} workflow {workflow_bytes / 1000:.1f} KB; measured)",
     )
 
 
@@ -347,6 +350,7 @@ def load_inputs(
         memory_mb=facts["memory_mb"],
         function_log_bytes=measured["function_log_bytes_per_photo"],
         state_machine_log_bytes=measured["state_machine_log_bytes_per_photo"],
+        express_state_machine_log_bytes=measured["express_state_machine_log_bytes_per_photo"],
         transitions_answered=answered,
         transitions_refused=refused,
         kms_keys=facts["kms_keys"],

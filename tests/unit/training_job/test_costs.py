@@ -31,6 +31,7 @@ def _inputs(**changes) -> costs.CostInputs:
         "memory_mb": {"SerializeImageData": 1024, "ClassifyImage": 256, "FilterInferences": 256},
         "function_log_bytes": 4000.0,
         "state_machine_log_bytes": 6000.0,
+        "express_state_machine_log_bytes": 15000.0,
         "transitions_answered": 5,
         "transitions_refused": 8,
         "kms_keys": 1,
@@ -125,6 +126,21 @@ def test_serverless_with_function_capture_and_express():
     express = _line(lines, "Step Functions Express").usd
     assert express == pytest.approx(photos * (0.000001 + 0.2 * 64 / 1024 * 0.00001667))
     assert _line(lines, "S3 requests").usd == pytest.approx(photos * (2 * 0.000005 + 0.0000004))
+
+
+def test_an_express_workflow_is_billed_for_the_history_it_logs():
+    # Express keeps its history only in its log group (level ALL with execution data): the photo's
+    # base64 is there several times, so its workflow bytes are its own measurement, not Standard's
+    inputs = _inputs(state_machine_log_bytes=6000.0, express_state_machine_log_bytes=15000.0)
+    ingestion = {
+        workflow: _line(
+            costs.month_lines(costs.CostConfig(photos_per_day=1000, workflow=workflow), inputs),
+            "CloudWatch Logs ingestion",
+        )
+        for workflow in ("Standard", "Express")
+    }
+    assert ingestion["Express"].usd / ingestion["Standard"].usd == pytest.approx(19000 / 10000)
+    assert "Express workflow 15.0 KB" in ingestion["Express"].detail
 
 
 def test_provisioned_concurrency_is_billed_all_month():

@@ -6,13 +6,13 @@ fixed prefix; no role gets a managed policy that grants more."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
+from local_stack.aws import sam_transform
+from local_stack.aws.template import Template
 from tests.conftest import REPO_ROOT
 
-SAM_PYTHON = REPO_ROOT / ".tools" / "sam" / "bin" / "python"
 # Actions AWS documents without resource-level permissions: "Resource": "*" is required.
 # X-Ray: "X-Ray doesn't support resource-level permissions for ... PutTraceSegments ...";
 # CloudWatch Logs delivery (Step Functions' logging): the Step Functions guide's policy.
@@ -46,20 +46,8 @@ ALLOWED_MANAGED_POLICIES = {"arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
 
 @pytest.fixture(scope="module")
 def transformed() -> dict[str, dict]:
-    """template.yaml's Resources after SAM's transform, run once for the module."""
-    assert SAM_PYTHON.exists(), "sam's environment is missing: run `make setup`"
-    done = subprocess.run(
-        [
-            str(SAM_PYTHON),
-            str(REPO_ROOT / "tests" / "unit" / "sam_transform.py"),
-            str(REPO_ROOT / "template.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return json.loads(done.stdout)["Resources"]
+    """template.yaml's Resources after SAM's transform (the one the local deploy runs), once."""
+    return sam_transform.expand(Template.load().body, {}, "us-east-1")["Resources"]
 
 
 @pytest.fixture(scope="module")

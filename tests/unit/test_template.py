@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from local_stack.aws import sam_transform
+from local_stack.aws.template import Template
 from tests.conftest import REPO_ROOT
 from tests.unit.asl_render import asl_with_placeholders, rendered_asl, rendered_batch_asl
 
@@ -246,14 +248,9 @@ def test_alarms_notify_the_topic(template):
 
 @pytest.fixture(scope="module")
 def transformed() -> dict:
-    """template.yaml as `sam deploy` sends it to CloudFormation (SAM's transform, offline)."""
-    result = run(
-        str(REPO_ROOT / ".tools" / "sam" / "bin" / "python"),
-        str(REPO_ROOT / "tests" / "unit" / "sam_transform.py"),
-        str(REPO_ROOT / "template.yaml"),
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["Resources"]
+    """template.yaml as `sam deploy` sends it to CloudFormation (SAM's transform, offline: the
+    one the local deploy runs)."""
+    return sam_transform.expand(Template.load().body, {}, "us-east-1")["Resources"]
 
 
 def test_functions_and_state_machine_are_traced_by_aws_not_by_an_sdk(transformed):

@@ -102,15 +102,21 @@ def render(single_photo_text: str, outer_text: str) -> str:
     return json.dumps(rendered, indent=2, ensure_ascii=False) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    text = render(SINGLE_PHOTO.read_text(), OUTER.read_text())
+def write_or_check(rendered: Path, text: str, argv: list[str], script: str) -> int:
+    """Write ``text`` to ``rendered``, or with ``--check`` say (exit 1) that the committed file
+    is not what ``script`` renders."""
     if "--check" in argv:
-        if not RENDERED.exists() or RENDERED.read_text() != text:
-            print(f"{RENDERED} is stale: run python statemachine/render_batch.py", file=sys.stderr)
+        if not rendered.exists() or rendered.read_text() != text:
+            print(f"{rendered} is stale: run python statemachine/{script}", file=sys.stderr)
             return 1
         return 0
-    RENDERED.write_text(text)
+    rendered.write_text(text)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    text = render(SINGLE_PHOTO.read_text(), OUTER.read_text())
+    return write_or_check(RENDERED, text, argv, "render_batch.py")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from render_batch import SINGLE_PHOTO, single_photo_states
+from render_batch import SINGLE_PHOTO, single_photo_states, write_or_check
 
 HERE = Path(__file__).resolve().parent
 RENDERED = HERE / "classify_image_express.asl.json"
@@ -46,14 +46,7 @@ def render(single_photo_text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render(SINGLE_PHOTO.read_text())
-    if "--check" in argv:
-        if not RENDERED.exists() or RENDERED.read_text() != text:
-            print(f"{RENDERED} is stale: run python statemachine/render_express.py", file=sys.stderr)
-            return 1
-        return 0
-    RENDERED.write_text(text)
-    return 0
+    return write_or_check(RENDERED, render(SINGLE_PHOTO.read_text()), argv, "render_express.py")
 
 
 if __name__ == "__main__":

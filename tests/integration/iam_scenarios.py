@@ -10,9 +10,13 @@ import functools
 import io
 import itertools
 import json
+import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError
@@ -22,8 +26,18 @@ from moto import mock_aws
 from local_stack.aws import deploy, lambda_runtime
 from local_stack.aws.iam import enforcement, principals
 from local_stack.aws.template import Template
+from local_stack.aws.upload_trigger import (
+    DEAD_LETTER_QUEUE_ID,
+    RULE_ID,
+    ArmedRule,
+    ObjectCreated,
+    UploadTrigger,
+    deployed_upload_rule,
+)
 from local_stack.client.executions import watcher_for
 from local_stack.settings import ACCOUNT_ID
+from review.service import Reviews
+from review.stack import review_stack
 from tests.conftest import SAMPLES_DIR, TEST_ENDPOINT_NAME
 
 REGION = "us-east-1"
@@ -64,7 +78,10 @@ class Stack:
         )["executionArn"]
 
     def run(self, arn: str, execution_input: dict) -> dict:
-        execution_arn = self.start(arn, execution_input)
+        return self.wait(self.start(arn, execution_input))
+
+    def wait(self, execution_arn: str) -> dict:
+        """The execution once it has ended."""
         deadline = time.monotonic() + DEADLINE_SECONDS
         while (execution := self.sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
             assert time.monotonic() < deadline, f"execution did not end in {DEADLINE_SECONDS} s"
@@ -179,37 +196,44 @@ def a_missing_photo_ends_image_not_found(template: Template) -> None:
         raise _failed_execution(execution)
 
 
+def _waiting_for_review(stack: Stack, key: str) -> str:
+    """Start the workflow on an unsure photo at ``key`` and return its execution's ARN once it
+    waits in the review queue (the SQS task submitted); ScenarioFailed if a step on the way (not
+    FilterInferences' refusal, the route to review) failed."""
+    stack.put_photo(key)
+    endpoint_answers(stack, UNSURE)
+    arn = stack.start(stack.deployed.state_machine_arn, {"s3_bucket": stack.bucket, "s3_key": key})
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        events = stack.sfn.get_execution_history(executionArn=arn)["events"]
+        # FilterInferences' refusal is the route to review; the count's and the queue's are not
+        failed = [
+            (e["type"], next(v for k, v in e.items() if k.endswith("EventDetails")))
+            for e in events
+            if e["type"] in ("TaskFailed", "TaskSubmitFailed", "ExecutionFailed")
+        ]
+        failed = [(kind, d) for kind, d in failed if d.get("resourceType") != "lambda"]
+        if failed:
+            kind, details = failed[0]
+            stack.sfn.stop_execution(executionArn=arn)
+            raise ScenarioFailed(f"{kind}: {details.get('error')}: {details.get('cause')}")
+        if any(
+            e["type"] == "TaskSubmitted" and "sqs" in e["taskSubmittedEventDetails"]["resourceType"]
+            for e in events
+        ):
+            return arn
+        if time.monotonic() > deadline:
+            stack.sfn.stop_execution(executionArn=arn)
+            raise ScenarioFailed(f"no review requested in {DEADLINE_SECONDS} s")
+        time.sleep(0.05)
+
+
 def an_unsure_photo_waits_for_review(template: Template) -> None:
     """LowConfidenceAction Review: an unsure answer is counted (CountReviewRequest, PutMetricData
     in the workflow's namespace) and waits in the review queue (the SQS task)."""
     stack = deployed(template, {"LowConfidenceAction": "Review"})
-    stack.put_photo("images/unsure.png")
-    endpoint_answers(stack, UNSURE)
-    arn = stack.start(
-        stack.deployed.state_machine_arn, {"s3_bucket": stack.bucket, "s3_key": "images/unsure.png"}
-    )
-    deadline = time.monotonic() + DEADLINE_SECONDS
+    arn = _waiting_for_review(stack, "images/unsure.png")
     try:
-        while True:
-            events = stack.sfn.get_execution_history(executionArn=arn)["events"]
-            # FilterInferences' refusal is the route to review; the count's and the queue's are not
-            failed = [
-                (e["type"], next(v for k, v in e.items() if k.endswith("EventDetails")))
-                for e in events
-                if e["type"] in ("TaskFailed", "TaskSubmitFailed", "ExecutionFailed")
-            ]
-            failed = [(kind, d) for kind, d in failed if d.get("resourceType") != "lambda"]
-            if failed:
-                kind, details = failed[0]
-                raise ScenarioFailed(f"{kind}: {details.get('error')}: {details.get('cause')}")
-            if any(
-                e["type"] == "TaskSubmitted" and "sqs" in e["taskSubmittedEventDetails"]["resourceType"]
-                for e in events
-            ):
-                break
-            if time.monotonic() > deadline:
-                raise ScenarioFailed(f"no review requested in {DEADLINE_SECONDS} s")
-            time.sleep(0.05)
         queue = stack.deployed.outputs["ReviewQueueUrl"]
         messages = (
             stack.session.client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages", [])
@@ -290,6 +314,105 @@ def classify_image_writes_the_capture(template: Template) -> None:
         raise ScenarioFailed(f"no capture file: {refused}")
 
 
+def an_upload_starts_an_execution(template: Template) -> None:
+    """An upload under UploadPrefix (incoming/) starts the workflow as EventBridge starts it (the
+    local S3's trigger, called here in-process): the rule as deployed (DescribeRule,
+    ListTargetsByRule), StartExecution with its target RoleArn's credentials (AssumeRole as
+    events.amazonaws.com, aws:SourceAccount and aws:SourceArn sent); a refusal goes to the rule's
+    dead-letter queue, whose letter (ERROR_CODE, ERROR_MESSAGE) is the outcome."""
+    stack = deployed(template)
+    key = "incoming/uploaded.png"
+    stack.put_photo(key)
+    events = stack.session.client("events")
+    rule = deployed_upload_rule(events, stack.deployed.resources[RULE_ID].physical_id)
+    reported: list[str] = []
+    trigger = UploadTrigger(
+        s3_url=None,  # moto in-process: each client's default endpoint
+        armed=lambda: ArmedRule(rule, None, REGION),
+        report=reported.append,
+        sleep=lambda _: None,
+    )
+    now = datetime.now(UTC)
+    created = ObjectCreated(stack.bucket, key, "PutObject", "REQUESTID0000000", "127.0.0.1", now, "00")
+    endpoint_answers(stack, SURE)
+    execution_arn = trigger.deliver(created)
+    if execution_arn is not None:
+        _expect_succeeded(stack.wait(execution_arn))
+        return
+    sqs = stack.session.client("sqs")
+    queue_url = stack.deployed.resources[DEAD_LETTER_QUEUE_ID].physical_id
+    letters = sqs.receive_message(QueueUrl=queue_url, MessageAttributeNames=["All"]).get("Messages", [])
+    said = [
+        {name: value["StringValue"] for name, value in letter.get("MessageAttributes", {}).items()}
+        for letter in letters
+    ]
+    raise ScenarioFailed(
+        "no execution started: "
+        + "; ".join(f"{a.get('ERROR_CODE')}: {a.get('ERROR_MESSAGE')}" for a in said)
+        + "; ".join(reported)
+    )
+
+
+def _reviewer_session(stack: Stack) -> boto3.Session:
+    """The principal holding ReviewerPolicy: the deploy's <stack>-Reviewer, assumed by the account
+    (its trust policy names the account root), as the reviewer profile of up's AWS config does."""
+    assumed = stack.session.client("sts").assume_role(
+        RoleArn=stack.deployed.reviewer_role_arn, RoleSessionName="reviewer"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=assumed["AccessKeyId"],
+        aws_secret_access_key=assumed["SecretAccessKey"],
+        aws_session_token=assumed["SessionToken"],
+        region_name=REGION,
+    )
+
+
+class _Warnings(logging.Handler):
+    """The review package's warnings (a verdict's metric not sent is one, not an error)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def a_reviewer_decides_the_first_verdict(template: Template) -> None:
+    """LowConfidenceAction Review, then python -m review's work (review.service, in-process) as the
+    principal holding ReviewerPolicy: find the stack (DescribeStacks), list what is pending
+    (ReceiveMessage), fetch the photo, decide ``bicycle`` (the first verdict: reviewed.lst is not
+    there yet; the photo copied into reviewed/ and listed; SendTaskSuccess; the message deleted;
+    the verdict counted: a metric refused is a warning, the outcome here); the waiting execution
+    then ends SUCCEEDED."""
+    stack = deployed(template, {"LowConfidenceAction": "Review"})
+    arn = _waiting_for_review(stack, "images/reviewed.png")
+    session = _reviewer_session(stack)
+    warnings, logger = _Warnings(), logging.getLogger("review")
+    logger.addHandler(warnings)
+    try:
+        found = review_stack(session.client("cloudformation"), stack.deployed.stack_name)
+        with tempfile.TemporaryDirectory() as folder:
+            reviews = Reviews(session, found, Path(folder) / "claims.json")
+            pending = reviews.pending()
+            if not pending:
+                raise ScenarioFailed("no review pending")
+            reviews.photo(pending[0])
+            reviews.decide(pending[0].id, "bicycle")
+    except ScenarioFailed:
+        stack.sfn.stop_execution(executionArn=arn)
+        raise
+    except Exception as error:  # the review tool's refusal is the outcome
+        stack.sfn.stop_execution(executionArn=arn)
+        raise ScenarioFailed(f"review failed: {type(error).__name__}: {error}") from error
+    finally:
+        logger.removeHandler(warnings)
+    if warnings.lines:
+        stack.sfn.stop_execution(executionArn=arn)
+        raise ScenarioFailed(f"review warned: {'; '.join(warnings.lines)}")
+    _expect_succeeded(stack.wait(arn))
+
+
 SCENARIOS: dict[str, Callable[[Template], None]] = {
     f.__name__: f
     for f in (
@@ -301,6 +424,8 @@ SCENARIOS: dict[str, Callable[[Template], None]] = {
         a_batch_without_its_manifest_ends_manifest_not_found,
         classify_a_photo_in_an_express_workflow,
         classify_image_writes_the_capture,
+        an_upload_starts_an_execution,
+        a_reviewer_decides_the_first_verdict,
     )
 }
 

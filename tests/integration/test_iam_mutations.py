@@ -103,30 +103,46 @@ PROVEN: dict[str, tuple[str, str]] = {
         "a_batch_classifies_and_summarizes",
         "s3:PutObject",
     ),
-}
-
-# Principals whose enforcement is being wired (issue 24 item 2): their statements are explained
-# until it lands; removing a resource here moves its statements to PROVEN (PENDING_PROOF says
-# which scenario each will need).
-NOT_ENFORCED_LOCALLY_YET = {
-    "UploadRuleRole": (
-        "explained: not enforced locally yet (issue 24 item 2): the upload rule acting as its RoleArn"
+    # the trigger's dead letter: EventBridge's code for a role it may not assume (rule-dlq page)
+    "UploadRuleRole/AssumeRolePolicyDocument/EventBridgeAssumesTheRole": (
+        "an_upload_starts_an_execution",
+        "FAILED_TO_ASSUME_ROLE: events.amazonaws.com may not assume",
     ),
-    "ReviewerPolicy": (
-        "explained: not enforced locally yet (issue 24 item 2): a reviewer principal holding ReviewerPolicy"
+    "UploadRuleRole/StartClassifications/StartTheWorkflow": (
+        "an_upload_starts_an_execution",
+        "states:StartExecution",
     ),
-}
-_UPLOAD_STARTS = "an upload under UploadPrefix starts an execution"
-PENDING_PROOF = {
-    "UploadRuleRole/AssumeRolePolicyDocument/EventBridgeAssumesTheRole": _UPLOAD_STARTS,
-    "UploadRuleRole/StartClassifications/StartTheWorkflow": _UPLOAD_STARTS,
-    "ReviewerPolicy/PolicyDocument/FindTheStack": "python -m review finds the stack",
-    "ReviewerPolicy/PolicyDocument/TakeReviews": "python -m review receives and deletes a review request",
-    "ReviewerPolicy/PolicyDocument/GiveVerdicts": "a verdict ends the waiting execution (SendTaskSuccess)",
-    "ReviewerPolicy/PolicyDocument/SeeThePhotos": "the review page shows the photo",
-    "ReviewerPolicy/PolicyDocument/WriteTheReviewedDataSet": "a verdict is written to reviewed/",
-    "ReviewerPolicy/PolicyDocument/TellMissingFromDenied": "the first verdict (reviewed.lst not there yet)",
-    "ReviewerPolicy/PolicyDocument/CountVerdicts": "a verdict is counted (PutMetricData)",
+    "ReviewerPolicy/PolicyDocument/FindTheStack": (
+        "a_reviewer_decides_the_first_verdict",
+        "cloudformation:DescribeStacks",
+    ),
+    "ReviewerPolicy/PolicyDocument/TakeReviews": (
+        "a_reviewer_decides_the_first_verdict",
+        "sqs:ReceiveMessage",
+    ),
+    "ReviewerPolicy/PolicyDocument/GiveVerdicts": (
+        "a_reviewer_decides_the_first_verdict",
+        "states:SendTaskSuccess",
+    ),
+    "ReviewerPolicy/PolicyDocument/SeeThePhotos": (
+        "a_reviewer_decides_the_first_verdict",
+        "/images/reviewed.png",
+    ),
+    # without it the first GetObject of reviewed/ is refused before the missing key is told
+    "ReviewerPolicy/PolicyDocument/WriteTheReviewedDataSet": (
+        "a_reviewer_decides_the_first_verdict",
+        "/reviewed/verdicts.jsonl",
+    ),
+    # S3 answers the missing reviewed/verdicts.jsonl 403, naming the action it lacked
+    "ReviewerPolicy/PolicyDocument/TellMissingFromDenied": (
+        "a_reviewer_decides_the_first_verdict",
+        "s3:ListBucket",
+    ),
+    # a metric refused is the review tool's warning, not its error: the scenario fails on it
+    "ReviewerPolicy/PolicyDocument/CountVerdicts": (
+        "a_reviewer_decides_the_first_verdict",
+        "cloudwatch:PutMetricData",
+    ),
 }
 
 _LOGS_BY_RUNTIME = (
@@ -229,11 +245,6 @@ EXPLAINED: dict[str, str] = {
             "ListLogGroups",
         )
     },
-    **{
-        statement: NOT_ENFORCED_LOCALLY_YET[statement.split("/")[0]]
-        for statement in PENDING_PROOF
-        if statement.split("/")[0] in NOT_ENFORCED_LOCALLY_YET
-    },
 }
 
 
@@ -306,7 +317,8 @@ def allow_statements() -> dict[str, Located]:
 
 def without(statement_id: str) -> Template:
     """template.yaml without the statement (the YAML's anchors unshared first: a statement used
-    by several roles is removed from the one named only)."""
+    by several roles is removed from the one named only); a role policy left with no statement
+    is removed with it, as IAM refuses an empty one (MalformedPolicyDocument)."""
     located = allow_statements()[statement_id]
     body = json.loads(json.dumps(_load(located.template)))
     resource = body["Resources"][located.resource]
@@ -315,11 +327,13 @@ def without(statement_id: str) -> Template:
     for step in path:
         statements = statements[step]
     del statements[located.index]
+    if not statements and path[0] == "Policies":  # IAM refuses a policy of no statement: drop it
+        del resource["Properties"]["Policies"][path[1]]
     return Template(body)
 
 
 def verdict(statement: str) -> str:
-    if statement in PROVEN and statement.split("/")[0] not in NOT_ENFORCED_LOCALLY_YET:
+    if statement in PROVEN:
         return f"proven: `{PROVEN[statement][0]}` ends AccessDenied without it"
     return EXPLAINED.get(statement, "NOT LISTED")
 
@@ -343,7 +357,7 @@ def render_table() -> str:
 
 
 def _mutations() -> list[str]:
-    return sorted(s for s in PROVEN if s.split("/")[0] not in NOT_ENFORCED_LOCALLY_YET)
+    return sorted(PROVEN)
 
 
 # ---------------------------------------------------------------- the tests
@@ -357,7 +371,7 @@ def enforced(monkeypatch):
 
 def test_every_allow_statement_is_proven_or_explained_exactly_once():
     statements = set(allow_statements())
-    proven = {s for s in PROVEN if s.split("/")[0] not in NOT_ENFORCED_LOCALLY_YET}
+    proven = set(PROVEN)
     assert proven.isdisjoint(EXPLAINED), sorted(proven & EXPLAINED)
     assert statements - proven - set(EXPLAINED) == set(), "a statement without its proof or reason"
     assert (proven | set(EXPLAINED)) - statements == set(), "a table names a statement no template has"
@@ -398,7 +412,8 @@ def test_the_template_without_the_statement_fails_its_scenario_with_access_denie
     with pytest.raises(ScenarioFailed) as failed:
         run_scenario(scenario, without(statement))
     outcome = str(failed.value)
-    assert re.search(r"AccessDenied|not authorized|cannot be assumed", outcome), outcome
+    # FAILED_TO_ASSUME_ROLE: the upload rule's dead letter when EventBridge may not assume its role
+    assert re.search(r"AccessDenied|not authorized|cannot be assumed|FAILED_TO_ASSUME_ROLE", outcome), outcome
     assert names in outcome, outcome
 
 

@@ -200,8 +200,10 @@ EXPLAINED: dict[str, str] = {
         "DescribeExecution/StopExecution calls as the role; AWS makes them as the role"
     ),
     "UploadDeadLetterQueuePolicy/PolicyDocument/UploadRuleDeadLetters": (
-        "a queue policy for the EventBridge service: the local trigger writes dead letters "
-        "with the administrator's keys, and SQS resource policies are not evaluated locally"
+        "a queue policy for the EventBridge service, used only when an upload starts no execution: "
+        "the local trigger decides it before each dead letter (trust_policy.trust on the queue's "
+        "Policy), but a one-statement mutation leaves no scenario whose upload fails "
+        "(tests/integration/test_upload_rule_role.py reads a dead letter sent under it)"
     ),
     "AlarmTopicKey/KeyPolicy/AccountAdministersTheKey": (
         "a key policy: the local KMS evaluates no key policy; on AWS a key without it cannot be "

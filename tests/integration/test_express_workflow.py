@@ -93,7 +93,7 @@ def test_a_photo_ends_on_express_as_on_standard(express_stack, shared_stack, uni
         assert confidence_of(photo) >= DEFAULT_CONFIDENCE_THRESHOLD
     if photo == REFUSED:
         assert confidence_of(photo) < DEFAULT_CONFIDENCE_THRESHOLD
-    key = f"express-vs-standard/{unique}/{photo}"
+    key = f"images/express-vs-standard/{unique}/{photo}"  # where the functions' roles may read
 
     express_arn, express = run_photo(express_stack, photo, key)
     _, standard = run_photo(shared_stack, photo, key)

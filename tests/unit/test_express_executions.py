@@ -16,6 +16,7 @@ from moto import mock_aws
 from local_stack.aws import moto_patches
 from local_stack.aws.moto_patches.express import express_execution_arn, is_express_execution_arn
 from local_stack.client.executions import END_EVENTS_PATTERN, LogGroupWatcher, watcher_for
+from tests.conftest import service_role
 
 GROUP = "/aws/vendedlogs/states/express-test"
 GROUP_ARN = f"arn:aws:logs:us-east-1:123456789012:log-group:{GROUP}:*"
@@ -28,9 +29,10 @@ ENDS_WITHIN_SECONDS = 30
 def clients():
     moto_patches.install()  # stays, as other tests leave it (``pristine_moto`` takes it off)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        role = boto3.client("iam", region_name="us-east-1").create_role(
-            RoleName="express-test", AssumeRolePolicyDocument="{}"
-        )["Role"]["Arn"]
+        # a role Step Functions may assume: CreateStateMachine refuses any other, as on AWS
+        role = service_role(
+            boto3.client("iam", region_name="us-east-1"), "states.amazonaws.com", "express-test"
+        )
         logs = boto3.client("logs", region_name="us-east-1")
         logs.create_log_group(logGroupName=GROUP)
         yield boto3.client("stepfunctions", region_name="us-east-1"), logs, role

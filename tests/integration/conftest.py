@@ -4,10 +4,14 @@ One local stack (``python -m local_stack up``, the defaults but its bucket) serv
 that needs no flags of its own: it starts with the first such test and stops after the last.
 A test on it keeps to keys and execution names of its own (``unique``), so that no test depends
 on another having run, or not, before it. A test that needs a stack with flags of its own
-starts it and is marked ``slow``."""
+starts it and is marked ``slow``. ``SHARED_STACK_OPTIONS`` adds `up` flags to the shared stack,
+to run the same tests against another configuration (docs/testing.md), e.g.
+``SHARED_STACK_OPTIONS="--capture-mode Function --endpoint-cold-start-seconds 2"``."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import uuid
 
 import pytest
@@ -20,7 +24,8 @@ SHARED_BUCKET = "scones-integration"
 @pytest.fixture(scope="session")
 def shared_stack() -> StackProcess:
     """The session's stack; what a test changes in it, it changes under its own names."""
-    with start_stack_process(["--bucket", SHARED_BUCKET]) as stack:
+    options = shlex.split(os.environ.get("SHARED_STACK_OPTIONS", ""))
+    with start_stack_process(["--bucket", SHARED_BUCKET, *options]) as stack:
         yield stack
 
 

@@ -3,6 +3,7 @@ a Lambda context, and the three functions loaded as their Lambdas load them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -119,3 +120,25 @@ def service_role(iam, service: str, name: str = "r", actions: tuple[str, ...] = 
         document = json.dumps({"Version": "2012-10-17", "Statement": [grant]})
         iam.put_role_policy(RoleName=name, PolicyName="grant", PolicyDocument=document)
     return arn
+
+
+@contextlib.contextmanager
+def iam_enforced(monkeypatch, *patch_groups: str, **mock_config):
+    """moto in-process with the local stack's patches (``patch_groups``; all if none) and IAM
+    enforced; yields a boto3 session acting as the administrator (the tests' key). Principals'
+    remembered policies are forgotten before and after, so no decision outlives its moto."""
+    import boto3
+    from moto import mock_aws
+
+    from local_stack.aws import moto_patches
+    from local_stack.aws.iam import principals
+    from local_stack.aws.iam.enforcement import SWITCH_VARIABLE
+
+    moto_patches.install(*patch_groups)
+    monkeypatch.setenv(SWITCH_VARIABLE, "on")
+    principals.forget_all()
+    try:
+        with mock_aws(config=mock_config or None):
+            yield boto3.Session(region_name="us-east-1")
+    finally:
+        principals.forget_all()

@@ -11,11 +11,10 @@ import zipfile
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from local_stack.aws import moto_patches
-from local_stack.aws.iam import credentials, principals
+from local_stack.aws.iam import credentials
 from local_stack.aws.iam.enforcement import SWITCH_VARIABLE
+from tests.conftest import iam_enforced
 
 REGION = "us-east-1"
 BUCKET = "scones-bucket"
@@ -31,14 +30,9 @@ LAMBDA_TRUST = {
 @pytest.fixture
 def aws(monkeypatch):
     """moto with enforcement on; the fixtures themselves act as the administrator (``testing``)."""
-    moto_patches.install("server")
-    monkeypatch.setenv(SWITCH_VARIABLE, "on")
-    principals.forget_all()
-    with mock_aws():
-        admin = boto3.Session(region_name=REGION)
+    with iam_enforced(monkeypatch, "server") as admin:
         admin.client("s3").create_bucket(Bucket=BUCKET)
         yield admin
-    principals.forget_all()
 
 
 def make_role(admin, name: str, statements: list[dict]) -> str:

@@ -13,12 +13,10 @@ import zipfile
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from local_stack.aws import moto_patches
-from local_stack.aws.iam import credentials, principals, role_sessions
-from local_stack.aws.iam.enforcement import SWITCH_VARIABLE
+from local_stack.aws.iam import credentials, role_sessions
 from local_stack.aws.iam.trust_policy import Caller, Trust, trust
+from tests.conftest import iam_enforced
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -42,12 +40,8 @@ ASSUME = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE_ARN}
 
 @pytest.fixture
 def aws(monkeypatch):
-    moto_patches.install("server")
-    monkeypatch.setenv(SWITCH_VARIABLE, "on")
-    principals.forget_all()
-    with mock_aws():
-        yield boto3.Session(region_name=REGION)
-    principals.forget_all()
+    with iam_enforced(monkeypatch, "server") as admin:
+        yield admin
 
 
 def target_role(admin, trust_document: dict) -> None:
@@ -181,7 +175,7 @@ def test_lambda_takes_a_role_only_if_its_trust_policy_names_lambda(aws):
     keys = credentials.function_environment(lambda_client, aws.client("sts"), "classify", aws.client("iam"))
     assert keys["AWS_ACCESS_KEY_ID"] and keys["AWS_SESSION_TOKEN"]
     with pytest.raises(role_sessions.RoleNotAssumable):
-        credentials.service_role_environment(
+        credentials.service_role_session(
             iam, aws.client("sts"), states_only["Role"]["Arn"], role_sessions.LAMBDA, "classify", REGION
         )
 

@@ -9,13 +9,10 @@ from __future__ import annotations
 import json
 import time
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from local_stack.aws import lambda_runtime, moto_patches
-from local_stack.aws.iam import principals
-from local_stack.aws.iam.enforcement import SWITCH_VARIABLE
+from local_stack.aws import lambda_runtime
+from tests.conftest import iam_enforced
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -79,14 +76,9 @@ MAP = {
 def aws(monkeypatch):
     """moto running executions with every patch and enforcement on; the fixtures act as the
     administrator (mock_aws's key)."""
-    moto_patches.install()
-    monkeypatch.setenv(SWITCH_VARIABLE, "on")
-    principals.forget_all()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        admin = boto3.Session(region_name=REGION)
+    with iam_enforced(monkeypatch, stepfunctions={"execute_state_machine": True}) as admin:
         admin.client("s3").create_bucket(Bucket=BUCKET)
         yield admin
-    principals.forget_all()
     lambda_runtime.unregister_all()
 
 

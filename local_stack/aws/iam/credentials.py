@@ -39,24 +39,6 @@ def assumed_role_environment(
     }
 
 
-def service_role_environment(
-    iam: Any,
-    sts: Any,
-    role_arn: str,
-    service: str,
-    session_name: str,
-    region: str | None = None,
-    context: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """``role_arn`` assumed as ``service`` would (``role_sessions.LAMBDA``, ``EVENTS``, ...):
-    ``RoleNotAssumable`` unless the role's trust policy names the service (read through IAM's
-    GetRole, so it works from any process), its conditions decided on ``context`` (the keys the
-    service sends: EventBridge ``aws:SourceAccount`` and ``aws:SourceArn``). The session lasts the
-    role's MaxSessionDuration (1 h unless the role says more, at most 12 h: AssumeRole's
-    DurationSeconds, https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html)."""
-    return service_role_session(iam, sts, role_arn, service, session_name, region, context)[0]
-
-
 def service_role_session(
     iam: Any,
     sts: Any,
@@ -66,7 +48,13 @@ def service_role_session(
     region: str | None = None,
     context: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, str], datetime.datetime]:
-    """``service_role_environment`` and when its credentials expire (AssumeRole's Expiration)."""
+    """``role_arn`` assumed as ``service`` would (``role_sessions.LAMBDA``, ``EVENTS``, ...): the three
+    AWS_* variables and when they expire (AssumeRole's Expiration). ``RoleNotAssumable`` unless the
+    role's trust policy names the service (read through IAM's GetRole, so it works from any process),
+    its conditions decided on ``context`` (the keys the service sends: EventBridge
+    ``aws:SourceAccount`` and ``aws:SourceArn``). The session lasts the role's MaxSessionDuration
+    (1 h unless the role says more, at most 12 h: AssumeRole's DurationSeconds,
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html)."""
     role = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
     caller = Caller.for_service(service, region)
     if trust(role["AssumeRolePolicyDocument"], caller, context=context) is not Trust.NAMED:
@@ -90,7 +78,7 @@ def function_environment(lambda_client: Any, sts: Any, function_name: str, iam: 
     role, name = configuration["Role"], configuration["FunctionName"]
     if iam is not None:
         region = lambda_client.meta.region_name
-        return service_role_environment(iam, sts, role, role_sessions.LAMBDA, name, region)
+        return service_role_session(iam, sts, role, role_sessions.LAMBDA, name, region)[0]
     return assumed_role_environment(sts, role, name)
 
 
